@@ -1,0 +1,327 @@
+// HTTP/1.1 client over the host's non-blocking connections: one persistent
+// connection, reused for every request (RFC 9112 §9.3), driven by poll(nowMs).
+//
+//   client.begin("GET", "/api/v1/nodes/x");   // request line + Host
+//   client.req.header(...); client.req.finish(body, len);
+//   client.send(now);
+//   loop: r = client.poll(now)
+//     HTTP_PENDING: come back later     HTTP_BODY: use bodyPtr/bodyLen, poll again at once
+//     HTTP_DONE: status valid, finished  < 0: error, connection closed, retry with backoff
+//
+// Streaming responses (watches) work: the body is handed out as it arrives
+// and may never end; pass streaming = true to send() so that the deadline
+// covers only the response headers.
+
+import { net_close, net_connect, net_recv, net_send } from "../host/imports";
+import { E_AGAIN, E_CLOSED, E_INVAL, E_TIMEOUT, E_TOOLARGE, OK } from "../util/errors";
+import { HTTP_HOST_MAX, HTTP_RESPONSE_DEADLINE_MS } from "../util/limits";
+import { writeStr, utf8Len, formatI64, decLen } from "../util/bytes";
+import { RequestWriter } from "./request";
+import { ResponseParser } from "./response";
+
+/** No request in flight (the previous response, if any, was reported). */
+export const HTTP_IDLE: i32 = 0;
+/** Waiting for the connection, the send or the response. */
+export const HTTP_PENDING: i32 = 1;
+/** bodyPtr/bodyLen hold response body bytes, valid until the next poll. */
+export const HTTP_BODY: i32 = 2;
+/** The response is complete; status is valid. Reported once, then HTTP_IDLE. */
+export const HTTP_DONE: i32 = 3;
+
+// Internal phases.
+const PH_IDLE: i32 = 0;
+const PH_SENDING: i32 = 1;
+const PH_RECEIVING: i32 = 2;
+
+export class HttpClient {
+  /** The caller writes the next request here (or via begin()), then send(). */
+  readonly req: RequestWriter;
+  private parser: ResponseParser = new ResponseParser();
+  private reqBuf: StaticArray<u8>;
+  private recvBuf: StaticArray<u8>;
+  private recvCap: i32;
+  private recvPos: i32 = 0;
+  private recvLen: i32 = 0;
+  private host: StaticArray<u8> = new StaticArray<u8>(HTTP_HOST_MAX);
+  private hostLen: i32 = 0;
+  private port: i32 = 0;
+  private flags: i32 = 0;
+  private handle: i32 = -1;
+  /** Responses completed on the current connection (> 0: it is a reused one). */
+  private uses: i32 = 0;
+  private phase: i32 = PH_IDLE;
+  private sent: i32 = 0;
+  private gotBytes: bool = false;
+  private retried: bool = false;
+  private streaming: bool = false;
+  private deadline: i64 = 0;
+  private doneToReport: bool = false;
+  private err: i32 = OK;
+  private body: usize = 0;
+  private bodyLength: i32 = 0;
+
+  /** Allocates the request (reqCap) and receive (recvCap) buffers. Init time only. */
+  constructor(reqCap: i32, recvCap: i32) {
+    const reqBuf = new StaticArray<u8>(reqCap);
+    this.reqBuf = reqBuf;
+    this.req = new RequestWriter(changetype<usize>(reqBuf), reqCap);
+    this.recvBuf = new StaticArray<u8>(recvCap);
+    this.recvCap = recvCap;
+  }
+
+  /** Server to talk to and net_connect flags (NET_TLS | NET_CLIENT_CERT).
+   *  Closes any open connection. Returns OK, E_INVAL or E_TOOLARGE. */
+  configure(host: string, port: i32, flags: i32): i32 {
+    const n = utf8Len(host);
+    if (n > HTTP_HOST_MAX) return E_TOOLARGE;
+    writeStr(changetype<usize>(this.host), HTTP_HOST_MAX, host);
+    return this.setServer(n, port, flags);
+  }
+
+  /** configure() with the host name given as bytes. */
+  configureBytes(hostPtr: usize, hostLen: i32, port: i32, flags: i32): i32 {
+    if (hostLen < 0) return E_INVAL;
+    if (hostLen > HTTP_HOST_MAX) return E_TOOLARGE;
+    memory.copy(changetype<usize>(this.host), hostPtr, <usize>hostLen);
+    return this.setServer(hostLen, port, flags);
+  }
+
+  /** Starts a request in `req`: request line and the Host header (RFC 9112 §3.2). */
+  begin(method: string, path: string): void {
+    this.req.start(method, path);
+    this.hostHeader();
+  }
+
+  /** begin() with the target as bytes. */
+  beginBytes(method: string, pathPtr: usize, pathLen: i32): void {
+    this.req.startBytes(method, pathPtr, pathLen);
+    this.hostHeader();
+  }
+
+  /** A request is queued or its response is not yet reported. */
+  get busy(): bool { return this.phase != PH_IDLE || this.doneToReport; }
+  get connected(): bool { return this.handle >= 0; }
+  /** Status code of the current/last response (valid once headersDone). */
+  get status(): i32 { return this.parser.status; }
+  get headersDone(): bool { return this.parser.headersDone; }
+  get bodyPtr(): usize { return this.body; }
+  get bodyLen(): i32 { return this.bodyLength; }
+  /** Server's Date as Unix ms (0 if absent), from the last response headers. */
+  get dateUnixMs(): i64 { return this.parser.dateUnixMs(); }
+  /** The last error poll()/send() returned (OK after a success). */
+  get lastError(): i32 { return this.err; }
+
+  /** Queues the request in `req` (finished with req.finish()). Connects when
+   *  there is no connection. streaming: the deadline stops once headers are in.
+   *  Returns OK, E_INVAL (busy, or no finished request), or a net_connect error. */
+  send(nowMs: i64, streaming: bool = false): i32 {
+    if (this.busy || !this.req.complete) return E_INVAL;
+    this.parser.reset();
+    if (this.req.isHead) this.parser.expectNoBody();
+    this.sent = 0;
+    this.gotBytes = false;
+    this.retried = false;
+    this.streaming = streaming;
+    this.deadline = nowMs + HTTP_RESPONSE_DEADLINE_MS;
+    this.body = 0;
+    this.bodyLength = 0;
+    this.recvPos = 0;
+    this.recvLen = 0;
+    // A kept-alive connection the server closed while idle is replaced now,
+    // before anything is sent (RFC 9112 §9.3.1).
+    if (this.handle >= 0 && !this.idleConnectionAlive()) this.dropConnection();
+    if (this.handle < 0) {
+      const r = this.connect();
+      if (r < 0) return this.fail(r);
+    }
+    this.phase = PH_SENDING;
+    this.req.lock();
+    this.err = OK;
+    return OK;
+  }
+
+  /** Drives the I/O; see HTTP_* for the results, < 0 for errors (the
+   *  connection is then closed and the request dropped). */
+  poll(nowMs: i64): i32 {
+    this.body = 0;
+    this.bodyLength = 0;
+    if (this.doneToReport) {
+      this.doneToReport = false;
+      return HTTP_DONE;
+    }
+    if (this.phase == PH_IDLE) {
+      if (this.handle >= 0 && !this.idleConnectionAlive()) this.dropConnection();
+      return HTTP_IDLE;
+    }
+    if (this.phase == PH_SENDING) {
+      const r = this.pumpSend();
+      if (r < 0) return this.fail(r);
+      if (this.phase == PH_SENDING) return this.pending(nowMs);
+    }
+    // PH_RECEIVING: feed buffered bytes, read more, until something to report.
+    while (true) {
+      if (this.recvPos < this.recvLen) {
+        const c = this.parser.feed(changetype<usize>(this.recvBuf) + <usize>this.recvPos, this.recvLen - this.recvPos);
+        if (c < 0) return this.fail(c);
+        this.recvPos += c;
+        if (this.parser.done) {
+          if (this.parser.bodyLen > 0) {
+            // Report the last slice now and DONE on the next poll.
+            this.body = this.parser.bodyPtr;
+            this.bodyLength = this.parser.bodyLen;
+            this.complete();
+            this.doneToReport = true;
+            return HTTP_BODY;
+          }
+          this.complete();
+          return HTTP_DONE;
+        }
+        if (this.parser.bodyLen > 0) {
+          this.body = this.parser.bodyPtr;
+          this.bodyLength = this.parser.bodyLen;
+          return HTTP_BODY;
+        }
+        continue;
+      }
+      const n = net_recv(this.handle, changetype<usize>(this.recvBuf), this.recvCap);
+      if (n > 0) {
+        this.gotBytes = true;
+        this.recvPos = 0;
+        this.recvLen = n;
+        continue;
+      }
+      if (n == E_AGAIN || n == 0) return this.pending(nowMs);
+      if (n == E_CLOSED) {
+        if (!this.gotBytes && this.uses > 0 && !this.retried && this.req.idempotent) {
+          // The server closed a reused connection without answering: the
+          // request may be retried once on a new one (RFC 9112 §9.3.1).
+          const r = this.retryOnNewConnection();
+          if (r < 0) return this.fail(r);
+          return this.pending(nowMs);
+        }
+        const r = this.parser.finishEof();
+        if (r < 0) return this.fail(r);
+        this.dropConnection();
+        this.complete();
+        return HTTP_DONE;
+      }
+      return this.fail(n);
+    }
+    return HTTP_PENDING; // not reached
+  }
+
+  /** Closes the connection and drops any request in flight. */
+  close(): void {
+    this.dropConnection();
+    this.phase = PH_IDLE;
+    this.req.unlock();
+    this.doneToReport = false;
+  }
+
+  // ---- internals ----
+
+  private setServer(n: i32, port: i32, flags: i32): i32 {
+    if (n == 0 || port <= 0 || port > 65535) return E_INVAL;
+    this.close();
+    this.hostLen = n;
+    this.port = port;
+    this.flags = flags;
+    return OK;
+  }
+
+  private hostHeader(): void {
+    const scratch = memory.data(HTTP_HOST_MAX + 8);
+    memory.copy(scratch, changetype<usize>(this.host), <usize>this.hostLen);
+    let n = this.hostLen;
+    // The port is omitted only when it is the scheme's default (RFC 9110 §7.2, §4.2).
+    const tls = (this.flags & 1) != 0;
+    if (!((tls && this.port == 443) || (!tls && this.port == 80))) {
+      store<u8>(scratch + <usize>n, 0x3a);
+      n++;
+      n += formatI64(scratch + <usize>n, decLen(this.port), this.port);
+    }
+    this.req.headerBytes("Host", scratch, n);
+  }
+
+  private connect(): i32 {
+    if (this.hostLen == 0) return E_INVAL;
+    const h = net_connect(changetype<usize>(this.host), this.hostLen, this.port, this.flags);
+    if (h < 0) return h;
+    this.handle = h;
+    this.uses = 0;
+    return OK;
+  }
+
+  private dropConnection(): void {
+    if (this.handle >= 0) net_close(this.handle);
+    this.handle = -1;
+    this.uses = 0;
+  }
+
+  /** An idle connection is usable: nothing arrived, no close, no error. */
+  private idleConnectionAlive(): bool {
+    const n = net_recv(this.handle, changetype<usize>(this.recvBuf), this.recvCap);
+    // E_AGAIN: nothing to read (or still connecting): alive. Bytes on an
+    // idle connection are not ours to read: the connection is out of step.
+    return n == E_AGAIN || n == 0;
+  }
+
+  private retryOnNewConnection(): i32 {
+    this.retried = true;
+    this.dropConnection();
+    const r = this.connect();
+    if (r < 0) return r;
+    this.sent = 0;
+    this.gotBytes = false;
+    this.recvPos = 0;
+    this.recvLen = 0;
+    this.parser.reset();
+    if (this.req.isHead) this.parser.expectNoBody();
+    this.phase = PH_SENDING;
+    return this.pumpSend();
+  }
+
+  /** Sends what it can; moves to PH_RECEIVING when all is sent. */
+  private pumpSend(): i32 {
+    const total = this.req.len;
+    while (this.sent < total) {
+      const n = net_send(this.handle, this.req.ptr + <usize>this.sent, total - this.sent);
+      if (n > 0) {
+        this.sent += n;
+        continue;
+      }
+      if (n == E_AGAIN || n == 0) return OK;
+      if (this.sent == 0 && this.uses > 0 && !this.retried) {
+        // The reused connection died before our request went out: nothing
+        // was sent, so sending it on a new connection is safe for any method.
+        return this.retryOnNewConnection();
+      }
+      return n;
+    }
+    this.phase = PH_RECEIVING;
+    return OK;
+  }
+
+  private pending(nowMs: i64): i32 {
+    const headerWait = !this.parser.headersDone;
+    if ((headerWait || !this.streaming) && nowMs >= this.deadline) return this.fail(E_TIMEOUT);
+    return HTTP_PENDING;
+  }
+
+  /** The response is complete: keep the connection only if it is in step. */
+  private complete(): void {
+    this.phase = PH_IDLE;
+    this.req.unlock();
+    this.uses++;
+    if (!this.parser.keepAlive || this.recvPos < this.recvLen) this.dropConnection();
+  }
+
+  private fail(code: i32): i32 {
+    this.dropConnection();
+    this.phase = PH_IDLE;
+    this.req.unlock();
+    this.doneToReport = false;
+    this.err = code;
+    return code;
+  }
+}

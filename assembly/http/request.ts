@@ -1,0 +1,180 @@
+// HTTP/1.1 request writer into a caller-owned buffer (RFC 9112 §3, §5, §6).
+
+import { E_INVAL, E_TOOLARGE, OK } from "../util/errors";
+import { decLen, formatI64, writeStr, utf8Len } from "../util/bytes";
+
+/** Writes one request: start(), header()..., finish(body). The first error
+ *  sticks until the next start(): E_TOOLARGE when the buffer is full, E_INVAL
+ *  for CR, LF or other controls in the target or a header (they would let
+ *  outside data inject headers, RFC 9112 §2.2). */
+export class RequestWriter {
+  private buf: usize;
+  private cap: i32;
+  private pos: i32 = 0;
+  private err: i32 = OK;
+  private needsLength: bool = false;
+  private finished: bool = false;
+  private head: bool = false;
+  private locked: bool = false;
+  private idem: bool = false;
+
+  constructor(buf: usize, cap: i32) {
+    this.buf = buf;
+    this.cap = cap;
+  }
+
+  get ptr(): usize { return this.buf; }
+  get len(): i32 { return this.pos; }
+  /** The sticky error; E_INVAL while locked (writes are refused then). */
+  get error(): i32 { return this.locked ? E_INVAL : this.err; }
+  get capacity(): i32 { return this.cap; }
+  /** The request is HEAD: its response has no body. */
+  get isHead(): bool { return this.head; }
+  /** The method is idempotent (RFC 9110 §9.2.2): safe to retry automatically. */
+  get idempotent(): bool { return this.idem; }
+  /** finish() succeeded and no new request was started since. */
+  get complete(): bool { return this.finished && this.err == OK; }
+
+  /** While locked (the client is sending this request) every writing call is
+   *  ignored and finish() returns E_INVAL: the bytes in flight stay intact. */
+  lock(): void { this.locked = true; }
+  unlock(): void { this.locked = false; }
+  get isLocked(): bool { return this.locked; }
+
+  /** Request line `METHOD path HTTP/1.1` (RFC 9112 §3); `path` is the origin-form target. */
+  start(method: string, path: string): void {
+    if (this.locked) return;
+    this.begin(method);
+    const n = utf8Len(path);
+    if (this.room(n)) {
+      writeStr(this.buf + <usize>this.pos, n, path);
+      this.checkField(this.pos, n, false);
+      this.pos += n;
+    }
+    this.ascii(" HTTP/1.1\r\n");
+  }
+
+  /** Like start() with the target given as bytes. */
+  startBytes(method: string, pathPtr: usize, pathLen: i32): void {
+    if (this.locked) return;
+    this.begin(method);
+    this.bytes(pathPtr, pathLen, false);
+    this.ascii(" HTTP/1.1\r\n");
+  }
+
+  /** Appends more bytes to the target (before the first header): query parts. */
+  appendTarget(s: string): void {
+    // Undo the " HTTP/1.1\r\n" tail, append, and write it again.
+    if (this.locked || this.err != OK) return;
+    this.pos -= 11;
+    const n = utf8Len(s);
+    if (this.room(n)) {
+      writeStr(this.buf + <usize>this.pos, n, s);
+      this.checkField(this.pos, n, false);
+      this.pos += n;
+    }
+    this.ascii(" HTTP/1.1\r\n");
+  }
+
+  /** Appends bytes to the target, like appendTarget(). */
+  appendTargetBytes(ptr: usize, len: i32): void {
+    if (this.locked || this.err != OK) return;
+    this.pos -= 11;
+    this.bytes(ptr, len, false);
+    this.ascii(" HTTP/1.1\r\n");
+  }
+
+  header(name: string, value: string): void {
+    this.name(name);
+    const n = utf8Len(value);
+    if (this.room(n)) {
+      writeStr(this.buf + <usize>this.pos, n, value);
+      this.checkField(this.pos, n, true);
+      this.pos += n;
+    }
+    this.ascii("\r\n");
+  }
+
+  headerBytes(name: string, ptr: usize, len: i32): void {
+    this.name(name);
+    this.bytes(ptr, len, true);
+    this.ascii("\r\n");
+  }
+
+  headerInt(name: string, v: i64): void {
+    this.name(name);
+    const n = decLen(v);
+    if (this.room(n)) {
+      formatI64(this.buf + <usize>this.pos, n, v);
+      this.pos += n;
+    }
+    this.ascii("\r\n");
+  }
+
+  /** Ends the header section and appends the body. Content-Length is written
+   *  when there is a body or the method is POST/PUT/PATCH (RFC 9110 §8.6: a
+   *  user agent SHOULD send it for a body-carrying method even when 0).
+   *  Returns the total length of the request or the sticky error. */
+  finish(bodyPtr: usize, bodyLen: i32): i32 {
+    if (this.locked) return E_INVAL;
+    if (this.err == OK && bodyLen < 0) this.err = E_INVAL;
+    if (bodyLen > 0 || this.needsLength) this.headerInt("Content-Length", bodyLen);
+    this.ascii("\r\n");
+    if (bodyLen > 0 && this.room(bodyLen)) {
+      memory.copy(this.buf + <usize>this.pos, bodyPtr, <usize>bodyLen);
+      this.pos += bodyLen;
+    }
+    if (this.err != OK) return this.err;
+    this.finished = true;
+    return this.pos;
+  }
+
+  // ---- internals ----
+
+  private begin(method: string): void {
+    this.pos = 0;
+    this.err = OK;
+    this.finished = false;
+    this.needsLength = method == "POST" || method == "PUT" || method == "PATCH";
+    this.head = method == "HEAD";
+    this.idem = this.head || method == "GET" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
+    this.ascii(method);
+    this.ascii(" ");
+  }
+
+  private room(n: i32): bool {
+    if (this.locked || this.err != OK) return false;
+    if (n > this.cap - this.pos) { this.err = E_TOOLARGE; return false; }
+    return true;
+  }
+
+  private ascii(s: string): void {
+    const n = s.length;
+    if (!this.room(n)) return;
+    for (let i = 0; i < n; i++) store<u8>(this.buf + <usize>(this.pos + i), s.charCodeAt(i));
+    this.pos += n;
+  }
+
+  private bytes(ptr: usize, len: i32, isValue: bool): void {
+    if (len < 0) { if (this.err == OK) this.err = E_INVAL; return; }
+    if (!this.room(len)) return;
+    memory.copy(this.buf + <usize>this.pos, ptr, <usize>len);
+    this.checkField(this.pos, len, isValue);
+    this.pos += len;
+  }
+
+  private name(name: string): void {
+    this.ascii(name);
+    this.ascii(": ");
+  }
+
+  /** Rejects controls (a value may hold HTAB, RFC 9110 §5.5; a target not
+   *  even a space, RFC 9112 §3.2). */
+  private checkField(at: i32, len: i32, isValue: bool): void {
+    for (let i = 0; i < len; i++) {
+      const c = <u32>load<u8>(this.buf + <usize>(at + i));
+      const bad = c == 0x7f || (c < 0x20 && !(isValue && c == 0x09)) || (!isValue && c == 0x20);
+      if (bad) { if (this.err == OK) this.err = E_INVAL; return; }
+    }
+  }
+}

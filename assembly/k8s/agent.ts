@@ -1,0 +1,565 @@
+// The node agent: registers the Node, keeps its Lease renewed and its status
+// reported, over one HTTPS connection to the API server, one request at a
+// time. Every timer is computed from poll(nowMs); nothing here allocates after
+// the constructor (all buffers are made when the module starts).
+//
+// Schedule, highest priority first, whenever no request is in flight and no
+// backoff is running:
+//   1. Node unknown: GET it (clock unknown, or after 409 AlreadyExists) or
+//      POST it (kubelet: registerWithAPIServer, then GET on AlreadyExists).
+//   2. Status due (just registered, a condition changed, or 5 min since the
+//      last report: kubelet's nodeStatusReportFrequency): PATCH .../status.
+//   3. Lease unknown: GET it; absent: POST it; due (10 s after the last
+//      renewal): PUT the whole Lease with the cached resourceVersion.
+
+import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, random_fill } from "../host/imports";
+import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
+import { JsonReader, TOK_STRING } from "../json/reader";
+import { JsonWriter } from "../json/writer";
+import { formatI64, writeStr } from "../util/bytes";
+import {
+  E_CERT, E_CLOSED, E_CONNECT, E_HTTP_STATUS, E_IO, E_MALFORMED, E_NEED_MORE, E_TIMEOUT, E_TLS, E_TOOLARGE, OK,
+} from "../util/errors";
+import {
+  HTTP_RECV_CAP, HTTP_REQUEST_CAP, K8S_HEAD_RESERVE, K8S_PATH_MAX, K8S_RESOURCE_VERSION_MAX,
+  K8S_UID_MAX, USER_AGENT_MAX,
+} from "../util/limits";
+import { Backoff } from "./backoff";
+import { NodeConfig } from "./config";
+import { LEASE_COLLECTION_PATH, LEASE_RENEW_INTERVAL_MS, writeLease } from "./lease";
+import { lineBytes, lineEmit, lineInt, lineStart, lineStr } from "./log";
+import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
+import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
+
+/** Status report interval without changes: kubelet's nodeStatusReportFrequency
+ *  default, 5 min (pkg/kubelet/apis/config/v1beta1/defaults.go). */
+export const STATUS_REPORT_INTERVAL_MS: i64 = 300000;
+/** Longest poll() asks the host to wait: keeps HTTP deadlines checked while a
+ *  request is in flight and bounds the delay of a missed socket event. */
+export const POLL_MAX_WAIT_MS: i32 = 1000;
+/** An identical error is logged again at most this often (the first
+ *  occurrence, and every change, is logged at once). */
+export const ERROR_LOG_REPEAT_MS: i64 = 60000;
+/** 409 answers in a row answered at once (GET + retry, as kubelet does); more
+ *  than this and the agent backs off like after a failure. */
+const CONFLICT_RETRIES_IMMEDIATE: i32 = 1;
+
+// Requests (one in flight at a time).
+export const REQ_NONE: i32 = 0;
+export const REQ_NODE_CREATE: i32 = 1;
+export const REQ_NODE_GET: i32 = 2;
+export const REQ_NODE_STATUS: i32 = 3;
+export const REQ_LEASE_GET: i32 = 4;
+export const REQ_LEASE_CREATE: i32 = 5;
+export const REQ_LEASE_RENEW: i32 = 6;
+
+// What the agent knows about its Node.
+const NODE_UNKNOWN: i32 = 0; // not registered by this boot yet: POST (or GET first)
+const NODE_NEEDS_GET: i32 = 1; // exists (409) or must be checked (Lease vanished): GET
+const NODE_REGISTERED: i32 = 2; // uid known
+
+// What the agent knows about its Lease.
+const LEASE_UNKNOWN: i32 = 0; // GET it
+const LEASE_ABSENT: i32 = 1; // POST it
+const LEASE_HELD: i32 = 2; // resourceVersion cached: PUT to renew
+
+const NODES_PATH = "/api/v1/nodes";
+const USER_AGENT_PRODUCT = "k3s-pico-node/";
+const CT_JSON = "application/json";
+const CT_SMP = "application/strategic-merge-patch+json";
+/** "Content-Length: " + up to 10 digits + CRLF + the blank line's CRLF. */
+const CONTENT_LENGTH_LINE_MAX: i32 = 30;
+
+export class Agent {
+  readonly cfg: NodeConfig = new NodeConfig();
+  readonly cond: Conditions = new Conditions();
+  readonly client: HttpClient = new HttpClient(HTTP_REQUEST_CAP, HTTP_RECV_CAP);
+  /** Bodies are written into the client's request buffer behind the head
+   *  reserve (K8S_HEAD_RESERVE), saving a second buffer. */
+  private readonly body: JsonWriter = new JsonWriter(
+    this.client.req.ptr + <usize>K8S_HEAD_RESERVE, this.client.req.capacity - K8S_HEAD_RESERVE,
+  );
+  private readonly reader: JsonReader = new JsonReader();
+  readonly backoff: Backoff = new Backoff();
+
+  private readonly path: usize = heap.alloc(<usize>K8S_PATH_MAX);
+  private pathLen: i32 = 0;
+  private readonly userAgent: usize = heap.alloc(<usize>USER_AGENT_MAX);
+  private userAgentLen: i32 = 0;
+  readonly bootId: usize = heap.alloc(<usize>BOOT_ID_LEN);
+
+  /** metadata.uid of our Node, as the API server assigned it. */
+  readonly uid: usize = heap.alloc(<usize>K8S_UID_MAX);
+  uidLen: i32 = 0;
+  /** metadata.resourceVersion of our Lease from the last response. */
+  readonly rv: usize = heap.alloc(<usize>K8S_RESOURCE_VERSION_MAX);
+  rvLen: i32 = 0;
+  // Values captured from the response being read.
+  private readonly gotUid: usize = heap.alloc(<usize>K8S_UID_MAX);
+  private gotUidLen: i32 = 0;
+  private readonly gotRv: usize = heap.alloc(<usize>K8S_RESOURCE_VERSION_MAX);
+  private gotRvLen: i32 = 0;
+  private bodyError: i32 = OK;
+
+  nodeState: i32 = NODE_UNKNOWN;
+  leaseState: i32 = LEASE_UNKNOWN;
+  statusWanted: bool = false;
+  lastStatusMs: i64 = 0;
+  leaseDueMs: i64 = 0;
+  retryAtMs: i64 = 0;
+  inFlight: i32 = REQ_NONE;
+  private conflicts: i32 = 0;
+  private readyLogged: bool = false;
+  private configured: bool = false;
+
+  // Wall clock: Unix ms = nowMs + wallOffsetMs once known.
+  private wallKnown: bool = false;
+  private wallFromHost: bool = false;
+  private wallOffsetMs: i64 = 0;
+  private lastNowMs: i64 = 0;
+
+  // Error log rate limiting: key = request * 1000 - code (codes are negative or HTTP statuses).
+  private lastErrKey: i64 = 0;
+  private lastErrLogMs: i64 = 0;
+  private failing: bool = false;
+
+  /** Reads the configuration and prepares the fixed texts. Returns OK or the
+   *  config error (E_NOTFOUND for a missing required key, logged). */
+  init(): i32 {
+    const r = this.cfg.load();
+    if (r != OK) return r;
+    const cfg = this.cfg;
+    let n = 0;
+    // User-Agent: "k3s-pico-node/<v> (<os>/<arch>) kubelet/<kubelet version>",
+    // shaped like kubelet's ("kubelet/v1.x (linux/amd64) kubernetes/<commit>").
+    n = writeStr(this.userAgent, USER_AGENT_MAX, USER_AGENT_PRODUCT);
+    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, AGENT_VERSION);
+    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, " (");
+    memory.copy(this.userAgent + <usize>n, cfg.os.ptr, <usize>cfg.os.len);
+    n += cfg.os.len;
+    store<u8>(this.userAgent + <usize>n, 0x2f);
+    n++;
+    memory.copy(this.userAgent + <usize>n, cfg.arch.ptr, <usize>cfg.arch.len);
+    n += cfg.arch.len;
+    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, ") kubelet/");
+    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, KUBELET_VERSION);
+    this.userAgentLen = n;
+    // Boot ID: random per boot (nodeInfo.bootID).
+    const rnd = this.gotUid; // 16 scratch bytes, unused until the first response
+    memory.fill(rnd, 0, 16);
+    random_fill(rnd, 16);
+    formatUuid(this.bootId, rnd);
+
+    this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, NET_TLS | NET_CLIENT_CERT);
+    this.configured = true;
+    lineStart("node: starting ");
+    lineBytes(cfg.name.ptr, cfg.name.len);
+    lineStr(", API server ");
+    lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+    lineStr(":");
+    lineInt(cfg.serverPort);
+    lineEmit(LOG_INFO);
+    return OK;
+  }
+
+  /** Unix time in ms now, or -1 while unknown. */
+  wallNow(nowMs: i64): i64 {
+    return this.wallKnown ? nowMs + this.wallOffsetMs : -1;
+  }
+
+  /** Drives the agent; returns the ms until it wants the next poll. */
+  poll(nowMs: i64, wallMs: i64): i32 {
+    this.lastNowMs = nowMs;
+    if (!this.configured) return POLL_MAX_WAIT_MS;
+    if (wallMs > 0) {
+      this.wallOffsetMs = wallMs - nowMs;
+      this.wallKnown = true;
+      this.wallFromHost = true;
+    }
+    if (this.wallKnown) this.cond.stamp(this.wallNow(nowMs));
+    this.pump(nowMs);
+    if (!this.client.busy) {
+      this.schedule(nowMs);
+      if (this.client.busy) this.pump(nowMs);
+    }
+    return this.nextWait(nowMs);
+  }
+
+  /** A host readiness event: drive the connection with the last known time. */
+  event(handle: i32, flags: i32): void {
+    if (!this.configured) return;
+    this.pump(this.lastNowMs);
+  }
+
+  // ---- I/O ----
+
+  /** Reads whatever the in-flight request has produced. */
+  private pump(nowMs: i64): void {
+    if (this.inFlight == REQ_NONE) return;
+    for (;;) {
+      const r = this.client.poll(nowMs);
+      if (r == HTTP_BODY) {
+        this.readBody(this.client.bodyPtr, this.client.bodyLen);
+        continue;
+      }
+      if (r == HTTP_DONE) {
+        this.learnDate(nowMs);
+        const req = this.inFlight;
+        this.inFlight = REQ_NONE;
+        this.onResponse(req, this.client.status, nowMs);
+        return;
+      }
+      if (r < 0) {
+        const req = this.inFlight;
+        this.inFlight = REQ_NONE;
+        this.onFailure(req, r, 0, nowMs);
+        return;
+      }
+      return; // HTTP_PENDING / HTTP_IDLE: wait for I/O
+    }
+  }
+
+  private readBody(ptr: usize, len: i32): void {
+    const rd = this.reader;
+    rd.feed(ptr, len);
+    for (;;) {
+      const t = rd.next();
+      if (t == E_NEED_MORE || t == 0) return;
+      if (t < 0) { this.bodyError = t; return; }
+      if (t != TOK_STRING) continue;
+      if (rd.pathIs("metadata.uid")) {
+        const n = rd.valueLen;
+        if (n > 0 && n <= K8S_UID_MAX) { memory.copy(this.gotUid, rd.valuePtr, <usize>n); this.gotUidLen = n; }
+      } else if (rd.pathIs("metadata.resourceVersion")) {
+        const n = rd.valueLen;
+        if (n > 0 && n <= K8S_RESOURCE_VERSION_MAX) { memory.copy(this.gotRv, rd.valuePtr, <usize>n); this.gotRvLen = n; }
+      }
+    }
+  }
+
+  /** Learns the wall clock from the response's Date header when the host has none. */
+  private learnDate(nowMs: i64): void {
+    if (this.wallFromHost) return;
+    const d = this.client.dateUnixMs;
+    if (d <= 0) return;
+    this.wallOffsetMs = d - nowMs;
+    if (!this.wallKnown) {
+      this.wallKnown = true;
+      this.cond.stamp(d);
+      lineStart("node: wall clock from the Date header");
+      lineEmit(LOG_INFO);
+    }
+  }
+
+  // ---- scheduling ----
+
+  private schedule(nowMs: i64): void {
+    if (nowMs < this.retryAtMs) return;
+    if (this.nodeState != NODE_REGISTERED) {
+      // Without a wall clock there are no timestamps to send: a GET learns
+      // the clock from the Date header (and whether the Node exists).
+      if (!this.wallKnown || this.nodeState == NODE_NEEDS_GET) this.start(REQ_NODE_GET, nowMs);
+      else this.start(REQ_NODE_CREATE, nowMs);
+      return;
+    }
+    if (!this.wallKnown) return;
+    if (this.statusWanted || nowMs - this.lastStatusMs >= STATUS_REPORT_INTERVAL_MS) {
+      this.start(REQ_NODE_STATUS, nowMs);
+      return;
+    }
+    if (this.leaseState == LEASE_UNKNOWN) this.start(REQ_LEASE_GET, nowMs);
+    else if (this.leaseState == LEASE_ABSENT) this.start(REQ_LEASE_CREATE, nowMs);
+    else if (nowMs >= this.leaseDueMs) this.start(REQ_LEASE_RENEW, nowMs);
+  }
+
+  private nextWait(nowMs: i64): i32 {
+    let due: i64 = nowMs + POLL_MAX_WAIT_MS;
+    if (!this.client.busy) {
+      if (this.retryAtMs > nowMs && this.retryAtMs < due) due = this.retryAtMs;
+      if (this.nodeState == NODE_REGISTERED && this.leaseState == LEASE_HELD && this.retryAtMs <= nowMs) {
+        if (this.leaseDueMs < due) due = this.leaseDueMs;
+        const s = this.lastStatusMs + STATUS_REPORT_INTERVAL_MS;
+        if (s < due) due = s;
+      }
+    }
+    const w = due - nowMs;
+    return w < 0 ? 0 : <i32>w;
+  }
+
+  /** Marks condition `i` and asks for a status report when it changed. */
+  setCondition(i: i32, v: bool, nowMs: i64): void {
+    const wall = this.wallNow(nowMs);
+    if (this.cond.set(i, v, wall > 0 ? wall : 0)) this.statusWanted = true;
+  }
+
+  // ---- requests ----
+
+  private setPath(prefix: string, withName: bool, suffix: string): void {
+    let n = writeStr(this.path, K8S_PATH_MAX, prefix);
+    if (withName) {
+      store<u8>(this.path + <usize>n, 0x2f);
+      n++;
+      memory.copy(this.path + <usize>n, this.cfg.name.ptr, <usize>this.cfg.name.len);
+      n += this.cfg.name.len;
+    }
+    n += writeStr(this.path + <usize>n, K8S_PATH_MAX - n, suffix);
+    this.pathLen = n;
+  }
+
+  private start(req: i32, nowMs: i64): void {
+    const wall = this.wallNow(nowMs);
+    const w = this.body;
+    let method = "GET";
+    let ctype = "";
+    w.reset();
+    if (req == REQ_NODE_CREATE) {
+      method = "POST"; ctype = CT_JSON;
+      this.setPath(NODES_PATH, false, "");
+      writeNodeRegistration(w, this.cfg, this.cond, this.bootId, wall);
+    } else if (req == REQ_NODE_GET) {
+      this.setPath(NODES_PATH, true, "");
+    } else if (req == REQ_NODE_STATUS) {
+      method = "PATCH"; ctype = CT_SMP;
+      this.setPath(NODES_PATH, true, "/status");
+      writeNodeStatusPatch(w, this.cfg, this.cond, this.bootId, wall);
+    } else if (req == REQ_LEASE_GET) {
+      this.setPath(LEASE_COLLECTION_PATH, true, "");
+    } else if (req == REQ_LEASE_CREATE) {
+      method = "POST"; ctype = CT_JSON;
+      this.setPath(LEASE_COLLECTION_PATH, false, "");
+      writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
+    } else {
+      method = "PUT"; ctype = CT_JSON;
+      this.setPath(LEASE_COLLECTION_PATH, true, "");
+      writeLease(w, this.cfg, this.uid, this.uidLen, this.rv, this.rvLen, wall);
+    }
+    if (w.error != OK) { this.onFailure(req, w.error, 0, nowMs); return; }
+    const q = this.client.req;
+    this.client.beginBytes(method, this.path, this.pathLen); // request line + Host
+    q.headerBytes("User-Agent", this.userAgent, this.userAgentLen);
+    q.header("Accept", CT_JSON);
+    if (ctype.length > 0) q.header("Content-Type", ctype);
+    // The head must end before the body it is about to be joined with
+    // (finish() adds Content-Length and CRLF; memory.copy moves the body down).
+    if (w.len > 0 && q.len + CONTENT_LENGTH_LINE_MAX > K8S_HEAD_RESERVE) {
+      this.onFailure(req, E_TOOLARGE, 0, nowMs);
+      return;
+    }
+    const total = q.finish(w.ptr, w.len);
+    if (total < 0) { this.onFailure(req, total, 0, nowMs); return; }
+    this.reader.reset();
+    this.gotUidLen = 0;
+    this.gotRvLen = 0;
+    this.bodyError = OK;
+    const s = this.client.send(nowMs);
+    if (s < 0) { this.onFailure(req, s, 0, nowMs); return; }
+    this.inFlight = req;
+  }
+
+  // ---- responses ----
+
+  private onResponse(req: i32, status: i32, nowMs: i64): void {
+    const ok = status >= 200 && status < 300;
+    if (req == REQ_NODE_CREATE) {
+      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered("node: registered ", nowMs); return; }
+      if (status == 409) { this.conflict(nowMs); this.nodeState = NODE_NEEDS_GET; return; }
+    } else if (req == REQ_NODE_GET) {
+      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered("node: found existing Node ", nowMs); return; }
+      if (status == 404) {
+        this.succeeded();
+        this.nodeState = NODE_UNKNOWN;
+        if (this.wallKnown) return;
+        lineStart("node: no wall clock yet (no SNTP, no Date header)");
+        lineEmit(LOG_WARN);
+        this.retryAtMs = nowMs + this.backoff.next();
+        return;
+      }
+    } else if (req == REQ_NODE_STATUS) {
+      if (ok) {
+        this.succeeded();
+        this.statusWanted = false;
+        this.lastStatusMs = nowMs;
+        if (this.gotUidLen > 0) this.keepUid();
+        const ready = this.cond.status(COND_READY);
+        if (ready != this.readyLogged) {
+          this.readyLogged = ready;
+          lineStart(ready ? "node: Ready" : "node: NotReady");
+          lineEmit(LOG_INFO);
+        }
+        return;
+      }
+      if (status == 404) {
+        // The Node was deleted: register again; its Lease went with it
+        // (garbage collected through the owner reference) and is recreated
+        // with the new uid.
+        this.succeeded();
+        lineStart("node: Node ");
+        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineStr(" was deleted; registering again");
+        lineEmit(LOG_WARN);
+        this.nodeState = NODE_UNKNOWN;
+        this.uidLen = 0;
+        this.leaseState = LEASE_UNKNOWN;
+        this.rvLen = 0;
+        this.readyLogged = false;
+        return;
+      }
+    } else if (req == REQ_LEASE_GET) {
+      if (ok) {
+        if (!this.takeRv(req, status, nowMs)) return;
+        // Renew at once: the holder, duration or owner may be stale (kubelet:
+        // ensureLease then retryUpdateLease).
+        this.leaseState = LEASE_HELD;
+        this.leaseDueMs = nowMs;
+        return;
+      }
+      if (status == 404) { this.succeeded(); this.leaseState = LEASE_ABSENT; return; }
+    } else if (req == REQ_LEASE_CREATE) {
+      if (ok) {
+        if (!this.takeRv(req, status, nowMs)) return;
+        this.leaseState = LEASE_HELD;
+        this.leaseDueMs = nowMs + LEASE_RENEW_INTERVAL_MS;
+        lineStart("lease: created kube-node-lease/");
+        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineEmit(LOG_INFO);
+        return;
+      }
+      if (status == 409) { this.conflict(nowMs); this.leaseState = LEASE_UNKNOWN; return; }
+    } else if (req == REQ_LEASE_RENEW) {
+      if (ok) {
+        if (!this.takeRv(req, status, nowMs)) return;
+        this.leaseDueMs = nowMs + LEASE_RENEW_INTERVAL_MS;
+        lineStart("lease: renewed");
+        lineEmit(LOG_DEBUG);
+        return;
+      }
+      // Conflict: someone else wrote it; re-read, then renew (kubelet:
+      // controller.go retryUpdateLease drops latestLease on conflict).
+      if (status == 409) { this.conflict(nowMs); this.leaseState = LEASE_UNKNOWN; return; }
+      if (status == 404) {
+        // Gone: recreate it, after checking that the Node itself still exists.
+        this.succeeded();
+        lineStart("lease: kube-node-lease/");
+        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineStr(" was deleted; recreating");
+        lineEmit(LOG_WARN);
+        this.leaseState = LEASE_ABSENT;
+        this.rvLen = 0;
+        this.nodeState = NODE_NEEDS_GET;
+        return;
+      }
+    }
+    this.onFailure(req, E_HTTP_STATUS, status, nowMs);
+  }
+
+  /** Keeps metadata.uid of a Node response; false (and a failure) without one. */
+  private takeUid(req: i32, status: i32, nowMs: i64): bool {
+    if (this.gotUidLen == 0) { this.onFailure(req, E_MALFORMED, status, nowMs); return false; }
+    this.keepUid();
+    return true;
+  }
+
+  private keepUid(): void {
+    const same = this.uidLen == this.gotUidLen && memory.compare(this.uid, this.gotUid, <usize>this.uidLen) == 0;
+    if (!same) {
+      memory.copy(this.uid, this.gotUid, <usize>this.gotUidLen);
+      this.uidLen = this.gotUidLen;
+    }
+  }
+
+  private takeRv(req: i32, status: i32, nowMs: i64): bool {
+    if (this.gotRvLen == 0) { this.onFailure(req, E_MALFORMED, status, nowMs); return false; }
+    memory.copy(this.rv, this.gotRv, <usize>this.gotRvLen);
+    this.rvLen = this.gotRvLen;
+    this.succeeded();
+    return true;
+  }
+
+  private registered(what: string, nowMs: i64): void {
+    this.succeeded();
+    this.nodeState = NODE_REGISTERED;
+    this.statusWanted = true;
+    lineStart(what);
+    lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+    lineStr(" (uid ");
+    lineBytes(this.uid, this.uidLen);
+    lineStr(")");
+    lineEmit(LOG_INFO);
+  }
+
+  /** A request went through: forget the backoff; say so once after failures. */
+  private succeeded(): void {
+    this.backoff.reset();
+    this.conflicts = 0;
+    this.retryAtMs = 0;
+    if (this.failing) {
+      this.failing = false;
+      this.lastErrKey = 0;
+      lineStart("node: API server reachable again");
+      lineEmit(LOG_INFO);
+    }
+  }
+
+  private conflict(nowMs: i64): void {
+    this.conflicts++;
+    if (this.conflicts > CONFLICT_RETRIES_IMMEDIATE) this.retryAtMs = nowMs + this.backoff.next();
+  }
+
+  /** A request failed (`code`: connection/limit error, or E_HTTP_STATUS with
+   *  `status`): back off, and log it unless it is a repeat. */
+  private onFailure(req: i32, code: i32, status: i32, nowMs: i64): void {
+    this.failing = true;
+    this.retryAtMs = nowMs + this.backoff.next();
+    const key: i64 = <i64>req * 100000 + (code == E_HTTP_STATUS ? <i64>status : <i64>(-code) + 1000);
+    if (key == this.lastErrKey && nowMs - this.lastErrLogMs < ERROR_LOG_REPEAT_MS) return;
+    this.lastErrKey = key;
+    this.lastErrLogMs = nowMs;
+    const lease = req >= REQ_LEASE_GET;
+    lineStart(lease ? "lease: " : "node: ");
+    this.describe(req);
+    lineStr(" failed: ");
+    const cfg = this.cfg;
+    if (code == E_HTTP_STATUS) {
+      lineStr("HTTP ");
+      lineInt(status);
+      if (status == 401) lineStr(" (client certificate not accepted)");
+      else if (status == 403) lineStr(" (forbidden: check the node name matches the certificate CN system:node:<name>)");
+    } else if (code == E_CERT) {
+      lineStr("server certificate rejected: see the shim's log line above; check tls.ca_file");
+    } else if (code == E_CONNECT) {
+      lineStr("cannot connect to ");
+      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+      lineStr(":");
+      lineInt(cfg.serverPort);
+    } else if (code == E_TLS) {
+      lineStr("TLS error with ");
+      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+
+    } else if (code == E_TIMEOUT) {
+      lineStr("no answer in time from ");
+      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+    } else if (code == E_CLOSED) {
+      lineStr("connection closed by the API server");
+    } else if (code == E_IO) {
+      lineStr("connection error");
+    } else if (code == E_MALFORMED) {
+      lineStr("malformed response");
+    } else if (code == E_TOOLARGE) {
+      lineStr("exceeds a size limit");
+    } else {
+      lineStr("error ");
+      lineInt(code);
+    }
+    lineStr("; retrying");
+    lineEmit(LOG_WARN);
+  }
+
+  private describe(req: i32): void {
+    if (req == REQ_NODE_CREATE) lineStr("registration");
+    else if (req == REQ_NODE_GET) lineStr("GET Node");
+    else if (req == REQ_NODE_STATUS) lineStr("status update (PATCH)");
+    else if (req == REQ_LEASE_GET) lineStr("GET Lease");
+    else if (req == REQ_LEASE_CREATE) lineStr("create Lease");
+    else lineStr("renew Lease");
+  }
+}

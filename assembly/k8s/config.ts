@@ -1,0 +1,170 @@
+// The node's configuration (host/config.ts keys), read once by init() into
+// fixed buffers. Required keys missing -> E_NOTFOUND with a clear log line.
+
+import { config_get, LOG_ERROR } from "../host/imports";
+import {
+  CFG_KUBELET_PORT, CFG_NODE_HOSTNAME, CFG_NODE_IP, CFG_NODE_NAME, CFG_PLATFORM_ARCH, CFG_PLATFORM_CPUS,
+  CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE,
+  CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
+} from "../host/config";
+import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
+import { parseDec, writeStr } from "../util/bytes";
+import {
+  CONFIG_NUMBER_MAX, NODE_IP_MAX, NODE_NAME_MAX, PLATFORM_TEXT_MAX, SERVER_HOST_MAX,
+} from "../util/limits";
+import { lineEmit, lineInt, lineStart, lineStr } from "./log";
+
+/** Default API server port: k3s serves the API on 6443 (supervisor and apiserver share it). */
+export const DEFAULT_SERVER_PORT: i32 = 6443;
+/** Default kubelet port (kubelet's --port default, KubeletConfiguration.port 10250). */
+export const DEFAULT_KUBELET_PORT: i32 = 10250;
+/** RP2040: two Cortex-M0+ cores (RP2040 datasheet §1). */
+export const DEFAULT_CPU_CORES: i32 = 2;
+/** Pico W SRAM: 264 KiB (RP2040 datasheet §2.6). */
+export const DEFAULT_MEMORY_BYTES: i64 = 270336;
+/** GOOS-style OS when the host does not say: bare metal (thumbv6m-none-eabi). */
+const DEFAULT_OS = "none";
+/** GOARCH of the RP2040's Cortex-M0+. */
+const DEFAULT_ARCH = "arm";
+const DEFAULT_OS_IMAGE = "k3s-pico-node";
+const DEFAULT_KERNEL = "unknown";
+const DEFAULT_RUNTIME = "wamr://unknown";
+
+/** A text value in a fixed buffer owned by the config. */
+export class Text {
+  readonly ptr: usize;
+  readonly cap: i32;
+  len: i32 = 0;
+  constructor(cap: i32) {
+    this.cap = cap;
+    this.ptr = heap.alloc(<usize>cap);
+  }
+  /** Copies ASCII literal `s`; false when it does not fit. */
+  setStr(s: string): bool {
+    const n = writeStr(this.ptr, this.cap, s);
+    if (n < 0) return false;
+    this.len = n;
+    return true;
+  }
+  set(ptr: usize, len: i32): bool {
+    if (len < 0 || len > this.cap) return false;
+    memory.copy(this.ptr, ptr, <usize>len);
+    this.len = len;
+    return true;
+  }
+}
+
+/** Scratch for reading keys and numbers. */
+const KEY_SCRATCH_MAX: i32 = 48;
+const KEY: usize = memory.data(KEY_SCRATCH_MAX);
+const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
+
+function cfgGet(key: string, optr: usize, ocap: i32): i32 {
+  const kl = writeStr(KEY, KEY_SCRATCH_MAX, key);
+  if (kl < 0) return E_INVAL; // a key literal longer than the scratch: a bug
+  return config_get(KEY, kl, optr, ocap);
+}
+
+function logKey(what: string, key: string): void {
+  lineStart("node: config key ");
+  lineStr(key);
+  lineStr(what);
+  lineEmit(LOG_ERROR);
+}
+
+export class NodeConfig {
+  readonly name: Text = new Text(NODE_NAME_MAX);
+  readonly serverHost: Text = new Text(SERVER_HOST_MAX);
+  readonly ip: Text = new Text(NODE_IP_MAX);
+  readonly hostname: Text = new Text(NODE_NAME_MAX);
+  readonly os: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly arch: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly osImage: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly kernel: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly runtime: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly machineId: Text = new Text(PLATFORM_TEXT_MAX);
+  serverPort: i32 = DEFAULT_SERVER_PORT;
+  kubeletPort: i32 = DEFAULT_KUBELET_PORT;
+  cpuCores: i32 = DEFAULT_CPU_CORES;
+  memoryBytes: i64 = DEFAULT_MEMORY_BYTES;
+  /** Allocatable memory; defaults to 0 (nothing promised) when the host does not say. */
+  memoryAllocatableBytes: i64 = 0;
+
+  /** Reads every key. Returns OK, E_NOTFOUND (a required key is missing),
+   *  E_TOOLARGE (a value exceeds its limit) or E_MALFORMED (a number is not
+   *  decimal or out of range); each logged with the key's name. */
+  load(): i32 {
+    let r = this.text(this.name, CFG_NODE_NAME, true, "");
+    if (r == OK) r = this.text(this.serverHost, CFG_SERVER_HOST, true, "");
+    if (r == OK) r = this.text(this.ip, CFG_NODE_IP, true, "");
+    if (r == OK) r = this.text(this.hostname, CFG_NODE_HOSTNAME, false, "");
+    if (r == OK && this.hostname.len == 0) this.hostname.set(this.name.ptr, this.name.len);
+    if (r == OK) r = this.text(this.os, CFG_PLATFORM_OS, false, DEFAULT_OS);
+    if (r == OK) r = this.text(this.arch, CFG_PLATFORM_ARCH, false, DEFAULT_ARCH);
+    if (r == OK) r = this.text(this.osImage, CFG_PLATFORM_OS_IMAGE, false, DEFAULT_OS_IMAGE);
+    if (r == OK) r = this.text(this.kernel, CFG_PLATFORM_KERNEL, false, DEFAULT_KERNEL);
+    if (r == OK) r = this.text(this.runtime, CFG_PLATFORM_RUNTIME, false, DEFAULT_RUNTIME);
+    if (r == OK) r = this.text(this.machineId, CFG_PLATFORM_MACHINE_ID, false, "");
+    // Without a board id, the node name is the most stable identity we have.
+    if (r == OK && this.machineId.len == 0) this.machineId.set(this.name.ptr, this.name.len);
+    if (r != OK) return r;
+
+    let v = this.number(CFG_SERVER_PORT, DEFAULT_SERVER_PORT, 1, 65535);
+    if (v < 0) return <i32>v;
+    this.serverPort = <i32>v;
+    v = this.number(CFG_KUBELET_PORT, DEFAULT_KUBELET_PORT, 1, 65535);
+    if (v < 0) return <i32>v;
+    this.kubeletPort = <i32>v;
+    v = this.number(CFG_PLATFORM_CPUS, DEFAULT_CPU_CORES, 1, 1024);
+    if (v < 0) return <i32>v;
+    this.cpuCores = <i32>v;
+    v = this.number(CFG_PLATFORM_MEMORY, DEFAULT_MEMORY_BYTES, 0, i64.MAX_VALUE);
+    if (v < 0) return <i32>v;
+    this.memoryBytes = v;
+    v = this.number(CFG_PLATFORM_MEMORY_ALLOCATABLE, 0, 0, this.memoryBytes);
+    if (v < 0) return <i32>v;
+    this.memoryAllocatableBytes = v;
+    return OK;
+  }
+
+  private text(t: Text, key: string, required: bool, dflt: string): i32 {
+    const n = cfgGet(key, t.ptr, t.cap);
+    if (n >= 0) {
+      if (n == 0 && required) { logKey(" is empty", key); return E_NOTFOUND; }
+      t.len = n;
+      return OK;
+    }
+    if (n == E_NOTFOUND) {
+      if (required) { logKey(" is missing (required)", key); return E_NOTFOUND; }
+      t.setStr(dflt);
+      return OK;
+    }
+    if (n == E_TOOLARGE) {
+      lineStart("node: config key ");
+      lineStr(key);
+      lineStr(" is longer than ");
+      lineInt(t.cap);
+      lineStr(" bytes");
+      lineEmit(LOG_ERROR);
+      return E_TOOLARGE;
+    }
+    logKey(" cannot be read", key);
+    return n;
+  }
+
+  /** A decimal value in [lo, hi], `dflt` when unset; < 0 on error. */
+  private number(key: string, dflt: i64, lo: i64, hi: i64): i64 {
+    const n = cfgGet(key, NUM, CONFIG_NUMBER_MAX);
+    if (n == E_NOTFOUND) return dflt;
+    if (n < 0) {
+      logKey(n == E_TOOLARGE ? " is not a number in range" : " cannot be read", key);
+      return n == E_TOOLARGE ? E_MALFORMED : n;
+    }
+    const v = parseDec(NUM, n);
+    if (v < lo || v > hi) {
+      logKey(" is not a number in range", key);
+      return E_MALFORMED;
+    }
+    return v;
+  }
+}

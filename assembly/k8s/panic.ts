@@ -1,0 +1,49 @@
+// The module's abort handler (asc --use abort=assembly/k8s/panic/coreAbort):
+// AssemblyScript calls it for bugs only (failed assert, out-of-bounds array
+// index, out of memory); outside input never gets here (STYLE.md habit 1).
+// It logs through the host, then traps, so the host sees a dead module and
+// can restart it. The module imports nothing but module "host".
+
+import { log, LOG_ERROR } from "../host/imports";
+
+/** Bytes of the abort line; longer text is cut. */
+const PANIC_LINE_CAP: i32 = 200;
+const PANIC: usize = memory.data(PANIC_LINE_CAP);
+let panicLen: i32 = 0;
+
+function put(s: string): void {
+  for (let i = 0, n = s.length; i < n && panicLen < PANIC_LINE_CAP; i++) {
+    const c = s.charCodeAt(i);
+    store<u8>(PANIC + <usize>panicLen, c < 0x80 ? c : 0x3f);
+    panicLen++;
+  }
+}
+
+function putU32(v: u32): void {
+  let div: u32 = 1000000000;
+  let started = false;
+  while (div > 0 && panicLen < PANIC_LINE_CAP) {
+    const d = (v / div) % 10;
+    if (d != 0 || started || div == 1) {
+      store<u8>(PANIC + <usize>panicLen, 0x30 + d);
+      panicLen++;
+      started = true;
+    }
+    div /= 10;
+  }
+}
+
+/** Logs "core: abort: <message> at <file>:<line>:<column>" and traps. */
+export function coreAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
+  panicLen = 0;
+  put("core: abort: ");
+  if (message !== null) put(message);
+  put(" at ");
+  if (fileName !== null) put(fileName);
+  put(":");
+  putU32(lineNumber);
+  put(":");
+  putU32(columnNumber);
+  log(LOG_ERROR, PANIC, panicLen);
+  unreachable();
+}

@@ -1,0 +1,88 @@
+/*
+ * The host ABI between the node agent (core.wasm, AssemblyScript) and the shim.
+ *
+ * This header and assembly/host/ are one contract: change them together, in
+ * the same commit. Each imported function is documented once, beside its
+ * declaration in assembly/host/imports.ts; this file holds the numbers both
+ * sides share and the table the runtimes register (SHIM_ABI_IMPORTS).
+ *
+ * Conventions (DESIGN.md "The host ABI"):
+ *  - Buffers cross as (ptr, len) in the module's linear memory. The host checks
+ *    every pair against the memory size; a bad pair returns SHIM_E_BADPTR and
+ *    never touches host memory.
+ *  - Returns: >= 0 is a count or a handle, < 0 one of the codes below.
+ *    "Would block" (SHIM_E_AGAIN) is never confused with "closed".
+ *  - Handles are small integers; the host owns sockets and TLS sessions.
+ *  - Private keys stay in the host: no import ever copies one into the module.
+ */
+#ifndef SHIM_ABI_H
+#define SHIM_ABI_H
+
+#include <stdint.h>
+
+/* Version of this contract; the core reads it as config key "abi.version". */
+#define SHIM_ABI_VERSION 1
+
+/* Module name of every import. */
+#define SHIM_ABI_MODULE "host"
+
+/* ---- error codes (assembly/util/errors.ts mirrors this list) ---- */
+#define SHIM_OK 0
+#define SHIM_E_AGAIN (-1)       /* would block: try again after an event or poll */
+#define SHIM_E_CLOSED (-2)      /* the peer closed the connection cleanly */
+#define SHIM_E_BADPTR (-3)      /* (ptr, len) outside the module's linear memory */
+#define SHIM_E_INVAL (-4)       /* an argument is invalid (bad handle, port, flags) */
+#define SHIM_E_NOMEM (-5)       /* no free handle, session or buffer */
+#define SHIM_E_TOOLARGE (-6)    /* the value does not fit the buffer given */
+#define SHIM_E_NOTFOUND (-7)    /* no such configuration key */
+#define SHIM_E_CONNECT (-8)     /* name resolution or TCP connect failed / refused */
+#define SHIM_E_TLS (-9)         /* TLS handshake or record layer failed */
+#define SHIM_E_CERT (-10)       /* the server certificate failed verification */
+#define SHIM_E_IO (-11)         /* any other I/O error (reset, send failure) */
+#define SHIM_E_TIMEOUT (-12)    /* a host-side deadline passed (e.g. handshake) */
+#define SHIM_E_UNSUPPORTED (-13) /* the port cannot do this */
+#define SHIM_E_DENIED (-14)     /* the key or resource is not for the module */
+
+/* ---- net_connect flags ---- */
+#define SHIM_NET_TLS 1u          /* TLS, server verified against the configured CA */
+#define SHIM_NET_CLIENT_CERT 2u  /* present the node's client certificate */
+
+/* ---- event() flags, host -> core ---- */
+#define SHIM_EV_READABLE 1u
+#define SHIM_EV_WRITABLE 2u
+#define SHIM_EV_ERROR 4u
+
+/* ---- log levels ---- */
+#define SHIM_LOG_ERROR 0
+#define SHIM_LOG_WARN 1
+#define SHIM_LOG_INFO 2
+#define SHIM_LOG_DEBUG 3
+
+/*
+ * The imports, as one X-macro table: X(name, wasm result, wasm params,
+ * WAMR signature). The WAMR signature uses its native-API letters
+ * (doc/export_native_api.md): i = i32, I = i64, * = pointer, ~ = length of the
+ * preceding pointer, $ = NUL-terminated string. Pointers are passed to the
+ * natives as module offsets and bounds-checked by shim code for both runtimes,
+ * so the table uses "i" for them and the natives check (ptr, len) themselves.
+ */
+#define SHIM_ABI_IMPORTS(X)                                          \
+  X(log, void, (i32 level, i32 ptr, i32 len), "(iii)")               \
+  X(config_get, i32, (i32 kptr, i32 klen, i32 optr, i32 ocap), "(iiii)i") \
+  X(random_fill, i32, (i32 ptr, i32 len), "(ii)i")                   \
+  X(net_connect, i32, (i32 hptr, i32 hlen, i32 port, i32 flags), "(iiii)i") \
+  X(net_send, i32, (i32 h, i32 ptr, i32 len), "(iii)i")              \
+  X(net_recv, i32, (i32 h, i32 ptr, i32 cap), "(iii)i")              \
+  X(net_close, i32, (i32 h), "(i)i")
+
+/*
+ * The exports the host calls:
+ *   init() -> i32                 once, after instantiation; < 0 is fatal
+ *   poll(now_ms: i64, wall_ms: i64) -> i32
+ *                                 now_ms is monotonic; wall_ms is Unix time in
+ *                                 ms or 0 while unknown; returns the ms until
+ *                                 the core wants the next poll (>= 0)
+ *   event(handle: i32, flags: i32) readiness of a handle (SHIM_EV_*)
+ */
+
+#endif /* SHIM_ABI_H */

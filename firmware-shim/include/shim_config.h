@@ -1,0 +1,93 @@
+/*
+ * Limits and fixed figures of the shim. Every limit is named once here and is
+ * an overridable default (lwIP `_opts.h` style): define it on the compiler
+ * command line or in a port's config header to change it. Each note says what
+ * the value must fit.
+ */
+#ifndef SHIM_CONFIG_H
+#define SHIM_CONFIG_H
+
+/* Open connections (handles) at once. Must fit: the API server session, a
+ * watch, and the kubelet endpoint's clients; each TLS session costs ~21 KB of
+ * heap on the device (DESIGN.md "Device facts"), so more does not fit 264 KB. */
+#ifndef SHIM_MAX_CONNECTIONS
+#define SHIM_MAX_CONNECTIONS 4
+#endif
+
+/* Host name length for net_connect: a DNS name is at most 253 characters in
+ * text form (RFC 1035 section 2.3.4, 255 octets on the wire). */
+#ifndef SHIM_NET_MAX_HOST
+#define SHIM_NET_MAX_HOST 253
+#endif
+
+/* Addresses remembered per connect (e.g. ::1 then 127.0.0.1 for "localhost");
+ * tried in order when one is refused. */
+#ifndef SHIM_NET_MAX_ADDRS
+#define SHIM_NET_MAX_ADDRS 4
+#endif
+
+/* Deadline for TCP connect plus TLS handshake. Must fit a full mutual-TLS
+ * ECDHE-ECDSA handshake on the device (~0.9 s of CPU, DESIGN.md) plus a few
+ * round trips over Wi-Fi, with margin. */
+#ifndef SHIM_TLS_HANDSHAKE_TIMEOUT_MS
+#define SHIM_TLS_HANDSHAKE_TIMEOUT_MS 15000u
+#endif
+
+/* Configuration store: entries, key and value lengths (without NUL). Must fit
+ * every key in assembly/host/config.ts plus the host's own (tls.*, log.*);
+ * values must fit a URL or a file path. */
+#ifndef SHIM_CONFIG_MAX_ENTRIES
+#define SHIM_CONFIG_MAX_ENTRIES 32
+#endif
+#ifndef SHIM_CONFIG_MAX_KEY
+#define SHIM_CONFIG_MAX_KEY 48
+#endif
+#ifndef SHIM_CONFIG_MAX_VALUE
+#define SHIM_CONFIG_MAX_VALUE 255
+#endif
+
+/* Size of a configuration text (file in the simulator, flash block on the
+ * device). Must fit SHIM_CONFIG_MAX_ENTRIES lines with comments. */
+#ifndef SHIM_CONFIG_TEXT_MAX
+#define SHIM_CONFIG_TEXT_MAX 8192
+#endif
+
+/* Length of a configuration error message. */
+#ifndef SHIM_CONFIG_ERROR_MAX
+#define SHIM_CONFIG_ERROR_MAX 128
+#endif
+
+/* One log line including stamp, level letter and newline. Must fit the core's
+ * longest message (it keeps its own lines short) plus the 13-byte prefix;
+ * longer lines are cut, never split. */
+#ifndef SHIM_LOG_LINE_MAX
+#define SHIM_LOG_LINE_MAX 256
+#endif
+
+/* Upper bound on one wait of the event loop, even if the core asks for more:
+ * keeps handshake deadlines and the stop flag checked on ports whose wait
+ * cannot be interrupted. */
+#ifndef SHIM_LOOP_MAX_WAIT_MS
+#define SHIM_LOOP_MAX_WAIT_MS 1000u
+#endif
+
+/* ---- device figures the hosts report (platform.* keys) ---- */
+
+/* RAM of the RP2040: 264 KiB of SRAM (RP2040 datasheet section 2.6). The
+ * simulator reports the same figure because it models the device. */
+#ifndef SHIM_PLATFORM_MEMORY_BYTES
+#define SHIM_PLATFORM_MEMORY_BYTES 270336u
+#endif
+
+/* RAM left for workloads: 264 KiB minus the 160 KiB budget for the shim, two
+ * TLS sessions, the kubelet server and the core (DESIGN.md "Budgets"). */
+#ifndef SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES
+#define SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES 106496u
+#endif
+
+/* Cores of the RP2040 (two Cortex-M0+). */
+#ifndef SHIM_PLATFORM_CPU_CORES
+#define SHIM_PLATFORM_CPU_CORES 2u
+#endif
+
+#endif /* SHIM_CONFIG_H */

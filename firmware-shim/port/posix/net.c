@@ -1,0 +1,861 @@
+/*
+ * POSIX port: non-blocking TCP and TLS (Mbed TLS) connections behind the
+ * port.h slots. Each slot is a small state machine:
+ *   CONNECTING (TCP in progress) -> HANDSHAKE (TLS only) -> OPEN
+ * and FAILED with a sticky error from any of them. Progress happens when the
+ * core calls send/recv and when port_wait sees the socket ready, so a core
+ * that only waits for events still gets its handshake done. Connect plus
+ * handshake must finish within SHIM_TLS_HANDSHAKE_TIMEOUT_MS.
+ *
+ * TLS: the server is always verified (MBEDTLS_SSL_VERIFY_REQUIRED) against
+ * tls.ca_file with SNI and the host name check set to the host passed to
+ * net_connect; with SHIM_NET_CLIENT_CERT the node's certificate and key
+ * (loaded once, never copied into the module, never logged) are presented.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mbedtls/version.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+#include "port.h"
+#include "port_posix.h"
+#include "port_posix_tls.h"
+
+/* Largest PEM file read for credentials: a CA bundle of a few certificates. */
+#ifndef PORT_POSIX_PEM_MAX
+#define PORT_POSIX_PEM_MAX 65536
+#endif
+
+/* Length of a formatted Mbed TLS error or verify reason in a log line. */
+#define PORT_TLS_REASON_MAX 160
+
+typedef enum {
+  PORT_CONN_FREE = 0,
+  PORT_CONN_CONNECTING,
+  PORT_CONN_HANDSHAKE,
+  PORT_CONN_OPEN,
+  PORT_CONN_FAILED
+} port_conn_state_t;
+
+typedef struct {
+  port_conn_state_t state;
+  int fd;
+  uint32_t flags;
+  int32_t error;          /* sticky error in PORT_CONN_FAILED */
+  int error_reported;     /* EV_ERROR delivered once */
+  int want_write;         /* the last operation is waiting for writability */
+  int flush_pending;      /* a TLS record is encrypted but not fully sent */
+  int ssl_live;           /* ssl was set up and needs mbedtls_ssl_free */
+  uint64_t deadline_ms;   /* connect + handshake deadline */
+  uint32_t addr_count;
+  uint32_t addr_next;
+  struct sockaddr_storage addrs[SHIM_NET_MAX_ADDRS];
+  socklen_t addr_lens[SHIM_NET_MAX_ADDRS];
+  uint16_t port;
+  uint8_t ip_len;         /* 4 or 16 when host is an IP literal, else 0 */
+  uint8_t ip[16];         /* that address, for the SAN check */
+  char host[SHIM_NET_MAX_HOST + 1];
+  mbedtls_ssl_context ssl;
+} port_conn_t;
+
+static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
+static port_posix_stats_t port_stats;
+
+/* TLS material, loaded once by port_posix_tls_load(). */
+static mbedtls_x509_crt port_ca;
+static mbedtls_x509_crt port_cert;
+static mbedtls_pk_context port_key;
+static mbedtls_ssl_config port_conf_server_only; /* verify the server only */
+static mbedtls_ssl_config port_conf_client_cert; /* plus our certificate */
+static int port_have_ca;
+static int port_have_cert;
+static int port_tls_ready;
+static unsigned char port_pem[PORT_POSIX_PEM_MAX + 1];
+
+/* ---- helpers ---- */
+
+static void port_tls_strerror(int ret, char *out, size_t cap) {
+#if defined(MBEDTLS_ERROR_C)
+  mbedtls_strerror(ret, out, cap);
+#else
+  snprintf(out, cap, "-0x%04x", (unsigned)-ret);
+#endif
+}
+
+static void port_conn_fail(uint32_t slot, int32_t error) {
+  port_conn_t *c = &port_conns[slot];
+  if (c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) {
+    if ((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_HANDSHAKE) {
+      port_stats.handshakes_failed++;
+    }
+  }
+  c->state = PORT_CONN_FAILED;
+  c->error = error;
+  c->want_write = 0;
+  c->flush_pending = 0;
+  if (c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+}
+
+/* Mbed TLS BIO callbacks over the non-blocking socket. */
+static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
+  port_conn_t *c = ctx;
+  ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+  if (n >= 0) {
+    port_stats.bytes_sent += (uint64_t)n;
+    return (int)n;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
+  return (errno == EPIPE || errno == ECONNRESET) ? MBEDTLS_ERR_NET_CONN_RESET
+                                                 : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int port_bio_recv(void *ctx, unsigned char *buf, size_t len) {
+  port_conn_t *c = ctx;
+  ssize_t n = recv(c->fd, buf, len, 0);
+  if (n >= 0) {
+    port_stats.bytes_received += (uint64_t)n;
+    return (int)n; /* 0: EOF, Mbed TLS reports MBEDTLS_ERR_SSL_CONN_EOF */
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return MBEDTLS_ERR_SSL_WANT_READ;
+  }
+  return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* ---- TLS material ---- */
+
+/* Reads a PEM file into port_pem, NUL-terminated (Mbed TLS wants the NUL
+ * counted in the length). Returns the length or -1 with a reason logged. */
+static int port_read_pem(const char *what, const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  size_t n;
+  if (f == NULL) {
+    shim_log(SHIM_LOG_ERROR, "tls: cannot open %s %s: %s", what, path, strerror(errno));
+    return -1;
+  }
+  n = fread(port_pem, 1, PORT_POSIX_PEM_MAX + 1, f);
+  if (ferror(f) || n > PORT_POSIX_PEM_MAX) {
+    shim_log(SHIM_LOG_ERROR, "tls: cannot read %s %s: %s", what, path,
+             ferror(f) ? strerror(errno) : "larger than PORT_POSIX_PEM_MAX");
+    fclose(f);
+    return -1;
+  }
+  fclose(f);
+  port_pem[n] = '\0';
+  *len = n + 1;
+  return 0;
+}
+
+/* Resolves config key `key` to a path; 0 = unset, 1 = set, -1 = error. */
+static int port_tls_path(const char *key, char *path, size_t cap) {
+  const char *value = shim_config_lookup(key);
+  if (value == NULL || value[0] == '\0') {
+    return 0;
+  }
+  if (port_posix_config_path(value, path, cap) != SHIM_OK) {
+    shim_log(SHIM_LOG_ERROR, "tls: %s: path too long", key);
+    return -1;
+  }
+  return 1;
+}
+
+static int port_load_crt(mbedtls_x509_crt *crt, const char *what, const char *path) {
+  char reason[PORT_TLS_REASON_MAX];
+  size_t len = 0;
+  int ret;
+  if (port_read_pem(what, path, &len) != 0) {
+    return -1;
+  }
+  ret = mbedtls_x509_crt_parse(crt, port_pem, len);
+  if (ret != 0) {
+    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "tls: %s %s is not valid PEM certificates: %s", what, path, reason);
+    return -1;
+  }
+  return 0;
+}
+
+static int port_load_key(const char *path) {
+  char reason[PORT_TLS_REASON_MAX];
+  size_t len = 0;
+  int ret;
+  if (port_read_pem("key", path, &len) != 0) {
+    return -1;
+  }
+#if MBEDTLS_VERSION_MAJOR >= 3
+  ret = mbedtls_pk_parse_key(&port_key, port_pem, len, NULL, 0, mbedtls_ctr_drbg_random,
+                             &port_drbg);
+#else
+  ret = mbedtls_pk_parse_key(&port_key, port_pem, len, NULL, 0);
+#endif
+  /* The PEM held the private key: wipe the read buffer. */
+  mbedtls_platform_zeroize(port_pem, sizeof(port_pem));
+  if (ret != 0) {
+    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "tls: key %s is not a valid private key: %s", path, reason);
+    return -1;
+  }
+  return 0;
+}
+
+static int port_conf_setup(mbedtls_ssl_config *conf, int with_cert) {
+  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) {
+    return ret;
+  }
+  /* Never optional (DESIGN.md: server certificate always verified). */
+  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  mbedtls_ssl_conf_ca_chain(conf, &port_ca, NULL);
+  mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &port_drbg);
+  if (with_cert) {
+    ret = mbedtls_ssl_conf_own_cert(conf, &port_cert, &port_key);
+  }
+  return ret;
+}
+
+int32_t port_posix_tls_load(void) {
+  char ca_path[SHIM_CONFIG_MAX_VALUE + 1 + SHIM_CONFIG_MAX_VALUE + 1];
+  char cert_path[sizeof(ca_path)];
+  char key_path[sizeof(ca_path)];
+  char reason[PORT_TLS_REASON_MAX];
+  int has_ca;
+  int has_cert;
+  int has_key;
+  int ret;
+  int32_t rc = SHIM_E_INVAL;
+
+  port_posix_tls_free();
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+  if (psa_crypto_init() != PSA_SUCCESS) {
+    shim_log(SHIM_LOG_ERROR, "tls: psa_crypto_init failed");
+    return SHIM_E_TLS;
+  }
+#endif
+  mbedtls_x509_crt_init(&port_ca);
+  mbedtls_x509_crt_init(&port_cert);
+  mbedtls_pk_init(&port_key);
+  mbedtls_ssl_config_init(&port_conf_server_only);
+  mbedtls_ssl_config_init(&port_conf_client_cert);
+  port_tls_ready = 1;
+
+  has_ca = port_tls_path("tls.ca_file", ca_path, sizeof(ca_path));
+  has_cert = port_tls_path("tls.cert_file", cert_path, sizeof(cert_path));
+  has_key = port_tls_path("tls.key_file", key_path, sizeof(key_path));
+  if (has_ca < 0 || has_cert < 0 || has_key < 0) {
+    goto cleanup;
+  }
+  if (has_cert != has_key) {
+    shim_log(SHIM_LOG_ERROR, "tls: tls.cert_file and tls.key_file must be set together");
+    goto cleanup;
+  }
+  if (has_ca && port_load_crt(&port_ca, "CA bundle", ca_path) != 0) {
+    goto cleanup;
+  }
+  if (has_cert && (port_load_crt(&port_cert, "certificate", cert_path) != 0 ||
+                   port_load_key(key_path) != 0)) {
+    goto cleanup;
+  }
+  ret = port_conf_setup(&port_conf_server_only, 0);
+  if (ret == 0 && has_cert) {
+    ret = port_conf_setup(&port_conf_client_cert, 1);
+  }
+  if (ret != 0) {
+    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "tls: configuration failed: %s", reason);
+    goto cleanup;
+  }
+  port_have_ca = has_ca;
+  port_have_cert = has_cert;
+  rc = SHIM_OK;
+cleanup:
+  if (rc != SHIM_OK) {
+    port_posix_tls_free();
+  }
+  return rc;
+}
+
+void port_posix_tls_free(void) {
+  uint32_t i;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    if (port_conns[i].state != PORT_CONN_FREE) {
+      (void)port_net_close(i);
+    }
+  }
+  if (!port_tls_ready) {
+    return;
+  }
+  mbedtls_ssl_config_free(&port_conf_server_only);
+  mbedtls_ssl_config_free(&port_conf_client_cert);
+  mbedtls_x509_crt_free(&port_ca);
+  mbedtls_x509_crt_free(&port_cert);
+  mbedtls_pk_free(&port_key); /* zeroizes the key */
+  port_have_ca = 0;
+  port_have_cert = 0;
+  port_tls_ready = 0;
+}
+
+void port_posix_get_stats(port_posix_stats_t *out) {
+  if (out == NULL) {
+    return;
+  }
+  *out = port_stats;
+  out->tls_heap_peak = port_posix_heap_peak();
+  out->tls_heap_now = port_posix_heap_now();
+  out->tls_heap_counting = (uint32_t)port_posix_heap_counting();
+}
+
+/* ---- connection state machine ---- */
+
+/* Opens a socket to the next remembered address; SHIM_OK when a connect is
+ * in progress or done, SHIM_E_CONNECT when no address is left. */
+static int32_t port_conn_start(uint32_t slot) {
+  port_conn_t *c = &port_conns[slot];
+  while (c->addr_next < c->addr_count) {
+    uint32_t i = c->addr_next++;
+    int one = 1;
+    int fd = socket(c->addrs[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      continue;
+    }
+    /* Requests are small and latency matters more than packet count. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&c->addrs[i], c->addr_lens[i]) == 0 ||
+        errno == EINPROGRESS) {
+      c->fd = fd;
+      c->state = PORT_CONN_CONNECTING;
+      return SHIM_OK;
+    }
+    shim_log(SHIM_LOG_DEBUG, "net: connect %s:%u: %s", c->host, (unsigned)c->port,
+             strerror(errno));
+    close(fd);
+  }
+  return SHIM_E_CONNECT;
+}
+
+/* Verify callback for IP-literal hosts: the leaf certificate must list the
+ * address as an iPAddress SAN (RFC 5280 section 4.2.1.6; RFC 6125 section
+ * 1.7.2: never the CN). Mbed TLS 2.28 only matches DNS names, so the check is
+ * done here for every version; a miss is reported as a name mismatch. */
+static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  const port_conn_t *c = ctx;
+  const mbedtls_x509_sequence *san;
+  if (depth != 0 || c->ip_len == 0) {
+    return 0;
+  }
+  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == c->ip_len &&
+        memcmp(san->buf.p, c->ip, c->ip_len) == 0) {
+      return 0;
+    }
+  }
+  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  return 0;
+}
+
+static int32_t port_tls_begin(uint32_t slot) {
+  port_conn_t *c = &port_conns[slot];
+  char reason[PORT_TLS_REASON_MAX];
+  mbedtls_ssl_config *conf = (c->flags & SHIM_NET_CLIENT_CERT) != 0 ? &port_conf_client_cert
+                                                                     : &port_conf_server_only;
+  int ret;
+
+  mbedtls_ssl_init(&c->ssl);
+  c->ssl_live = 1;
+  ret = mbedtls_ssl_setup(&c->ssl, conf);
+  if (ret == 0 && c->ip_len == 0) {
+    /* SNI and the name the certificate must match (RFC 6066 section 3). */
+    ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
+  } else if (ret == 0) {
+    /* IP literal: no SNI (RFC 6066 section 3 forbids addresses there); the
+     * address is checked against the SAN by port_verify_ip. NULL says so
+     * explicitly (required from Mbed TLS 3.6.3 on). */
+    ret = mbedtls_ssl_set_hostname(&c->ssl, NULL);
+    mbedtls_ssl_set_verify(&c->ssl, port_verify_ip, c);
+  }
+  if (ret != 0) {
+    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "tls: session setup for %s failed: %s", c->host, reason);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS;
+  }
+  mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
+  c->state = PORT_CONN_HANDSHAKE;
+  return SHIM_OK;
+}
+
+/* Classifies a failed handshake: SHIM_E_CERT with the verify reasons, or
+ * SHIM_E_TLS with Mbed TLS's error text. */
+static int32_t port_tls_handshake_error(port_conn_t *c, int ret) {
+  char reason[PORT_TLS_REASON_MAX];
+  uint32_t verify = mbedtls_ssl_get_verify_result(&c->ssl);
+  size_t i;
+
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+      (verify != 0 && verify != (uint32_t)-1 && ret != MBEDTLS_ERR_SSL_CONN_EOF)) {
+    int n = mbedtls_x509_crt_verify_info(reason, sizeof(reason), "", verify);
+    /* verify_info writes one reason per line: join them. */
+    for (i = 0; n > 0 && i < (size_t)n && reason[i] != '\0'; i++) {
+      if (reason[i] == '\n') {
+        reason[i] = (reason[i + 1] == '\0') ? '\0' : ';';
+      }
+    }
+    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected: %s", c->host, (unsigned)c->port,
+             n > 0 ? reason : "unknown reason");
+    return SHIM_E_CERT;
+  }
+  port_tls_strerror(ret, reason, sizeof(reason));
+  shim_log(SHIM_LOG_ERROR, "tls: handshake with %s:%u failed: %s", c->host, (unsigned)c->port,
+           reason);
+  return SHIM_E_TLS;
+}
+
+/* Advances a connecting / handshaking / flushing slot as far as it goes
+ * without blocking. Returns SHIM_OK when open, SHIM_E_AGAIN while in
+ * progress, or the sticky error. */
+static int32_t port_conn_progress(uint32_t slot) {
+  port_conn_t *c = &port_conns[slot];
+  int ret;
+
+  if (c->state == PORT_CONN_FAILED) {
+    return c->error;
+  }
+  if ((c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) &&
+      port_now_ms() >= c->deadline_ms) {
+    shim_log(SHIM_LOG_ERROR, "net: %s:%u: %s not done within %u ms", c->host, (unsigned)c->port,
+             c->state == PORT_CONN_CONNECTING ? "connect" : "TLS handshake",
+             (unsigned)SHIM_TLS_HANDSHAKE_TIMEOUT_MS);
+    port_conn_fail(slot, SHIM_E_TIMEOUT);
+    return SHIM_E_TIMEOUT;
+  }
+  if (c->state == PORT_CONN_CONNECTING) {
+    struct pollfd pfd = {c->fd, POLLOUT, 0};
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (poll(&pfd, 1, 0) <= 0) {
+      return SHIM_E_AGAIN;
+    }
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
+      soerr = errno;
+    }
+    if (soerr != 0) {
+      shim_log(SHIM_LOG_DEBUG, "net: connect %s:%u: %s", c->host, (unsigned)c->port,
+               strerror(soerr));
+      close(c->fd);
+      c->fd = -1;
+      if (port_conn_start(slot) != SHIM_OK) {
+        shim_log(SHIM_LOG_ERROR, "net: cannot connect to %s:%u: %s", c->host, (unsigned)c->port,
+                 strerror(soerr));
+        port_conn_fail(slot, SHIM_E_CONNECT);
+        return SHIM_E_CONNECT;
+      }
+      return SHIM_E_AGAIN;
+    }
+    port_stats.connects++;
+    if ((c->flags & SHIM_NET_TLS) == 0) {
+      c->state = PORT_CONN_OPEN;
+      return SHIM_OK;
+    }
+    ret = port_tls_begin(slot);
+    if (ret != SHIM_OK) {
+      port_conn_fail(slot, ret);
+      return ret;
+    }
+  }
+  if (c->state == PORT_CONN_HANDSHAKE) {
+    ret = mbedtls_ssl_handshake(&c->ssl);
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      c->want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+      return SHIM_E_AGAIN;
+    }
+    if (ret != 0) {
+      int32_t err = port_tls_handshake_error(c, ret);
+      port_conn_fail(slot, err);
+      return err;
+    }
+    port_stats.handshakes_ok++;
+    c->want_write = 0;
+    c->state = PORT_CONN_OPEN;
+    shim_log(SHIM_LOG_DEBUG, "tls: %s:%u up, %s, %s", c->host, (unsigned)c->port,
+             mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
+  }
+  if (c->state == PORT_CONN_OPEN && c->flush_pending) {
+    /* A zero-length write only flushes the record already encrypted
+     * (Mbed TLS ssl_write_real: out_left != 0 -> flush). */
+    ret = mbedtls_ssl_write(&c->ssl, NULL, 0);
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+      c->want_write = 1;
+      return SHIM_OK;
+    }
+    c->flush_pending = 0;
+    c->want_write = 0;
+    if (ret < 0) {
+      port_conn_fail(slot, SHIM_E_IO);
+      return SHIM_E_IO;
+    }
+  }
+  return SHIM_OK;
+}
+
+int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_t flags) {
+  struct addrinfo hints;
+  struct addrinfo *res = NULL;
+  struct addrinfo *ai;
+  char service[8];
+  port_conn_t *c;
+  int gai;
+
+  if (slot >= SHIM_MAX_CONNECTIONS || host == NULL || port == 0) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  if (c->state != PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  if ((flags & SHIM_NET_TLS) != 0 && !port_have_ca) {
+    shim_log(SHIM_LOG_ERROR, "tls: no CA bundle configured (tls.ca_file): cannot verify %s",
+             host);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client certificate configured (tls.cert_file)");
+    return SHIM_E_UNSUPPORTED;
+  }
+  memset(c, 0, sizeof(*c));
+  c->fd = -1;
+  c->flags = flags;
+  c->port = port;
+  snprintf(c->host, sizeof(c->host), "%s", host);
+  c->deadline_ms = port_now_ms() + SHIM_TLS_HANDSHAKE_TIMEOUT_MS;
+  c->state = PORT_CONN_CONNECTING;
+
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  /* Literal addresses never go to DNS. Names resolve synchronously here: the
+   * simulator accepts that; the device port resolves asynchronously. */
+  if (inet_pton(AF_INET, host, c->ip) == 1) {
+    c->ip_len = 4;
+  } else if (inet_pton(AF_INET6, host, c->ip) == 1) {
+    c->ip_len = 16;
+  }
+  if (c->ip_len != 0) {
+    hints.ai_flags |= AI_NUMERICHOST;
+  }
+  snprintf(service, sizeof(service), "%u", (unsigned)port);
+  gai = getaddrinfo(host, service, &hints, &res);
+  if (gai != 0) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot resolve %s: %s", host, gai_strerror(gai));
+    port_conn_fail(slot, SHIM_E_CONNECT);
+    return SHIM_OK;
+  }
+  for (ai = res; ai != NULL && c->addr_count < SHIM_NET_MAX_ADDRS; ai = ai->ai_next) {
+    if (ai->ai_addrlen <= sizeof(c->addrs[0])) {
+      memcpy(&c->addrs[c->addr_count], ai->ai_addr, ai->ai_addrlen);
+      c->addr_lens[c->addr_count] = ai->ai_addrlen;
+      c->addr_count++;
+    }
+  }
+  freeaddrinfo(res);
+  if (port_conn_start(slot) != SHIM_OK) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot connect to %s:%u", host, (unsigned)port);
+    port_conn_fail(slot, SHIM_E_CONNECT);
+  }
+  return SHIM_OK;
+}
+
+int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
+  port_conn_t *c;
+  int32_t rc;
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(slot);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (c->flush_pending) {
+    return SHIM_E_AGAIN;
+  }
+  if (len > INT32_MAX) {
+    len = INT32_MAX;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    if (n > 0) {
+      port_stats.bytes_sent += (uint64_t)n;
+      c->want_write = 0;
+      return (int32_t)n;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      c->want_write = 1;
+      return SHIM_E_AGAIN;
+    }
+    shim_log(SHIM_LOG_WARN, "net: send to %s:%u: %s", c->host, (unsigned)c->port,
+             strerror(errno));
+    port_conn_fail(slot, SHIM_E_IO);
+    return SHIM_E_IO;
+  } else {
+    int ret = mbedtls_ssl_write(&c->ssl, buf, len);
+    if (ret > 0) {
+      c->want_write = 0;
+      return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      /* The record is encrypted and partly sent: the bytes are taken; the
+       * rest of the record is flushed by port_conn_progress. Mbed TLS would
+       * otherwise require the same buffer on the next call. */
+      c->flush_pending = 1;
+      c->want_write = 1;
+      return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
+      return SHIM_E_AGAIN;
+    }
+    {
+      char reason[PORT_TLS_REASON_MAX];
+      port_tls_strerror(ret, reason, sizeof(reason));
+      shim_log(SHIM_LOG_WARN, "tls: send to %s:%u: %s", c->host, (unsigned)c->port, reason);
+    }
+    port_conn_fail(slot, SHIM_E_IO);
+    return SHIM_E_IO;
+  }
+}
+
+int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
+  port_conn_t *c;
+  int32_t rc;
+  int ret;
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(slot);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (cap > INT32_MAX) {
+    cap = INT32_MAX;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    ssize_t n = recv(c->fd, buf, cap, 0);
+    if (n > 0) {
+      port_stats.bytes_received += (uint64_t)n;
+      return (int32_t)n;
+    }
+    if (n == 0) {
+      return SHIM_E_CLOSED;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      return SHIM_E_AGAIN;
+    }
+    port_conn_fail(slot, SHIM_E_IO);
+    return SHIM_E_IO;
+  }
+  for (;;) {
+    ret = mbedtls_ssl_read(&c->ssl, buf, cap);
+    if (ret > 0) {
+      return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      return SHIM_E_AGAIN;
+    }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+      continue; /* TLS 1.3 ticket after the handshake: not application data */
+    }
+#endif
+    break;
+  }
+  /* close_notify, or TCP EOF without it: both end the stream for the core. */
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+    return SHIM_E_CLOSED;
+  }
+  {
+    char reason[PORT_TLS_REASON_MAX];
+    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_WARN, "tls: receive from %s:%u: %s", c->host, (unsigned)c->port, reason);
+  }
+  port_conn_fail(slot, ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS);
+  return c->error;
+}
+
+int32_t port_net_close(uint32_t slot) {
+  port_conn_t *c;
+  if (slot >= SHIM_MAX_CONNECTIONS || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0) {
+    /* One non-blocking try: a peer that does not read it loses nothing. */
+    (void)mbedtls_ssl_close_notify(&c->ssl);
+  }
+  if (c->ssl_live) {
+    mbedtls_ssl_free(&c->ssl);
+  }
+  if (c->fd >= 0) {
+    close(c->fd);
+  }
+  memset(c, 0, sizeof(*c));
+  c->fd = -1;
+  c->state = PORT_CONN_FREE;
+  return SHIM_OK;
+}
+
+uint32_t port_net_interest(uint32_t slot) {
+  port_conn_t *c;
+  if (slot >= SHIM_MAX_CONNECTIONS) {
+    return 0;
+  }
+  c = &port_conns[slot];
+  switch (c->state) {
+    case PORT_CONN_CONNECTING:
+      return SHIM_EV_WRITABLE;
+    case PORT_CONN_HANDSHAKE:
+    case PORT_CONN_OPEN:
+      return SHIM_EV_READABLE | ((c->want_write || c->flush_pending) ? SHIM_EV_WRITABLE : 0u);
+    case PORT_CONN_FAILED:
+      return c->error_reported ? 0u : SHIM_EV_ERROR;
+    default:
+      return 0;
+  }
+}
+
+/* Ready flags for a slot after poll() said revents: advances setup and
+ * flushes, and decides what the core should hear. */
+static uint32_t port_wait_slot(uint32_t slot, short revents) {
+  port_conn_t *c = &port_conns[slot];
+  uint32_t flags = 0;
+  port_conn_state_t before = c->state;
+  int32_t rc;
+
+  if (before == PORT_CONN_FAILED) {
+    c->error_reported = 1;
+    return SHIM_EV_ERROR;
+  }
+  if (before == PORT_CONN_CONNECTING || before == PORT_CONN_HANDSHAKE || c->flush_pending) {
+    rc = port_conn_progress(slot);
+    if (rc < 0 && rc != SHIM_E_AGAIN) {
+      c->error_reported = 1;
+      return SHIM_EV_ERROR;
+    }
+    if (c->state != PORT_CONN_OPEN) {
+      return 0; /* still setting up: nothing for the core yet */
+    }
+    if (before != PORT_CONN_OPEN) {
+      flags |= SHIM_EV_WRITABLE; /* just opened: the core may send now */
+    }
+  }
+  if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    flags |= SHIM_EV_READABLE;
+  }
+  if ((revents & POLLERR) != 0) {
+    flags |= SHIM_EV_ERROR;
+  }
+  if ((revents & POLLOUT) != 0 && !c->flush_pending) {
+    flags |= SHIM_EV_WRITABLE;
+    c->want_write = 0;
+  }
+  if ((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_OPEN &&
+      mbedtls_ssl_get_bytes_avail(&c->ssl) > 0) {
+    flags |= SHIM_EV_READABLE;
+  }
+  return flags;
+}
+
+int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
+                  uint32_t timeout_ms) {
+  struct pollfd pfds[SHIM_MAX_CONNECTIONS];
+  int32_t slot_of[SHIM_MAX_CONNECTIONS];
+  short revents[SHIM_MAX_CONNECTIONS];
+  uint64_t now = port_now_ms();
+  nfds_t n = 0;
+  int32_t nready = 0;
+  int timeout = (int)timeout_ms;
+  uint32_t i;
+
+  if (interest == NULL || ready == NULL) {
+    return SHIM_E_INVAL;
+  }
+  if (count > SHIM_MAX_CONNECTIONS) {
+    count = SHIM_MAX_CONNECTIONS;
+  }
+  for (i = 0; i < count; i++) {
+    port_conn_t *c = &port_conns[i];
+    ready[i] = 0;
+    revents[i] = 0;
+    if (interest[i] == 0 || c->state == PORT_CONN_FREE) {
+      continue;
+    }
+    if ((interest[i] & SHIM_EV_ERROR) != 0 || c->fd < 0) {
+      timeout = 0; /* an unreported failure is ready now */
+      continue;
+    }
+    if ((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_OPEN &&
+        mbedtls_ssl_get_bytes_avail(&c->ssl) > 0) {
+      timeout = 0; /* decrypted bytes are waiting in Mbed TLS */
+    }
+    if (c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) {
+      uint64_t left = c->deadline_ms > now ? c->deadline_ms - now : 0;
+      if (left < (uint64_t)timeout) {
+        timeout = (int)left;
+      }
+    }
+    pfds[n].fd = c->fd;
+    pfds[n].events = (short)(((interest[i] & SHIM_EV_READABLE) != 0 ? POLLIN : 0) |
+                             ((interest[i] & SHIM_EV_WRITABLE) != 0 ? POLLOUT : 0));
+    pfds[n].revents = 0;
+    slot_of[n] = (int32_t)i;
+    n++;
+  }
+  if (poll(pfds, n, timeout) < 0) {
+    return errno == EINTR ? 0 : SHIM_E_IO;
+  }
+  for (i = 0; i < n; i++) {
+    revents[slot_of[i]] = pfds[i].revents;
+  }
+  now = port_now_ms();
+  for (i = 0; i < count; i++) {
+    port_conn_t *c = &port_conns[i];
+    int expired = (c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) &&
+                  now >= c->deadline_ms;
+    if (interest[i] == 0 || c->state == PORT_CONN_FREE) {
+      continue;
+    }
+    if (revents[i] == 0 && !expired && c->state != PORT_CONN_FAILED &&
+        !((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_OPEN &&
+          mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)) {
+      continue;
+    }
+    ready[i] = port_wait_slot(i, revents[i]);
+    if (ready[i] != 0) {
+      nready++;
+    }
+  }
+  return nready;
+}

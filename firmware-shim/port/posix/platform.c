@@ -1,0 +1,258 @@
+/*
+ * POSIX port: clock, log output, entropy, platform.* facts and the config
+ * file. The simulator models the device, so platform.* reports the Pico's
+ * figures (shim_config.h), not the desktop's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/sha256.h>
+
+#include "port.h"
+#include "port_posix.h"
+#include "port_posix_tls.h"
+#include "runtime/runtime.h"
+
+static struct timespec port_start;
+static int port_started;
+static char port_config_dir[SHIM_CONFIG_MAX_VALUE + 1] = ".";
+static char port_config_text[SHIM_CONFIG_TEXT_MAX + 1];
+
+mbedtls_entropy_context port_entropy;
+mbedtls_ctr_drbg_context port_drbg;
+static int port_drbg_ready;
+
+/* Personalisation string for CTR_DRBG (NIST SP 800-90A section 8.7.1). */
+static const char port_drbg_personal[] = "k3s-pico-node-sim";
+
+int32_t port_posix_init(void) {
+  int ret;
+  clock_gettime(CLOCK_MONOTONIC, &port_start);
+  port_started = 1;
+  /* stderr is unbuffered by default: make it line-buffered so one log line
+   * is one write. */
+  setvbuf(stderr, NULL, _IOLBF, 0);
+  if (port_drbg_ready) {
+    return SHIM_OK;
+  }
+  mbedtls_entropy_init(&port_entropy);
+  mbedtls_ctr_drbg_init(&port_drbg);
+  ret = mbedtls_ctr_drbg_seed(&port_drbg, mbedtls_entropy_func, &port_entropy,
+                              (const unsigned char *)port_drbg_personal,
+                              sizeof(port_drbg_personal) - 1);
+  if (ret != 0) {
+    shim_log(SHIM_LOG_ERROR, "random: seeding CTR_DRBG failed (-0x%04x)", (unsigned)-ret);
+    return SHIM_E_IO;
+  }
+  port_drbg_ready = 1;
+  return SHIM_OK;
+}
+
+void port_posix_shutdown(void) {
+  port_posix_tls_free();
+  if (port_drbg_ready) {
+    mbedtls_ctr_drbg_free(&port_drbg);
+    mbedtls_entropy_free(&port_entropy);
+    port_drbg_ready = 0;
+  }
+}
+
+void port_log_write(const char *line, size_t len) {
+  fwrite(line, 1, len, stderr);
+}
+
+uint64_t port_now_ms(void) {
+  struct timespec ts;
+  int64_t ms;
+  if (!port_started) {
+    clock_gettime(CLOCK_MONOTONIC, &port_start);
+    port_started = 1;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ms = (int64_t)(ts.tv_sec - port_start.tv_sec) * 1000 +
+       (ts.tv_nsec - port_start.tv_nsec) / 1000000;
+  return ms < 0 ? 0u : (uint64_t)ms;
+}
+
+uint64_t port_wall_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
+    return 0;
+  }
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int32_t port_random(uint8_t *buf, size_t len) {
+  size_t done = 0;
+  if (buf == NULL || !port_drbg_ready) {
+    return SHIM_E_IO;
+  }
+  /* CTR_DRBG hands out at most MBEDTLS_CTR_DRBG_MAX_REQUEST bytes a call. */
+  while (done < len) {
+    size_t n = len - done;
+    if (n > MBEDTLS_CTR_DRBG_MAX_REQUEST) {
+      n = MBEDTLS_CTR_DRBG_MAX_REQUEST;
+    }
+    if (mbedtls_ctr_drbg_random(&port_drbg, buf + done, n) != 0) {
+      return SHIM_E_IO;
+    }
+    done += n;
+  }
+  return (int32_t)len;
+}
+
+/* Copies s into out; returns its length or SHIM_E_TOOLARGE. */
+static int32_t port_copy_value(const char *s, char *out, size_t cap) {
+  size_t n = strlen(s);
+  if (n > cap) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(out, s, n);
+  return (int32_t)n;
+}
+
+/* 32 hex digits from SHA-256 of the node name: stable per node, like
+ * /etc/machine-id (128 bits). */
+static int32_t port_machine_id(char *out, size_t cap) {
+  static const char hex[] = "0123456789abcdef";
+  static const char tag[] = "k3s-pico-node-sim/";
+  const char *name = shim_config_lookup("node.name");
+  mbedtls_sha256_context sha;
+  unsigned char digest[32];
+  char id[33];
+  size_t i;
+
+  if (name == NULL) {
+    name = "";
+  }
+  mbedtls_sha256_init(&sha);
+#if MBEDTLS_VERSION_MAJOR >= 3
+  mbedtls_sha256_starts(&sha, 0);
+  mbedtls_sha256_update(&sha, (const unsigned char *)tag, sizeof(tag) - 1);
+  mbedtls_sha256_update(&sha, (const unsigned char *)name, strlen(name));
+  mbedtls_sha256_finish(&sha, digest);
+#else
+  mbedtls_sha256_starts_ret(&sha, 0);
+  mbedtls_sha256_update_ret(&sha, (const unsigned char *)tag, sizeof(tag) - 1);
+  mbedtls_sha256_update_ret(&sha, (const unsigned char *)name, strlen(name));
+  mbedtls_sha256_finish_ret(&sha, digest);
+#endif
+  mbedtls_sha256_free(&sha);
+  for (i = 0; i < 16; i++) {
+    id[2 * i] = hex[digest[i] >> 4];
+    id[2 * i + 1] = hex[digest[i] & 15];
+  }
+  id[32] = '\0';
+  return port_copy_value(id, out, cap);
+}
+
+int32_t port_platform_get(const char *key, char *out, size_t cap) {
+  char num[24];
+  struct utsname uts;
+
+  if (key == NULL || out == NULL) {
+    return SHIM_E_INVAL;
+  }
+  if (strcmp(key, "platform.arch") == 0) {
+    return port_copy_value("arm", out, cap);
+  }
+  if (strcmp(key, "platform.os") == 0) {
+    return port_copy_value("none", out, cap);
+  }
+  if (strcmp(key, "platform.os_image") == 0) {
+    return port_copy_value("k3s-pico-node simulator (POSIX)", out, cap);
+  }
+  if (strcmp(key, "platform.kernel_version") == 0) {
+    return port_copy_value(uname(&uts) == 0 ? uts.release : "unknown", out, cap);
+  }
+  if (strcmp(key, "platform.runtime") == 0) {
+    return port_copy_value(shim_runtime_name(), out, cap);
+  }
+  if (strcmp(key, "platform.memory_bytes") == 0) {
+    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_BYTES);
+    return port_copy_value(num, out, cap);
+  }
+  if (strcmp(key, "platform.memory_allocatable_bytes") == 0) {
+    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES);
+    return port_copy_value(num, out, cap);
+  }
+  if (strcmp(key, "platform.cpu_cores") == 0) {
+    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_CPU_CORES);
+    return port_copy_value(num, out, cap);
+  }
+  if (strcmp(key, "platform.machine_id") == 0) {
+    return port_machine_id(out, cap);
+  }
+  return SHIM_E_NOTFOUND;
+}
+
+int32_t port_posix_config_load(const char *path, shim_config_error_t *err) {
+  FILE *f = NULL;
+  size_t n;
+  const char *slash;
+  int32_t rc = SHIM_OK;
+
+  if (path == NULL || err == NULL) {
+    return SHIM_E_INVAL;
+  }
+  err->line = 0;
+  err->message[0] = '\0';
+  f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err->message, sizeof(err->message), "cannot open: %s", strerror(errno));
+    rc = SHIM_E_NOTFOUND;
+    goto cleanup;
+  }
+  n = fread(port_config_text, 1, sizeof(port_config_text), f);
+  if (ferror(f)) {
+    snprintf(err->message, sizeof(err->message), "cannot read: %s", strerror(errno));
+    rc = SHIM_E_IO;
+    goto cleanup;
+  }
+  if (n > SHIM_CONFIG_TEXT_MAX) {
+    snprintf(err->message, sizeof(err->message), "larger than SHIM_CONFIG_TEXT_MAX (%u bytes)",
+             (unsigned)SHIM_CONFIG_TEXT_MAX);
+    rc = SHIM_E_TOOLARGE;
+    goto cleanup;
+  }
+  rc = shim_config_parse(port_config_text, n, err);
+  if (rc != SHIM_OK) {
+    goto cleanup;
+  }
+  slash = strrchr(path, '/');
+  if (slash == NULL) {
+    strcpy(port_config_dir, ".");
+  } else if ((size_t)(slash - path) < sizeof(port_config_dir)) {
+    memcpy(port_config_dir, path, (size_t)(slash - path));
+    port_config_dir[slash - path] = '\0';
+    if (slash == path) {
+      strcpy(port_config_dir, "/");
+    }
+  } else {
+    snprintf(err->message, sizeof(err->message), "directory name too long");
+    rc = SHIM_E_TOOLARGE;
+  }
+cleanup:
+  if (f != NULL) {
+    fclose(f);
+  }
+  return rc;
+}
+
+int32_t port_posix_config_path(const char *value, char *out, size_t cap) {
+  int n;
+  if (value == NULL || out == NULL) {
+    return SHIM_E_INVAL;
+  }
+  if (value[0] == '/') {
+    n = snprintf(out, cap, "%s", value);
+  } else {
+    n = snprintf(out, cap, "%s/%s", port_config_dir, value);
+  }
+  return (n < 0 || (size_t)n >= cap) ? SHIM_E_TOOLARGE : SHIM_OK;
+}

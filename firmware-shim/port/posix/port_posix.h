@@ -1,0 +1,59 @@
+/*
+ * POSIX port (the simulator): functions beyond port.h that main.c and the
+ * shim tests call to set the port up.
+ */
+#ifndef PORT_POSIX_H
+#define PORT_POSIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shim.h"
+
+/** Starts the clock and seeds the random generator (Mbed TLS CTR_DRBG from
+ *  the OS entropy). Returns SHIM_OK or SHIM_E_IO. */
+int32_t port_posix_init(void);
+
+/** Reads and parses a configuration file into the store; remembers its
+ *  directory for relative paths. Returns SHIM_OK or < 0 with err filled
+ *  (missing/unreadable file: line 0 and the OS reason). */
+int32_t port_posix_config_load(const char *path, shim_config_error_t *err);
+
+/** Resolves a path from the config relative to the config file's directory
+ *  into out. Returns SHIM_OK or SHIM_E_TOOLARGE. */
+int32_t port_posix_config_path(const char *value, char *out, size_t cap);
+
+/** Loads the TLS material named by tls.ca_file, tls.cert_file, tls.key_file
+ *  (each optional; cert and key go together). Logs the reason and returns
+ *  < 0 for a missing, unreadable or bad PEM file. The key stays in host
+ *  memory and is never logged. */
+int32_t port_posix_tls_load(void);
+
+/** Frees TLS material and the random generator. */
+void port_posix_shutdown(void);
+
+/** Counters for --stats and benchmarks. */
+typedef struct {
+  uint64_t tls_heap_peak;      /* peak bytes of Mbed TLS heap (counting allocator) */
+  uint64_t tls_heap_now;       /* bytes in use now */
+  uint32_t tls_heap_counting;  /* 1 when the allocator above was active */
+  uint32_t handshakes_ok;
+  uint32_t handshakes_failed;
+  uint32_t connects;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+} port_posix_stats_t;
+
+void port_posix_get_stats(port_posix_stats_t *out);
+
+/* ---- counting allocator (heap.c) ---- */
+
+/** Installs the counting allocator for Mbed TLS where it can be installed;
+ *  returns 1 when counting is active. */
+int port_posix_heap_install(void);
+void port_posix_heap_reset_peak(void);
+uint64_t port_posix_heap_peak(void);
+uint64_t port_posix_heap_now(void);
+int port_posix_heap_counting(void);
+
+#endif /* PORT_POSIX_H */

@@ -1,0 +1,175 @@
+// Post-build step for build/core.wasm (run by scripts/build-wasm.sh).
+//
+// WAMR sizes a module's linear memory to its exported __heap_base when the
+// module contains no memory.grow / memory.size and exports immutable
+// __heap_base and __data_end globals (WAMR's wasm_loader; the WAMR blog
+// "Understand the WAMR heaps"). AssemblyScript's stub runtime grows memory on
+// demand, so this step:
+//   1. replaces memory.size with the fixed page count and memory.grow with a
+//      failed grow (-1): the stub runtime then traps instead of growing;
+//   2. exports `heap_offset()`, a read-only getter of the stub's bump pointer
+//      (~lib/rt/stub/offset), for the heap-growth test and benchmark;
+//   3. runs the module once (start function + init() with no configuration)
+//      against an inert host to find the heap end the core needs, and checks
+//      that init() allocates nothing;
+//   4. exports __heap_base = that heap end and __data_end = end of static data;
+//   5. re-optimizes for size without names, and verifies: imports only module
+//      "host" functions from the ABI table, the exact export set, 1 page of
+//      memory (initial = maximum), no memory.grow/memory.size.
+// Usage: node scripts/shrink-wasm.mjs <in.wasm with names> <out.wasm>
+// Prints one JSON object with the figures on stdout. Exits 1 on any failure.
+
+import binaryen from "binaryen";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const [input, output] = process.argv.slice(2);
+if (!input || !output) {
+  console.error("usage: node scripts/shrink-wasm.mjs <in.wasm> <out.wasm>");
+  process.exit(2);
+}
+function fail(msg) {
+  console.error(`shrink-wasm: ${msg}`);
+  process.exit(1);
+}
+
+/** Name of the stub runtime's bump pointer (std/assembly/rt/stub.ts `offset`). */
+const STUB_OFFSET_GLOBAL = "~lib/rt/stub/offset";
+/** The exports the host and the tests may use (shim_abi.h, "The exports the host calls"). */
+const EXPECTED_EXPORTS = ["memory", "init", "poll", "event", "heap_offset", "__heap_base", "__data_end"].sort();
+/** Page count of the core's memory: initial = maximum = 1 (64 KiB upper bound;
+ *  WAMR then allocates only __heap_base bytes of it). */
+const PAGES = 1;
+/** WebAssembly features asc 0.27 emits by default and WAMR's interpreters
+ *  support: sign extension, mutable globals, non-trapping float-to-int, bulk
+ *  memory (memory.copy/fill). The optimizer may use nothing else. */
+const FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.SignExt |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  (binaryen.Features.BulkMemoryOpt ?? 0);
+
+/** The import names of the ABI table (firmware-shim/include/shim_abi.h SHIM_ABI_IMPORTS). */
+function abiImports() {
+  const h = fs.readFileSync(path.join(here, "..", "firmware-shim", "include", "shim_abi.h"), "utf8");
+  const table = h.slice(h.indexOf("#define SHIM_ABI_IMPORTS"));
+  const names = [...table.matchAll(/X\((\w+),/g)].map((m) => m[1]);
+  if (names.length === 0) fail("no SHIM_ABI_IMPORTS table in shim_abi.h");
+  return new Set(names);
+}
+
+/** Replaces every `(memory.grow ...)` span with a failed grow, keeping the operand's effects. */
+function replaceGrow(text) {
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const at = text.indexOf("(memory.grow", i);
+    if (at < 0) return out + text.slice(i);
+    out += text.slice(i, at);
+    let depth = 0;
+    let j = at;
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (c === "(") depth++;
+      else if (c === ")" && --depth === 0) break;
+    }
+    let inner = text.slice(at + "(memory.grow".length, j).trim();
+    if (inner.startsWith("$")) inner = inner.replace(/^\$\S+\s*/, ""); // memory name
+    out += `(block (result i32) (drop ${inner}) (i32.const -1))`;
+    i = j + 1;
+  }
+}
+
+// ---- 1 + 2: rewrite ----
+binaryen.setDebugInfo(true); // keep names while we look things up
+let mod = binaryen.readBinary(fs.readFileSync(input));
+let text = mod.emitText();
+mod.dispose();
+text = text.replace(/\(memory\.size(\s+\$[^\s()]+)?\)/g, `(i32.const ${PAGES})`);
+text = replaceGrow(text);
+mod = binaryen.parseText(text);
+mod.setFeatures(FEATURES);
+let hasOffset = false;
+for (let i = 0; i < mod.getNumGlobals(); i++) {
+  if (binaryen.getGlobalInfo(mod.getGlobalByIndex(i)).name === STUB_OFFSET_GLOBAL) hasOffset = true;
+}
+if (!hasOffset) fail(`global ${STUB_OFFSET_GLOBAL} not found: build with --runtime stub and --debug (names)`);
+mod.addFunction("heap_offset", binaryen.none, binaryen.i32, [], mod.global.get(STUB_OFFSET_GLOBAL, binaryen.i32));
+mod.addFunctionExport("heap_offset", "heap_offset");
+if (!mod.validate()) fail("module invalid after rewriting memory.grow/memory.size");
+
+// ---- 3: measure the heap end ----
+// End of static data: the highest active data segment end (segments are named in the text form).
+let dataEnd = 0;
+for (const m of mod.emitText().matchAll(/\(data \$(\S+) /g)) {
+  const seg = mod.getMemorySegmentInfo(m[1]);
+  if (!seg.passive) dataEnd = Math.max(dataEnd, seg.offset + seg.data.byteLength);
+}
+
+async function measure(bytes) {
+  let memory = null;
+  const host = {
+    log() {},
+    config_get() { return -7; }, // E_NOTFOUND: init() stops at the first required key
+    random_fill(ptr, len) { new Uint8Array(memory.buffer, ptr, len).fill(0x5a); return len; },
+    net_connect() { return -4; },
+    net_send() { return -4; },
+    net_recv() { return -4; },
+    net_close() { return -4; },
+  };
+  // The start function runs during instantiation and only allocates; memory
+  // is attached right after, before anything calls the host.
+  const { instance } = await WebAssembly.instantiate(bytes, { host });
+  memory = instance.exports.memory;
+  const afterStart = instance.exports.heap_offset() >>> 0;
+  const rc = instance.exports.init();
+  const afterInit = instance.exports.heap_offset() >>> 0;
+  return { afterStart, afterInit, rc };
+}
+
+binaryen.setDebugInfo(false);
+binaryen.setOptimizeLevel(2);
+binaryen.setShrinkLevel(2);
+mod.optimize();
+const probe = await measure(mod.emitBinary());
+if (probe.afterInit !== probe.afterStart) {
+  fail(`init() allocated ${probe.afterInit - probe.afterStart} bytes: everything must be allocated at module start`);
+}
+const heapEnd = (probe.afterStart + 15) & ~15;
+if (heapEnd > PAGES * 65536) fail(`heap end ${heapEnd} exceeds ${PAGES} page(s)`);
+
+// ---- 4: the globals WAMR reads ----
+mod.addGlobal("__heap_base", binaryen.i32, false, mod.i32.const(heapEnd));
+mod.addGlobalExport("__heap_base", "__heap_base");
+mod.addGlobal("__data_end", binaryen.i32, false, mod.i32.const(dataEnd));
+mod.addGlobalExport("__data_end", "__data_end");
+if (!mod.validate()) fail("module invalid after adding __heap_base/__data_end");
+const finalText = mod.emitText();
+const out = mod.emitBinary();
+mod.dispose();
+
+// ---- 5: verify ----
+if (/memory\.(grow|size)/.test(finalText)) fail("memory.grow or memory.size still present");
+const compiled = new WebAssembly.Module(out);
+const allowed = abiImports();
+for (const imp of WebAssembly.Module.imports(compiled)) {
+  if (imp.module !== "host" || imp.kind !== "function" || !allowed.has(imp.name)) {
+    fail(`unexpected import ${imp.module}.${imp.name} (${imp.kind}): only module "host" functions of shim_abi.h`);
+  }
+}
+const exports = WebAssembly.Module.exports(compiled).map((e) => e.name).sort();
+if (JSON.stringify(exports) !== JSON.stringify(EXPECTED_EXPORTS)) {
+  fail(`exports are ${exports.join(",")}; expected ${EXPECTED_EXPORTS.join(",")}`);
+}
+const mem = /\(memory \$\S+ (\d+) (\d+)\)/.exec(finalText);
+if (!mem || Number(mem[1]) !== PAGES || Number(mem[2]) !== PAGES) {
+  fail(`memory must be ${PAGES} page initial = maximum (found ${mem ? mem[0] : "none"})`);
+}
+const check = await measure(out);
+if (check.afterStart !== probe.afterStart) fail("heap end changed after adding the globals");
+
+fs.writeFileSync(output, out);
+console.log(JSON.stringify({ core_wasm_size: out.length, heap_base: heapEnd, data_end: dataEnd, heap_after_start: probe.afterStart }));

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs every suite: as-pect unit tests, the core heap test, the shim tests
+# (TLS, bounds checks, cross-compile), the control plane tests and the
+# end-to-end tests against it. Installs what it needs first. Ends with one
+# line "N passed, N failed" summing all suites; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOGS=$ROOT/build/test-logs
+mkdir -p "$LOGS"
+
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUMMARY=()
+
+# record NAME PASS FAIL
+record() {
+  TOTAL_PASS=$((TOTAL_PASS + $2))
+  TOTAL_FAIL=$((TOTAL_FAIL + $3))
+  SUMMARY+=("$(printf '%-10s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+# run_suite NAME PARSER COMMAND...: runs COMMAND, tees its output to a log,
+# and reads the pass/fail counts with PARSER. A suite that exits non-zero
+# with no failure counted is one failure (it crashed before reporting).
+run_suite() {
+  local name=$1 parser=$2; shift 2
+  echo "=== $name: $*"
+  "$@" 2>&1 | tee "$LOGS/$name.log"
+  local rc=${PIPESTATUS[0]}
+  local counts
+  counts=$($parser "$LOGS/$name.log")
+  local p=${counts% *} f=${counts#* }
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; echo "$name: exited $rc without reporting a failure: counted as one"; fi
+  if [[ $rc -eq 0 && $p -eq 0 && $f -eq 0 ]]; then f=1; echo "$name: ran no test: counted as a failure"; fi
+  record "$name" "$p" "$f"
+}
+
+# Parsers print "PASS FAIL".
+parse_plain() { # "<suite>: N passed, N failed" (the last such line)
+  grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1 | sed -E 's/^[a-z-]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' | grep . || echo "0 0"
+}
+parse_node_test() { # node --test TAP summary: "# pass N" / "# fail N"
+  local p f
+  p=$(grep -E '^# pass [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  echo "${p:-0} ${f:-0}"
+}
+parse_aspect() { # as-pect summary: "[Tests]: N pass, N fail, N total" (colours stripped)
+  local line
+  line=$(sed -E 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '\[Tests\]:' | tail -1)
+  local p f
+  p=$(echo "$line" | grep -oE '[0-9]+ pass' | awk '{print $1}')
+  f=$(echo "$line" | grep -oE '[0-9]+ fail' | awk '{print $1}')
+  echo "${p:-0} ${f:-0}"
+}
+
+ONLY=${1:-all}
+want() { [[ $ONLY == all || $ONLY == "$1" ]]; }
+
+if want unit; then
+  run_suite unit parse_aspect npx asp --config as-pect.config.js --nologo
+fi
+if want core; then
+  run_suite core-wasm parse_node_test bash -c 'bash scripts/build-wasm.sh && node --test tests/assembly/'
+fi
+if want shim; then
+  run_suite shim parse_plain bash tests/shim/run.sh
+fi
+if want cluster; then
+  run_suite cluster parse_plain bash tests/cluster/test.sh
+fi
+if want e2e; then
+  run_suite e2e parse_node_test bash -c 'bash scripts/build-sim.sh && node --test --test-concurrency=1 tests/e2e/'
+fi
+
+echo "=== summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[[ $TOTAL_FAIL -eq 0 ]]

@@ -1,0 +1,280 @@
+// Command pico-cluster runs a k3s-like Kubernetes control plane in one
+// process: kine (SQLite) as the etcd backend, upstream kube-apiserver,
+// kube-controller-manager and kube-scheduler, with k3s' flags and CA layout.
+//
+//	pico-cluster serve --dir DIR [--port N]
+//	pico-cluster issue-node-cert --dir DIR NAME OUTDIR [DURATION|--expired]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage:
+  pico-cluster serve [--dir DIR] [--port N]
+  pico-cluster issue-node-cert [--dir DIR] NAME OUTDIR [DURATION|--expired]
+
+DIR defaults to $PICO_CLUSTER_DIR, N to $PICO_CLUSTER_PORT or 6443.
+serve also reads PICO_CLUSTER_SIGNING_DURATION (default 8760h) and
+PICO_CLUSTER_NODE_GRACE (node-monitor-grace-period, default 50s).
+`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	dir := fs.String("dir", os.Getenv("PICO_CLUSTER_DIR"), "cluster directory")
+	defPort := 6443
+	if v := os.Getenv("PICO_CLUSTER_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			fatalf("PICO_CLUSTER_PORT=%q is not a port number", v)
+		}
+		defPort = p
+	}
+	port := fs.Int("port", defPort, "API server secure port")
+	expired := false
+	// Allow --expired anywhere among the positional arguments.
+	var rest []string
+	for _, a := range args {
+		if a == "--expired" || a == "-expired" {
+			expired = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if err := fs.Parse(rest); err != nil {
+		usage()
+	}
+	if *dir == "" {
+		fatalf("no cluster directory: pass --dir or set PICO_CLUSTER_DIR")
+	}
+	absDir, err := filepath.Abs(*dir)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	l := newLayout(absDir)
+
+	switch cmd {
+	case "serve":
+		if fs.NArg() != 0 {
+			usage()
+		}
+		os.Exit(serve(l, *port))
+	case "issue-node-cert":
+		if fs.NArg() < 2 || fs.NArg() > 3 {
+			usage()
+		}
+		validity := 8760 * time.Hour
+		if fs.NArg() == 3 {
+			if validity, err = time.ParseDuration(fs.Arg(2)); err != nil {
+				fatalf("bad duration %q: %v", fs.Arg(2), err)
+			}
+		}
+		if err := issueNodeCert(l, fs.Arg(0), fs.Arg(1), validity, expired); err != nil {
+			fatalf("issue-node-cert: %v", err)
+		}
+	default:
+		usage()
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pico-cluster: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive duration", name, v)
+	}
+	return d, nil
+}
+
+// component is one goroutine of the control plane.
+type component struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// newComponent returns a component with its own context. Components are not
+// tied to the signal context: serve stops them one by one, in reverse order.
+func newComponent(name string) (*component, context.Context) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &component{name: name, cancel: cancel, done: make(chan struct{})}, ctx
+}
+
+// start runs fn in a goroutine; if fn returns before stop was called, the
+// component is reported on failed.
+func (c *component) start(ctx context.Context, failed chan<- *component, run func(ctx context.Context) error) {
+	go func() {
+		defer close(c.done)
+		c.err = run(ctx)
+		if ctx.Err() == nil {
+			// Returned on its own: a crash, whatever it returned.
+			if c.err == nil {
+				c.err = errors.New("exited unexpectedly")
+			}
+			failed <- c
+		}
+	}()
+}
+
+// stop cancels the component and waits for it up to timeout.
+func (c *component) stop(timeout time.Duration) bool {
+	c.cancel()
+	select {
+	case <-c.done:
+		klog.Infof("pico-cluster: %s stopped", c.name)
+		return true
+	case <-time.After(timeout):
+		klog.Errorf("pico-cluster: %s did not stop within %s", c.name, timeout)
+		return false
+	}
+}
+
+func serve(l layout, port int) int {
+	signingDuration, err := envDuration("PICO_CLUSTER_SIGNING_DURATION", 8760*time.Hour)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster:", err)
+		return 1
+	}
+	nodeGrace, err := envDuration("PICO_CLUSTER_NODE_GRACE", 50*time.Second)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster:", err)
+		return 1
+	}
+	// Refuse an occupied port before touching anything.
+	if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		fmt.Fprintf(os.Stderr, "pico-cluster: port %d is already in use (set PICO_CLUSTER_PORT to use another): %v\n", port, err)
+		return 1
+	} else {
+		ln.Close()
+	}
+	os.Remove(l.ReadyFile())
+	if _, err := ensurePKI(l, port); err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster: certificates:", err)
+		return 1
+	}
+
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stopSignals()
+	failed := make(chan *component, 8)
+	var started []*component // in start order; stopped in reverse
+	var mu sync.Mutex
+	add := func(c *component) { mu.Lock(); started = append(started, c); mu.Unlock() }
+
+	exit := func(code int) int {
+		os.Remove(l.ReadyFile())
+		mu.Lock()
+		cs := append([]*component(nil), started...)
+		mu.Unlock()
+		clean := true
+		for i := len(cs) - 1; i >= 0; i-- {
+			timeout := 20 * time.Second
+			if cs[i].name == "kube-apiserver" {
+				timeout = 70 * time.Second
+			}
+			if !cs[i].stop(timeout) {
+				clean = false
+			}
+		}
+		if !clean && code == 0 {
+			code = 3
+		}
+		klog.Infof("pico-cluster: shutdown complete, exit %d", code)
+		klog.Flush()
+		return code
+	}
+
+	// 1. kine on SQLite.
+	etcdEndpoint, kineComp, err := startKine(l, failed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster: kine:", err)
+		return exit(1)
+	}
+	add(kineComp)
+
+	// 2. kube-apiserver.
+	apiArgs := apiserverArgs(l, port, etcdEndpoint)
+	apiComp, err := startAPIServer(apiArgs, failed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster: kube-apiserver:", err)
+		return exit(1)
+	}
+	add(apiComp)
+
+	// Wait for the API server to be ready, watching for crashes and signals.
+	readyCtx, cancelReady := context.WithTimeout(sigCtx, 150*time.Second)
+	readyErr := make(chan error, 1)
+	go func() { readyErr <- waitReadyAndBootstrap(readyCtx, l) }()
+	select {
+	case err := <-readyErr:
+		cancelReady()
+		if err != nil {
+			if sigCtx.Err() != nil {
+				return exit(0)
+			}
+			fmt.Fprintln(os.Stderr, "pico-cluster: API server did not become ready:", err)
+			return exit(1)
+		}
+	case c := <-failed:
+		cancelReady()
+		fmt.Fprintf(os.Stderr, "pico-cluster: %s failed: %v\n", c.name, c.err)
+		return exit(1)
+	}
+
+	// 3. kube-controller-manager and kube-scheduler.
+	kcm, err := startControllerManager(l, signingDuration, nodeGrace, failed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster: kube-controller-manager:", err)
+		return exit(1)
+	}
+	add(kcm)
+	sched, err := startScheduler(l, failed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster: kube-scheduler:", err)
+		return exit(1)
+	}
+	add(sched)
+
+	if err := os.WriteFile(l.ReadyFile(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "pico-cluster:", err)
+		return exit(1)
+	}
+	klog.Infof("pico-cluster: control plane ready on https://127.0.0.1:%d (admin kubeconfig %s)", port, l.AdminKubeconfig())
+
+	select {
+	case <-sigCtx.Done():
+		klog.Infof("pico-cluster: signal received, shutting down")
+		return exit(0)
+	case c := <-failed:
+		fmt.Fprintf(os.Stderr, "pico-cluster: %s failed: %v\n", c.name, c.err)
+		return exit(1)
+	}
+}

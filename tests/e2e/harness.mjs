@@ -1,0 +1,115 @@
+// End-to-end harness: the real control plane (tests/cluster), real kubectl
+// built from the same Kubernetes version, and the real simulator
+// (build/sim/pico-node-sim) running build/core.wasm. Nothing is mocked.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SIM = path.join(ROOT, 'build/sim/pico-node-sim');
+const CLUSTER_SH = path.join(ROOT, 'tests/cluster/cluster.sh');
+
+/** A control plane of its own for a test file: own data dir and port, so the
+ *  demo's cluster (.cluster/) is never touched. */
+export class Cluster {
+  constructor({ name, port, env = {} }) {
+    this.dir = path.join(ROOT, 'build/e2e', name, 'cluster');
+    this.port = port;
+    this.env = { ...process.env, PICO_CLUSTER_DIR: this.dir, PICO_CLUSTER_PORT: String(port), ...env };
+  }
+  get kubeconfig() { return path.join(this.dir, 'admin.kubeconfig'); }
+  get serverCA() { return path.join(this.dir, 'server-ca.crt'); }
+  sh(...args) {
+    const r = spawnSync('bash', [CLUSTER_SH, ...args], { env: this.env, encoding: 'utf8', timeout: 20 * 60 * 1000 });
+    if (r.status !== 0) throw new Error(`cluster.sh ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  }
+  up() { return this.sh('up'); }
+  down() { return this.sh('down'); }
+  reset() { return this.sh('reset'); }
+  /** Runs kubectl as system:admin; returns stdout, throws with stderr on failure. */
+  kubectl(...args) {
+    return execFileSync('bash', [CLUSTER_SH, 'kubectl', ...args], { env: this.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+  kubectlJSON(...args) { return JSON.parse(this.kubectl(...args, '-o', 'json')); }
+  tryKubectlJSON(...args) {
+    try { return this.kubectlJSON(...args); } catch { return null; }
+  }
+  /** Issues a client certificate for system:node:<name> from the client CA
+   *  (test tooling standing in for the join of issue 6). */
+  issueNodeCert(name, outDir, ...extra) {
+    mkdirSync(outDir, { recursive: true });
+    this.sh('issue-node-cert', name, outDir, ...extra);
+    return { cert: path.join(outDir, `${name}.crt`), key: path.join(outDir, `${name}.key`) };
+  }
+}
+
+/** One simulated Pico: a config file and a running pico-node-sim process. */
+export class SimNode {
+  constructor({ name, cluster, dir, ca, cert, key, ip = '127.0.0.1', extra = {} }) {
+    this.name = name;
+    this.dir = dir;
+    this.logText = '';
+    mkdirSync(dir, { recursive: true });
+    const lines = {
+      'node.name': name,
+      'server.host': '127.0.0.1',
+      'server.port': String(cluster.port),
+      'node.ip': ip,
+      'tls.ca_file': ca ?? cluster.serverCA,
+      'tls.cert_file': cert,
+      'tls.key_file': key,
+      ...extra,
+    };
+    this.config = path.join(dir, `${name}.conf`);
+    writeFileSync(this.config, Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  }
+  start(args = []) {
+    if (!existsSync(SIM)) throw new Error(`${SIM} missing: run npm run build:sim`);
+    this.proc = spawn(SIM, ['--config', this.config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((res) => this.proc.on('exit', (code, sig) => res({ code, sig })));
+    const onData = (d) => {
+      this.logText += d.toString();
+      if (process.env.E2E_VERBOSE) process.stderr.write(d.toString().replace(/^/gm, `${this.name}| `));
+    };
+    this.proc.stdout.on('data', onData);
+    this.proc.stderr.on('data', onData);
+    return this;
+  }
+  async stop(signal = 'SIGTERM') {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return this.exited;
+    this.proc.kill(signal);
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+  async waitForLog(re, timeoutMs = 30000) {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const m = this.logText.match(re);
+      if (m) return m;
+      await sleep(100);
+    }
+    throw new Error(`${this.name}: no log line matching ${re} within ${timeoutMs} ms; log:\n${this.logText.slice(-3000)}`);
+  }
+}
+
+export function readyCondition(node) {
+  return node?.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** Polls fn until it returns a truthy value or the timeout passes. */
+export async function until(what, fn, timeoutMs = 60000, stepMs = 250) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+    await sleep(stepMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500)}`);
+}
+
+export function readFile(p) { return readFileSync(p, 'utf8'); }

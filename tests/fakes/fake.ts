@@ -1,0 +1,176 @@
+// Spec-side controls of the one host fake (tests/fakes/host.js, module "fake").
+// The core under test talks to the fake through the real import declarations
+// in assembly/host/imports.ts; specs script the peer with these functions.
+// Test code only: the string wrappers below allocate freely.
+
+/** fake_fail_next `op` values. */
+export const FAKE_OP_CONNECT: i32 = 1;
+export const FAKE_OP_SEND: i32 = 2;
+export const FAKE_OP_RECV: i32 = 3;
+
+/** Forgets all configuration, logs and handles; the next handle is 1. Call in beforeEach. */
+@external("fake", "fake_reset")
+export declare function fake_reset(): void;
+
+/** Sets configuration key -> value (both UTF-8) for host.config_get. */
+@external("fake", "fake_config_set")
+export declare function fake_config_set(kptr: usize, klen: i32, vptr: usize, vlen: i32): void;
+
+/** Removes a configuration key (config_get then returns E_NOTFOUND). */
+@external("fake", "fake_config_unset")
+export declare function fake_config_unset(kptr: usize, klen: i32): void;
+
+/** Reseeds random_fill's deterministic PRNG (xorshift32). */
+@external("fake", "fake_random_seed")
+export declare function fake_random_seed(seed: u32): void;
+
+/** The handle the last successful net_connect returned (0: none yet). */
+@external("fake", "fake_last_handle")
+export declare function fake_last_handle(): i32;
+
+/** How many net_connect calls returned a handle since the reset. */
+@external("fake", "fake_connect_count")
+export declare function fake_connect_count(): i32;
+
+/** on != 0: new connections are up at once (no fake_connect_complete needed). */
+@external("fake", "fake_auto_connect")
+export declare function fake_auto_connect(on: i32): void;
+
+/** Caps the bytes one net_send accepts (partial sends); 0 = accept all. */
+@external("fake", "fake_send_limit")
+export declare function fake_send_limit(n: i32): void;
+
+/** Finishes the pending connect of `h`: code 0 = session up (send/recv stop
+ *  returning E_AGAIN), < 0 = that connect error (E_CONNECT, E_TLS, E_CERT...)
+ *  from every later send/recv. */
+@external("fake", "fake_connect_complete")
+export declare function fake_connect_complete(h: i32, code: i32): i32;
+
+/** Host name given to net_connect for `h`, copied into (ptr, cap); length or E_TOOLARGE. */
+@external("fake", "fake_connect_host")
+export declare function fake_connect_host(h: i32, ptr: usize, cap: i32): i32;
+
+/** Port given to net_connect for `h`. */
+@external("fake", "fake_connect_port")
+export declare function fake_connect_port(h: i32): i32;
+
+/** Flags given to net_connect for `h`. */
+@external("fake", "fake_connect_flags")
+export declare function fake_connect_flags(h: i32): i32;
+
+/** Queues one inbound chunk for `h`; one net_recv never returns bytes of two chunks. */
+@external("fake", "fake_push_inbound")
+export declare function fake_push_inbound(h: i32, ptr: usize, len: i32): i32;
+
+/** The peer closes `h`: net_recv returns E_CLOSED once the queue is drained,
+ *  net_send returns E_CLOSED. */
+@external("fake", "fake_peer_close")
+export declare function fake_peer_close(h: i32): i32;
+
+/** The next `op` (FAKE_OP_*) on `h` returns `code`. E_AGAIN is transient; any
+ *  other code kills the handle (later send/recv return it too). For
+ *  FAKE_OP_CONNECT `h` is ignored: the next net_connect itself returns `code`. */
+@external("fake", "fake_fail_next")
+export declare function fake_fail_next(h: i32, op: i32, code: i32): i32;
+
+/** Bytes the core sent on `h` and no spec has taken yet. */
+@external("fake", "fake_outbound_len")
+export declare function fake_outbound_len(h: i32): i32;
+
+/** Copies up to `cap` sent bytes of `h` into (ptr, cap) and forgets them; returns the count. */
+@external("fake", "fake_outbound_take")
+export declare function fake_outbound_take(h: i32, ptr: usize, cap: i32): i32;
+
+/** Lines logged through host.log since the reset. */
+@external("fake", "fake_log_count")
+export declare function fake_log_count(): i32;
+
+/** Level of the last logged line (E_NOTFOUND: none). */
+@external("fake", "fake_log_last_level")
+export declare function fake_log_last_level(): i32;
+
+/** Copies the last logged line into (ptr, cap); length, E_TOOLARGE or E_NOTFOUND. */
+@external("fake", "fake_log_last")
+export declare function fake_log_last(ptr: usize, cap: i32): i32;
+
+/** Handles open (connected or not, not yet net_close'd). */
+@external("fake", "fake_open_handles")
+export declare function fake_open_handles(): i32;
+
+/** 1 if `h` is open, else 0. */
+@external("fake", "fake_is_open")
+export declare function fake_is_open(h: i32): i32;
+
+// ---- string conveniences ----
+
+/** Sets configuration `key` = `value`. */
+export function fakeConfig(key: string, value: string): void {
+  const k = String.UTF8.encode(key);
+  const v = String.UTF8.encode(value);
+  fake_config_set(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Queues `s` (UTF-8) as one inbound chunk on `h`. */
+export function fakePush(h: i32, s: string): void {
+  const b = String.UTF8.encode(s);
+  fake_push_inbound(h, changetype<usize>(b), b.byteLength);
+}
+
+/** Queues bytes [from, to) of `s` (as UTF-8) as one inbound chunk on `h`. */
+export function fakePushPart(h: i32, s: string, from: i32, to: i32): void {
+  const b = String.UTF8.encode(s);
+  fake_push_inbound(h, changetype<usize>(b) + <usize>from, to - from);
+}
+
+/** Takes everything the core sent on `h`, as a string. */
+export function fakeTakeOutbound(h: i32): string {
+  const n = fake_outbound_len(h);
+  if (n <= 0) return "";
+  const b = new ArrayBuffer(n);
+  const got = fake_outbound_take(h, changetype<usize>(b), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(b), <usize>got);
+}
+
+/** The last logged line ("" when none). */
+export function fakeLastLog(): string {
+  const b = new ArrayBuffer(1024);
+  const n = fake_log_last(changetype<usize>(b), 1024);
+  if (n < 0) return "";
+  return String.UTF8.decodeUnsafe(changetype<usize>(b), <usize>n);
+}
+
+/** The host name net_connect got for `h`. */
+export function fakeConnectHost(h: i32): string {
+  const b = new ArrayBuffer(256);
+  const n = fake_connect_host(h, changetype<usize>(b), 256);
+  if (n < 0) return "";
+  return String.UTF8.decodeUnsafe(changetype<usize>(b), <usize>n);
+}
+
+// ---- fixtures (tests/fixtures/, Markdown; format in tests/fixtures/http/README.md) ----
+
+/** Field `what` (0 name, 1 raw input bytes, 2 expected text, 3 options) of
+ *  case `index` of the fixture file at (pptr, plen), relative to the repo root,
+ *  copied into (optr, ocap). Length, E_NOTFOUND past the last case, E_TOOLARGE. */
+@external("fake", "fake_fixture")
+export declare function fake_fixture(pptr: usize, plen: i32, index: i32, what: i32, optr: usize, ocap: i32): i32;
+
+const fixtureBuf = new StaticArray<u8>(65536);
+
+/** The fixture field as a string, or null past the last case. */
+export function fixtureText(file: string, index: i32, what: i32): string | null {
+  const p = String.UTF8.encode(file);
+  const n = fake_fixture(changetype<usize>(p), p.byteLength, index, what, changetype<usize>(fixtureBuf), 65536);
+  if (n < 0) return null;
+  return String.UTF8.decodeUnsafe(changetype<usize>(fixtureBuf), <usize>n);
+}
+
+/** The fixture's raw input bytes, or null past the last case. */
+export function fixtureInput(file: string, index: i32): ArrayBuffer | null {
+  const p = String.UTF8.encode(file);
+  const n = fake_fixture(changetype<usize>(p), p.byteLength, index, 1, changetype<usize>(fixtureBuf), 65536);
+  if (n < 0) return null;
+  const b = new ArrayBuffer(n);
+  memory.copy(changetype<usize>(b), changetype<usize>(fixtureBuf), <usize>n);
+  return b;
+}

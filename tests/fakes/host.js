@@ -1,0 +1,378 @@
+// The ONE fake of the host ABI for all unit specs (DESIGN.md "Real peers in
+// tests, never mocks": unit tests may fake the host imports, in one place).
+//
+// hostImports() implements the 7 imports of assembly/host/imports.ts with the
+// same bounds checks and return codes as the real host
+// (firmware-shim/include/shim_abi.h). controlImports() is module "fake",
+// declared for AssemblyScript in tests/fakes/fake.ts, which lets a spec script
+// the peer: complete or fail connects, push inbound bytes, close from the
+// peer side, inject errors, take the bytes the core sent.
+//
+// Set FAKE_HOST_LOG=1 to print the core's log lines to stderr.
+
+import { readFileSync } from "fs";
+
+// Codes mirror assembly/util/errors.ts.
+export const E_AGAIN = -1;
+export const E_CLOSED = -2;
+export const E_BADPTR = -3;
+export const E_INVAL = -4;
+export const E_NOMEM = -5;
+export const E_TOOLARGE = -6;
+export const E_NOTFOUND = -7;
+export const E_DENIED = -14;
+
+/** Operations fake_fail_next() can target (tests/fakes/fake.ts FAKE_OP_*). */
+export const OP_CONNECT = 1;
+export const OP_SEND = 2;
+export const OP_RECV = 3;
+
+/** Handles the fake hands out at most at once, like the host's session pool. */
+const MAX_OPEN_HANDLES = 8;
+
+const LEVELS = "EWID";
+
+/** Parses a Markdown fixture file (format in tests/fixtures/http/README.md):
+ *  "## name", an optional "<!-- options: ... -->" line, a ```http block (raw
+ *  input: newlines ignored, escapes \r \n \t \\ \xHH) and an ```expect block. */
+export function parseFixtures(text) {
+  const cases = [];
+  let cur = null;
+  let block = null;
+  let lines = [];
+  for (const line of text.split("\n")) {
+    if (block !== null) {
+      if (line.startsWith("```")) {
+        if (block === "http") cur.input = unescapeFixture(lines.join(""));
+        else if (block === "expect") cur.expect = lines.join("\n").trim();
+        block = null;
+        lines = [];
+      } else lines.push(line);
+      continue;
+    }
+    if (line.startsWith("## ")) {
+      cur = { name: line.slice(3).trim(), options: "", input: new Uint8Array(0), expect: "" };
+      cases.push(cur);
+    } else if (cur && line.startsWith("<!-- options:")) {
+      cur.options = line.slice(13).replace("-->", "").trim();
+    } else if (cur && line.startsWith("```")) {
+      block = line.slice(3).trim();
+    }
+  }
+  return cases;
+}
+
+function unescapeFixture(s) {
+  const out = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== "\\") {
+      out.push(...Buffer.from(c, "utf8"));
+      continue;
+    }
+    const e = s[++i];
+    if (e === "r") out.push(13);
+    else if (e === "n") out.push(10);
+    else if (e === "t") out.push(9);
+    else if (e === "\\") out.push(92);
+    else if (e === "x") {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else throw new Error("bad fixture escape \\" + e);
+  }
+  return Uint8Array.from(out);
+}
+
+export function createFakeHost() {
+  let memory = null;
+  let state;
+  const fixtureCache = new Map();
+
+  function reset() {
+    state = {
+      config: new Map(), // key string -> Uint8Array
+      logs: [], // { level, text }
+      rng: 0x2545f491, // xorshift32 state, deterministic
+      handles: new Map(), // handle -> connection record
+      nextHandle: 1,
+      lastHandle: 0,
+      connectCount: 0,
+      autoConnect: false,
+      sendLimit: 0, // max bytes one net_send accepts; 0 = all
+      failNextConnect: 0,
+    };
+  }
+  reset();
+
+  function bytes() {
+    return new Uint8Array(memory.buffer);
+  }
+  /** The real host's bounds check: (ptr, len) inside linear memory. */
+  function inBounds(ptr, len) {
+    if (memory === null) return false;
+    ptr >>>= 0;
+    if (len < 0) return false;
+    return ptr + len <= memory.buffer.byteLength;
+  }
+  function readString(ptr, len) {
+    return Buffer.from(bytes().subarray(ptr >>> 0, (ptr >>> 0) + len)).toString("utf8");
+  }
+  function readBytes(ptr, len) {
+    return bytes().slice(ptr >>> 0, (ptr >>> 0) + len);
+  }
+  function liveHandle(h) {
+    const c = state.handles.get(h);
+    return c && c.open ? c : null;
+  }
+  /** Connection-level state shared by send and recv: E_AGAIN while the
+   *  connect is pending, the connect error once it failed, the sticky error
+   *  of a dead handle. Returns 0 when the session is up. */
+  function sessionState(c) {
+    if (c.dead !== 0) return c.dead;
+    if (!c.connected) return E_AGAIN;
+    return 0;
+  }
+  function takeInjected(c, op) {
+    const code = c.failNext[op] || 0;
+    c.failNext[op] = 0;
+    if (code !== 0 && code !== E_AGAIN) c.dead = code; // a dead handle stays dead
+    return code;
+  }
+
+  function hostImports() {
+    return {
+      log(level, ptr, len) {
+        if (!inBounds(ptr, len)) return; // the real host drops it too
+        const text = readString(ptr, len);
+        state.logs.push({ level, text });
+        if (process.env.FAKE_HOST_LOG === "1") {
+          process.stderr.write(`[fake ${LEVELS[level] || "?"}] ${text}\n`);
+        }
+      },
+      config_get(kptr, klen, optr, ocap) {
+        if (!inBounds(kptr, klen) || !inBounds(optr, ocap)) return E_BADPTR;
+        const key = readString(kptr, klen);
+        if (key.startsWith("tls.key")) return E_DENIED; // private keys never cross
+        const v = state.config.get(key);
+        if (v === undefined) return E_NOTFOUND;
+        if (v.length > ocap) return E_TOOLARGE;
+        bytes().set(v, optr >>> 0);
+        return v.length;
+      },
+      random_fill(ptr, len) {
+        if (!inBounds(ptr, len)) return E_BADPTR;
+        const m = bytes();
+        for (let i = 0; i < len; i++) {
+          let x = state.rng;
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          state.rng = x >>> 0;
+          m[(ptr >>> 0) + i] = x & 0xff;
+        }
+        return len;
+      },
+      net_connect(hptr, hlen, port, flags) {
+        if (!inBounds(hptr, hlen)) return E_BADPTR;
+        if (hlen <= 0 || port <= 0 || port > 65535 || (flags & ~3) !== 0) return E_INVAL;
+        if (state.failNextConnect !== 0) {
+          const code = state.failNextConnect;
+          state.failNextConnect = 0;
+          return code;
+        }
+        let open = 0;
+        for (const c of state.handles.values()) if (c.open) open++;
+        if (open >= MAX_OPEN_HANDLES) return E_NOMEM;
+        const h = state.nextHandle++;
+        state.handles.set(h, {
+          open: true,
+          host: readString(hptr, hlen),
+          port,
+          flags,
+          connected: state.autoConnect,
+          dead: 0,
+          inbound: [], // Uint8Array chunks; one net_recv never crosses a chunk
+          outbound: [], // numbers: every byte the core sent
+          peerClosed: false,
+          failNext: {},
+        });
+        state.lastHandle = h;
+        state.connectCount++;
+        return h;
+      },
+      net_send(h, ptr, len) {
+        if (!inBounds(ptr, len)) return E_BADPTR;
+        const c = liveHandle(h);
+        if (!c) return E_INVAL;
+        const s = sessionState(c);
+        if (s !== 0) return s;
+        const injected = takeInjected(c, OP_SEND);
+        if (injected !== 0) return injected;
+        if (c.peerClosed) {
+          c.dead = E_CLOSED;
+          return E_CLOSED;
+        }
+        if (len === 0) return 0;
+        const n = state.sendLimit > 0 ? Math.min(len, state.sendLimit) : len;
+        const m = bytes();
+        for (let i = 0; i < n; i++) c.outbound.push(m[(ptr >>> 0) + i]);
+        return n;
+      },
+      net_recv(h, ptr, cap) {
+        if (!inBounds(ptr, cap)) return E_BADPTR;
+        const c = liveHandle(h);
+        if (!c) return E_INVAL;
+        const s = sessionState(c);
+        if (s !== 0) return s;
+        const injected = takeInjected(c, OP_RECV);
+        if (injected !== 0) return injected;
+        if (c.inbound.length === 0) return c.peerClosed ? E_CLOSED : E_AGAIN;
+        if (cap === 0) return 0;
+        const head = c.inbound[0];
+        const n = Math.min(cap, head.length);
+        bytes().set(head.subarray(0, n), ptr >>> 0);
+        if (n === head.length) c.inbound.shift();
+        else c.inbound[0] = head.subarray(n);
+        return n;
+      },
+      net_close(h) {
+        const c = liveHandle(h);
+        if (!c) return E_INVAL;
+        c.open = false;
+        return 0;
+      },
+    };
+  }
+
+  function controlImports() {
+    return {
+      /** Forgets all configuration, logs and handles; handles restart at 1. */
+      fake_reset() {
+        reset();
+      },
+      fake_config_set(kptr, klen, vptr, vlen) {
+        state.config.set(readString(kptr, klen), readBytes(vptr, vlen));
+      },
+      fake_config_unset(kptr, klen) {
+        state.config.delete(readString(kptr, klen));
+      },
+      fake_random_seed(seed) {
+        state.rng = seed >>> 0 || 1;
+      },
+      fake_last_handle() {
+        return state.lastHandle;
+      },
+      fake_connect_count() {
+        return state.connectCount;
+      },
+      fake_auto_connect(on) {
+        state.autoConnect = on !== 0;
+      },
+      fake_send_limit(n) {
+        state.sendLimit = n;
+      },
+      fake_connect_complete(h, code) {
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        if (code === 0) c.connected = true;
+        else c.dead = code;
+        return 0;
+      },
+      fake_connect_port(h) {
+        const c = state.handles.get(h);
+        return c ? c.port : E_INVAL;
+      },
+      fake_connect_flags(h) {
+        const c = state.handles.get(h);
+        return c ? c.flags : E_INVAL;
+      },
+      fake_connect_host(h, ptr, cap) {
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        const v = Buffer.from(c.host, "utf8");
+        if (v.length > cap) return E_TOOLARGE;
+        bytes().set(v, ptr >>> 0);
+        return v.length;
+      },
+      fake_push_inbound(h, ptr, len) {
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        if (len > 0) c.inbound.push(readBytes(ptr, len));
+        return 0;
+      },
+      fake_peer_close(h) {
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        c.peerClosed = true;
+        return 0;
+      },
+      fake_fail_next(h, op, code) {
+        if (op === OP_CONNECT) {
+          state.failNextConnect = code;
+          return 0;
+        }
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        c.failNext[op] = code;
+        return 0;
+      },
+      fake_outbound_len(h) {
+        const c = state.handles.get(h);
+        return c ? c.outbound.length : E_INVAL;
+      },
+      fake_outbound_take(h, ptr, cap) {
+        const c = state.handles.get(h);
+        if (!c) return E_INVAL;
+        const n = Math.min(cap, c.outbound.length);
+        bytes().set(c.outbound.splice(0, n), ptr >>> 0);
+        return n;
+      },
+      fake_log_count() {
+        return state.logs.length;
+      },
+      fake_log_last_level() {
+        return state.logs.length ? state.logs[state.logs.length - 1].level : E_NOTFOUND;
+      },
+      fake_log_last(ptr, cap) {
+        if (state.logs.length === 0) return E_NOTFOUND;
+        const v = Buffer.from(state.logs[state.logs.length - 1].text, "utf8");
+        if (v.length > cap) return E_TOOLARGE;
+        bytes().set(v, ptr >>> 0);
+        return v.length;
+      },
+      fake_open_handles() {
+        let n = 0;
+        for (const c of state.handles.values()) if (c.open) n++;
+        return n;
+      },
+      /** Field `what` (0 name, 1 raw input, 2 expected, 3 options) of case
+       *  `index` of fixture file (path relative to the repository root). */
+      fake_fixture(pptr, plen, index, what, optr, ocap) {
+        const path = readString(pptr, plen);
+        let cases = fixtureCache.get(path);
+        if (!cases) {
+          cases = parseFixtures(readFileSync(path, "utf8"));
+          fixtureCache.set(path, cases);
+        }
+        if (index < 0 || index >= cases.length) return E_NOTFOUND;
+        const c = cases[index];
+        const v = what === 1 ? c.input : Buffer.from(what === 0 ? c.name : what === 2 ? c.expect : c.options, "utf8");
+        if (v.length > ocap) return E_TOOLARGE;
+        bytes().set(v, optr >>> 0);
+        return v.length;
+      },
+      fake_is_open(h) {
+        const c = state.handles.get(h);
+        return c && c.open ? 1 : 0;
+      },
+    };
+  }
+
+  return {
+    attach(mem) {
+      memory = mem;
+    },
+    hostImports,
+    controlImports,
+  };
+}

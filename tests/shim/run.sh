@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Shim tests: builds what they need (build/shim-tests), then runs
+#  - bad pointers from a module (fixtures/badptr.wat through the simulator)
+#  - configuration store (config_test.c)
+#  - core trap and failing init handling
+#  - TCP/TLS outcomes against real servers on 127.0.0.1 (tls_server.py,
+#    certificates from gen_certs.sh), through net_probe.c and the simulator
+#  - the cortex-m0plus cross-compile check (cross-check.sh)
+# Prints one "ok - ..." / "not ok - ..." line per check, then
+# "shim: N passed, N failed"; exits non-zero on any failure.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tests/shim
+BUILD=$ROOT/build/shim-tests
+BIN=$BUILD/tests/shim
+pass=0
+fail=0
+pids=()
+TMP=$(mktemp -d)
+
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+nok() { echo "not ok - $1"; fail=$((fail + 1)); [ $# -gt 1 ] && sed 's/^/#   /' "$2" | tail -n 20; return 0; }
+finish() {
+  echo "shim: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+  exit $?
+}
+
+# ---- build ----
+if ! { cmake -S "$ROOT" -B "$BUILD" -DSHIM_BUILD_SIM=OFF -DSHIM_BUILD_TESTS=ON >"$TMP/build.log" 2>&1 &&
+  cmake --build "$BUILD" -j2 >>"$TMP/build.log" 2>&1; }; then
+  nok "build shim test programs" "$TMP/build.log"
+  finish
+fi
+ok "build shim test programs (-Wall -Wextra -Werror)"
+
+# ---- bad pointers ----
+printf 'node.name = pico-a\n' >"$TMP/plain.conf"
+timeout 10 "$BIN/sim-badptr" --config "$TMP/plain.conf" --max-polls 2 >"$TMP/badptr.out" 2>"$TMP/badptr.log"
+rc=$?
+if [ $rc -eq 0 ]; then ok "badptr: module ran, host survived, init returned 0"; else nok "badptr: exit $rc" "$TMP/badptr.log"; fi
+for name in log config_get random_fill net_connect net_send net_recv net_close; do
+  if grep -q "badptr ok $name\$" "$TMP/badptr.log"; then
+    ok "badptr: $name rejects out-of-range and overflowing (ptr, len) with E_BADPTR"
+  else
+    nok "badptr: $name" "$TMP/badptr.log"
+  fi
+done
+if [ "$(grep -c 'log with a bad pointer' "$TMP/badptr.log")" -eq 3 ]; then
+  ok "badptr: log with bad pointers is dropped with a warning"
+else
+  nok "badptr: log warnings" "$TMP/badptr.log"
+fi
+
+# ---- configuration store ----
+mkdir -p "$TMP/cfg"
+"$BIN/shim-config-test" "$TMP/cfg" >"$TMP/config.out" 2>&1
+while IFS= read -r line; do
+  case "$line" in
+    "ok - "*) ok "${line#ok - }" ;;
+    "not ok - "*) nok "${line#not ok - }" ;;
+  esac
+done <"$TMP/config.out"
+grep -q '^ok - config: abi.version' "$TMP/config.out" || nok "config test ran to the end" "$TMP/config.out"
+
+# ---- core failures ----
+timeout 10 "$BIN/sim-trap" --config "$TMP/plain.conf" >/dev/null 2>"$TMP/trap.log"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'E core trapped in poll: wasm trap' "$TMP/trap.log"; then
+  ok "trap in poll: logged, exit 1"
+else
+  nok "trap in poll (exit $rc)" "$TMP/trap.log"
+fi
+timeout 10 "$BIN/sim-init_fail" --config "$TMP/plain.conf" >/dev/null 2>"$TMP/initfail.log"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'core init failed: -5' "$TMP/initfail.log"; then
+  ok "init < 0: logged, exit 1"
+else
+  nok "init < 0 (exit $rc)" "$TMP/initfail.log"
+fi
+timeout 10 "$BIN/sim-trap" --config "$TMP/none.conf" >/dev/null 2>"$TMP/nocfg.log"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'cannot open' "$TMP/nocfg.log"; then
+  ok "missing config file: exit 2 with the reason"
+else
+  nok "missing config file (exit $rc)" "$TMP/nocfg.log"
+fi
+printf 'node.name = a\nnot a line\n' >"$TMP/badline.conf"
+timeout 10 "$BIN/sim-trap" --config "$TMP/badline.conf" >/dev/null 2>"$TMP/badline.log"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'line 2' "$TMP/badline.log"; then
+  ok "bad config line: exit 2 naming the line"
+else
+  nok "bad config line (exit $rc)" "$TMP/badline.log"
+fi
+
+# ---- TLS / TCP against real servers on 127.0.0.1 ----
+PKI=$TMP/pki
+if ! bash "$HERE/gen_certs.sh" "$PKI" >"$TMP/pki.log" 2>&1; then
+  nok "generate test certificates (openssl)" "$TMP/pki.log"
+  finish
+fi
+cat >"$TMP/tls.conf" <<CONF
+node.name = pico-a
+tls.ca_file = pki/ca.pem
+tls.cert_file = pki/client.pem
+tls.key_file = pki/client.key
+CONF
+
+# start_server NAME ARGS...: starts tls_server.py, sets $port (empty on failure)
+start_server() {
+  local name=$1
+  shift
+  rm -f "$TMP/$name.port" "$TMP/$name.report"
+  timeout 30 python3 "$HERE/tls_server.py" --port-file "$TMP/$name.port" \
+    --report "$TMP/$name.report" --max-seconds 15 "$@" 2>"$TMP/$name.server.log" &
+  pids+=($!)
+  port=""
+  for _ in $(seq 1 50); do
+    if [ -s "$TMP/$name.port" ]; then port=$(cat "$TMP/$name.port"); return 0; fi
+    sleep 0.1
+  done
+}
+
+# probe NAME HOST PORT FLAGS EXPECTED [LOG-REGEX]: runs net_probe, checks result
+probe() {
+  local name=$1 host=$2 p=$3 flags=$4 want=$5 pattern=${6:-}
+  timeout 20 "$BIN/shim-net-probe" --config "$TMP/tls.conf" --host "$host" --port "$p" \
+    --flags "$flags" >"$TMP/$name.out" 2>"$TMP/$name.log"
+  cat "$TMP/$name.out" >>"$TMP/$name.log"
+  local got
+  got=$(sed -n 's/^result=\([A-Z_]*\).*/\1/p' "$TMP/$name.out")
+  if [ "$got" != "$want" ]; then
+    nok "net: $name -> $want (got ${got:-nothing})" "$TMP/$name.log"
+  elif [ -n "$pattern" ] && ! grep -Eq "$pattern" "$TMP/$name.log"; then
+    nok "net: $name -> $want, log says why (/$pattern/)" "$TMP/$name.log"
+  else
+    ok "net: $name -> $want${pattern:+ (log: /$pattern/)}"
+  fi
+}
+
+S="$PKI"
+start_server ok --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+probe "mutual TLS, client cert required by server" localhost "$port" 3 OK
+wait "${pids[-1]}" 2>/dev/null
+grep -q "handshake ok" "$TMP/ok.report" && ok "net: server saw the client certificate verified" ||
+  nok "net: server-side handshake" "$TMP/ok.report"
+
+start_server ipok --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+probe "mutual TLS to an IP literal listed as iPAddress SAN" 127.0.0.1 "$port" 3 OK
+
+start_server ipbad --mode echo --cert "$S/wrongname.pem" --key "$S/wrongname.key"
+probe "IP literal not in the certificate's SANs" 127.0.0.1 "$port" 3 E_CERT "certificate rejected: .*(CN|Common Name)"
+
+start_server nocert --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+probe "no client cert offered, server requires one" localhost "$port" 1 E_TLS
+
+start_server wrongca --mode echo --cert "$S/untrusted.pem" --key "$S/untrusted.key"
+probe "server signed by an untrusted CA" localhost "$port" 3 E_CERT "certificate rejected: .*(not correctly signed|trusted CA)"
+
+start_server expired --mode echo --cert "$S/expired.pem" --key "$S/expired.key"
+probe "expired server certificate" localhost "$port" 3 E_CERT "certificate rejected: .*expired"
+
+start_server wrongname --mode echo --cert "$S/wrongname.pem" --key "$S/wrongname.key"
+probe "hostname mismatch" localhost "$port" 3 E_CERT "certificate rejected: .*(CN|Common Name)"
+
+start_server cut --mode close
+probe "server closes mid-handshake (documented: E_TLS)" 127.0.0.1 "$port" 1 E_TLS "handshake with .* failed"
+
+start_server silent --mode silent
+probe "server never answers the handshake (2 s deadline in the test build)" 127.0.0.1 "$port" 1 E_TIMEOUT "not done within"
+
+refused=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+probe "connection refused" 127.0.0.1 "$refused" 1 E_CONNECT "cannot connect"
+
+start_server plain --mode echo --plain
+probe "plain TCP without TLS" 127.0.0.1 "$port" 0 OK
+
+# ---- the simulator end to end: loop, events, TLS, clean stop ----
+start_server sim --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+cp "$TMP/tls.conf" "$TMP/sim.conf"
+printf 'test.host = localhost\ntest.port = %s\nlog.level = 3\n' "$port" >>"$TMP/sim.conf"
+"$BIN/sim-echo" --config "$TMP/sim.conf" --stats >"$TMP/sim.out" 2>"$TMP/sim.log" &
+simpid=$!
+pids+=($simpid)
+for _ in $(seq 1 100); do
+  grep -q 'echo: got pong' "$TMP/sim.log" && break
+  sleep 0.1
+done
+if grep -q 'echo: got pong' "$TMP/sim.log"; then
+  ok "sim: core connects (TLS + client cert), sends on WRITABLE, reads on READABLE"
+else
+  nok "sim: echo through the event loop" "$TMP/sim.log"
+fi
+kill -TERM "$simpid" 2>/dev/null
+wait "$simpid"
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'sim: stopped' "$TMP/sim.log"; then
+  ok "sim: SIGTERM stops cleanly with exit 0"
+else
+  nok "sim: SIGTERM (exit $rc)" "$TMP/sim.log"
+fi
+for _ in $(seq 1 30); do [ -s "$TMP/sim.report" ] && grep -q 'close_notify\|eof' "$TMP/sim.report" && break; sleep 0.1; done
+if grep -q '^close_notify' "$TMP/sim.report" 2>/dev/null; then
+  ok "sim: connections closed with TLS close_notify on stop"
+else
+  nok "sim: close_notify on stop" "$TMP/sim.report"
+fi
+if grep -Eq '"tls_heap_peak_bytes":[1-9][0-9]*' "$TMP/sim.out" && grep -q '"handshakes_ok":1' "$TMP/sim.out"; then
+  ok "sim: --stats prints a JSON line with peak TLS heap ($(grep -o '"tls_heap_peak_bytes":[0-9]*' "$TMP/sim.out" | cut -d: -f2) bytes)"
+else
+  nok "sim: --stats" "$TMP/sim.out"
+fi
+
+# ---- TLS material errors ----
+sed 's#pki/client.key#pki/missing.key#' "$TMP/tls.conf" >"$TMP/nokey.conf"
+timeout 10 "$BIN/sim-echo" --config "$TMP/nokey.conf" >/dev/null 2>"$TMP/nokey.log"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'cannot open key' "$TMP/nokey.log"; then
+  ok "sim: missing key file -> exit 2 with a clear error"
+else
+  nok "sim: missing key file (exit $rc)" "$TMP/nokey.log"
+fi
+printf 'not a pem\n' >"$TMP/pki/garbage.pem"
+sed 's#pki/ca.pem#pki/garbage.pem#' "$TMP/tls.conf" >"$TMP/badpem.conf"
+timeout 10 "$BIN/sim-echo" --config "$TMP/badpem.conf" >/dev/null 2>"$TMP/badpem.log"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'not valid PEM' "$TMP/badpem.log"; then
+  ok "sim: bad PEM CA bundle -> exit 2 with a clear error"
+else
+  nok "sim: bad PEM (exit $rc)" "$TMP/badpem.log"
+fi
+keyline=$(sed -n 2p "$PKI/client.key")
+if ! cat "$TMP"/*.log | grep -Fq -e "PRIVATE KEY" -e "$keyline"; then
+  ok "no key material in any log"
+else
+  nok "key material found in a log"
+fi
+
+# ---- cortex-m0plus cross-compile ----
+if bash "$HERE/cross-check.sh" >"$TMP/cross.log" 2>&1; then
+  ok "cross-compile shared shim for cortex-m0plus (-Wall -Wextra -Werror)"
+else
+  nok "cross-compile for cortex-m0plus" "$TMP/cross.log"
+fi
+
+finish
