@@ -48,20 +48,21 @@ parse_node_test() { # node --test TAP summary: "# pass N" / "# fail N"
   f=$(grep -E '^# fail [0-9]+' "$1" | tail -1 | awk '{print $3}')
   echo "${p:-0} ${f:-0}"
 }
-parse_aspect() { # as-pect summary: "[Tests]: N pass, N fail, N total" (colours stripped)
+parse_aspect() { # as-pect summary: "[Tests]: PASSED / TOTAL" (colours stripped)
   local line
-  line=$(sed -E 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '\[Tests\]:' | tail -1)
-  local p f
-  p=$(echo "$line" | grep -oE '[0-9]+ pass' | awk '{print $1}')
-  f=$(echo "$line" | grep -oE '[0-9]+ fail' | awk '{print $1}')
-  echo "${p:-0} ${f:-0}"
+  line=$(sed -E 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '\[Tests\]: *[0-9]+ / [0-9]+' | tail -1)
+  local p t
+  p=$(echo "$line" | sed -E 's/.*\[Tests\]: *([0-9]+) \/ ([0-9]+).*/\1/')
+  t=$(echo "$line" | sed -E 's/.*\[Tests\]: *([0-9]+) \/ ([0-9]+).*/\2/')
+  [[ -n $line ]] || { echo "0 0"; return; }
+  echo "$p $((t - p))"
 }
 
 ONLY=${1:-all}
 want() { [[ $ONLY == all || $ONLY == "$1" ]]; }
 
 if want unit; then
-  run_suite unit parse_aspect npx asp --config as-pect.config.js --nologo
+  run_suite unit parse_aspect npx asp --config as-pect.config.js --no-logo
 fi
 if want core; then
   run_suite core-wasm parse_node_test bash -c 'bash scripts/build-wasm.sh && node --test tests/assembly/'

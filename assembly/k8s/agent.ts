@@ -557,9 +557,9 @@ export class Agent {
   private describe(req: i32): void {
     if (req == REQ_NODE_CREATE) lineStr("registration");
     else if (req == REQ_NODE_GET) lineStr("GET Node");
-    else if (req == REQ_NODE_STATUS) lineStr("status update (PATCH)");
-    else if (req == REQ_LEASE_GET) lineStr("GET Lease");
-    else if (req == REQ_LEASE_CREATE) lineStr("create Lease");
-    else lineStr("renew Lease");
+    else if (req == REQ_NODE_STATUS) lineStr("status update");
+    else if (req == REQ_LEASE_GET) lineStr("GET");
+    else if (req == REQ_LEASE_CREATE) lineStr("create");
+    else lineStr("renewal");
   }
 }

@@ -51,6 +51,18 @@ export function writeQuantity(w: JsonWriter, v: i64): void {
   w.strBytes(NUM, n < 0 ? 0 : n);
 }
 
+/** Writes a byte count as a binary-SI resource.Quantity ("264Ki"), the form
+ *  kubelet reports memory in (k8s.io/apimachinery/pkg/api/resource: BinarySI);
+ *  counts that are not whole KiB stay plain decimal. */
+export function writeBytesQuantity(w: JsonWriter, v: i64): void {
+  if (v <= 0 || (v & 1023) != 0) { writeQuantity(w, v); return; }
+  const n = formatI64(NUM, 22, v >> 10);
+  if (n < 0) { w.strBytes(NUM, 0); return; }
+  store<u8>(NUM + n, 0x4b); // 'K'
+  store<u8>(NUM + n + 1, 0x69); // 'i'
+  w.strBytes(NUM, n + 2);
+}
+
 // @ts-ignore: decorator
 @inline export function writeText(w: JsonWriter, t: Text): void {
   w.strBytes(t.ptr, t.len);
@@ -136,13 +148,13 @@ export function writeStatusMembers(w: JsonWriter, cfg: NodeConfig, cond: Conditi
   w.key("capacity");
   w.beginObject();
   w.key("cpu"); writeQuantity(w, cfg.cpuCores);
-  w.key("memory"); writeQuantity(w, cfg.memoryBytes);
+  w.key("memory"); writeBytesQuantity(w, cfg.memoryBytes);
   w.key("pods"); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
   w.key("allocatable");
   w.beginObject();
   w.key("cpu"); writeQuantity(w, allocCpu);
-  w.key("memory"); writeQuantity(w, cfg.memoryAllocatableBytes);
+  w.key("memory"); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
   w.key("pods"); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
   w.key("conditions");

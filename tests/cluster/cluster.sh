@@ -80,7 +80,7 @@ build() {
   mkdir -p "$BIN_DIR"
   exec 9>"$BIN_DIR/.build.lock"
   flock 9   # one build at a time; a concurrent caller waits, then finds it up to date
-  needs_build || { flock -u 9; return 0; }
+  needs_build || { flock -u 9; exec 9>&-; return 0; }
   local x ldflags=""
   for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $x.gitVersion=$v -X $x.gitMajor=1 -X $x.gitMinor=$minor -X $x.gitTreeState=clean"
@@ -90,17 +90,17 @@ build() {
   local t0=$SECONDS
   if server_stale; then
     # CGO for kine's SQLite driver (mattn/go-sqlite3, as k3s builds it).
-    ( cd "$HERE" && CGO_ENABLED=1 go build -ldflags "-s -w $ldflags" -o "$SERVER.tmp" . ) ||
+    ( cd "$HERE" && CGO_ENABLED=1 go build -buildvcs=false -ldflags "-s -w $ldflags" -o "$SERVER.tmp" . ) ||
       die "go build of the control plane failed"
     mv "$SERVER.tmp" "$SERVER"
   fi
   if kubectl_stale; then
-    ( cd "$HERE" && CGO_ENABLED=0 go build -ldflags "-s -w $ldflags" -o "$KUBECTL.tmp" k8s.io/kubernetes/cmd/kubectl ) ||
+    ( cd "$HERE" && CGO_ENABLED=0 go build -buildvcs=false -ldflags "-s -w $ldflags" -o "$KUBECTL.tmp" k8s.io/kubernetes/cmd/kubectl ) ||
       die "go build of kubectl failed"
     mv "$KUBECTL.tmp" "$KUBECTL"
   fi
   log "built in $((SECONDS - t0))s"
-  flock -u 9
+  flock -u 9; exec 9>&-
 }
 
 # --- process handling -----------------------------------------------------------

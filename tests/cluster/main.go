@@ -211,12 +211,19 @@ func serve(l layout, port int) int {
 		klog.Flush()
 		return code
 	}
+	// fail stops what was started and repeats the reason as the last log line.
+	fail := func(format string, args ...any) int {
+		msg := fmt.Sprintf(format, args...)
+		fmt.Fprintln(os.Stderr, "pico-cluster: "+msg)
+		code := exit(1)
+		fmt.Fprintln(os.Stderr, "pico-cluster: FAILED: "+msg)
+		return code
+	}
 
 	// 1. kine on SQLite.
 	etcdEndpoint, kineComp, err := startKine(l, failed)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pico-cluster: kine:", err)
-		return exit(1)
+		return fail("kine: %v", err)
 	}
 	add(kineComp)
 
@@ -224,8 +231,7 @@ func serve(l layout, port int) int {
 	apiArgs := apiserverArgs(l, port, etcdEndpoint)
 	apiComp, err := startAPIServer(apiArgs, failed)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pico-cluster: kube-apiserver:", err)
-		return exit(1)
+		return fail("kube-apiserver: %v", err)
 	}
 	add(apiComp)
 
@@ -240,26 +246,22 @@ func serve(l layout, port int) int {
 			if sigCtx.Err() != nil {
 				return exit(0)
 			}
-			fmt.Fprintln(os.Stderr, "pico-cluster: API server did not become ready:", err)
-			return exit(1)
+			return fail("API server did not become ready: %v", err)
 		}
 	case c := <-failed:
 		cancelReady()
-		fmt.Fprintf(os.Stderr, "pico-cluster: %s failed: %v\n", c.name, c.err)
-		return exit(1)
+		return fail("%s failed: %v", c.name, c.err)
 	}
 
 	// 3. kube-controller-manager and kube-scheduler.
 	kcm, err := startControllerManager(l, signingDuration, nodeGrace, failed)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pico-cluster: kube-controller-manager:", err)
-		return exit(1)
+		return fail("kube-controller-manager: %v", err)
 	}
 	add(kcm)
 	sched, err := startScheduler(l, failed)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "pico-cluster: kube-scheduler:", err)
-		return exit(1)
+		return fail("kube-scheduler: %v", err)
 	}
 	add(sched)
 
@@ -274,7 +276,6 @@ func serve(l layout, port int) int {
 		klog.Infof("pico-cluster: signal received, shutting down")
 		return exit(0)
 	case c := <-failed:
-		fmt.Fprintf(os.Stderr, "pico-cluster: %s failed: %v\n", c.name, c.err)
-		return exit(1)
+		return fail("%s failed: %v", c.name, c.err)
 	}
 }

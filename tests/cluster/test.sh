@@ -76,7 +76,7 @@ echo "# go test ./e2e"
 gotest_out="$(cd "$HERE" && go test ./e2e -count=1 -v -timeout 15m 2>&1)"
 gotest_rc=$?
 while read -r verdict name; do
-  [[ "$verdict" == PASS ]] && ok "$name" || not_ok "$name" "$(grep -A30 -- "--- FAIL: $name" <<<"$gotest_out" | head -30)"
+  [[ "$verdict" == PASS ]] && ok "$name" || not_ok "$name" "$(sed -n "/^=== RUN   $name\$/,/^--- FAIL: $name /p" <<<"$gotest_out" | head -40)"
 done < <(sed -nE 's/^--- (PASS|FAIL): (Test[A-Za-z0-9_]+).*/\1 \2/p' <<<"$gotest_out")
 if [[ $gotest_rc -ne 0 ]] && ! grep -q -- "--- FAIL" <<<"$gotest_out"; then not_ok "go test ./e2e" "$(tail -30 <<<"$gotest_out")"; fi
 grep -E '^\s+e2e_test.go:[0-9]+: (Ready=Unknown)' <<<"$gotest_out" | sed 's/^ */# /'

@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -313,12 +314,11 @@ func TestNodeLeaseGrace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("creating own Lease: %v", err)
 	}
-	tnow := metav1.Now()
-	n.Status.Conditions = []corev1.NodeCondition{{
-		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "pico test",
-		LastHeartbeatTime: tnow, LastTransitionTime: tnow,
-	}}
-	if _, err := node.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	// Status-only strategic merge patch by condition type, as a kubelet sends it.
+	tnow := time.Now().UTC().Format(time.RFC3339)
+	patch := fmt.Sprintf(`{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady",`+
+		`"message":"pico test","lastHeartbeatTime":%q,"lastTransitionTime":%q}]}}`, tnow, tnow)
+	if _, err := node.CoreV1().Nodes().Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
 		t.Fatalf("setting Ready=True: %v", err)
 	}
 

@@ -1,0 +1,87 @@
+/*
+ * lwIP options for the Pico W node (lwIP 2.2.1 from pico-sdk 2.2.0, NO_SYS,
+ * raw API, polled from the main loop via pico_cyw43_arch_lwip_poll). Option
+ * meanings: lwIP src/include/lwip/opt.h. Sized for two TLS connections that
+ * each receive full 16 KB records (Go ignores max_fragment_length,
+ * DESIGN.md "Device facts") plus DNS, DHCP and SNTP.
+ */
+#ifndef K3S_PICO_LWIPOPTS_H
+#define K3S_PICO_LWIPOPTS_H
+
+#define NO_SYS 1
+#define LWIP_SOCKET 0
+#define LWIP_NETCONN 0
+/* The cyw43 driver and our net.c run in one thread (poll architecture). */
+#define SYS_LIGHTWEIGHT_PROT 1
+#define MEM_LIBC_MALLOC 0
+#define MEM_ALIGNMENT 4
+
+/* TCP: the maximum segment that fits an Ethernet frame (1500 - 40). */
+#define LWIP_TCP 1
+#define TCP_MSS 1460
+/* Receive window: one full TLS record (16 KiB plaintext + 29 bytes of
+ * header/IV/tag for AES-GCM, RFC 5246 section 6.2.3) must be able to arrive
+ * without the reader consuming anything, else Mbed TLS (which needs the
+ * whole record) and lwIP (which waits for the window) deadlock. 12 segments
+ * = 17520 bytes >= 16413. */
+#define TCP_WND (12 * TCP_MSS)
+/* Send buffer: the core's requests are small; 4 segments keep a 4 KiB TLS
+ * record (MBEDTLS_SSL_OUT_CONTENT_LEN) plus headers in flight. */
+#define TCP_SND_BUF (4 * TCP_MSS)
+#define TCP_SND_QUEUELEN ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
+/* Segments queued (unsent + unacked + out of order) over all connections:
+ * the handles of SHIM_MAX_CONNECTIONS each with its queue. */
+#define MEMP_NUM_TCP_SEG 48
+#define MEMP_NUM_TCP_PCB 6
+#define MEMP_NUM_TCP_PCB_LISTEN 2
+#define LWIP_TCP_KEEPALIVE 1
+#define TCP_QUEUE_OOSEQ 1
+
+/* Receive buffers: the cyw43 driver allocates every received frame from
+ * PBUF_POOL. Two connections with a full TCP_WND each = 24 frames, plus
+ * DHCP/DNS/ARP traffic and frames in the driver: 28. */
+#define PBUF_POOL_SIZE 28
+/* Heap for outgoing segments (tcp_write with copy) and small packets:
+ * TCP_SND_BUF for each of two busy connections plus headers and DHCP/DNS. */
+#define MEM_SIZE (16 * 1024)
+#define MEMP_NUM_PBUF 24
+#define MEMP_NUM_ARP_QUEUE 10
+
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 1
+#define LWIP_UDP 1
+#define LWIP_DHCP 1
+#define LWIP_DHCP_DOES_ACD_CHECK 0
+#define LWIP_DNS 1
+#define DNS_TABLE_SIZE 4
+#define DNS_MAX_NAME_LENGTH 256
+#define LWIP_NETIF_HOSTNAME 1
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK 1
+#define LWIP_NETIF_TX_SINGLE_PBUF 1
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_CHKSUM_ALGORITHM 3
+
+/* SNTP (lwIP apps/sntp): the wall clock before any certificate check. The
+ * server name comes from config key time.ntp_server (port/pico/platform.c). */
+#define SNTP_SERVER_DNS 1
+#define SNTP_MAX_SERVERS 1
+void port_pico_sntp_set(unsigned long sec, unsigned long us);
+#define SNTP_SET_SYSTEM_TIME_US(sec, us) port_pico_sntp_set((unsigned long)(sec), (unsigned long)(us))
+/* Re-sync hourly (RFC 4330 section 10 asks for no more than once a minute). */
+#define SNTP_UPDATE_DELAY 3600000
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
+
+#define LWIP_STATS 0
+#define LWIP_STATS_DISPLAY 0
+#define MEM_STATS 0
+#define SYS_STATS 0
+#define MEMP_STATS 0
+#define LINK_STATS 0
+#define LWIP_DEBUG 0
+
+#endif /* K3S_PICO_LWIPOPTS_H */

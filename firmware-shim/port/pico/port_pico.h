@@ -1,0 +1,91 @@
+/*
+ * Pico W port internals shared by main.c, platform.c, flash_regions.c,
+ * wifi.c and net.c (not a public API; port.h is).
+ */
+#ifndef PORT_PICO_H
+#define PORT_PICO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shim.h"
+
+/* Watchdog period: longer than the longest blocking step, one Mbed TLS
+ * handshake step (ECDHE-RSA verify or ECDH on the M0+: ~0.3 s each, DESIGN.md)
+ * and flash erase of a sector; at most 8.3 s on the RP2040 (datasheet 4.7). */
+#ifndef PORT_PICO_WATCHDOG_MS
+#define PORT_PICO_WATCHDOG_MS 8000u
+#endif
+
+/* ---- flash regions (flash_regions.c, layout in flash_layout.h) ---- */
+
+/** Checks the config region (magic, version, lengths, CRC-32) and parses its
+ *  text into the config store; remembers where the TLS TLVs are. Returns
+ *  SHIM_OK or < 0 with a reason in err. */
+int32_t port_pico_config_load(shim_config_error_t *err);
+
+/** The TLV value of type FLASH_TLV_* in the config region (memory-mapped
+ *  flash, read-only), or NULL; *len gets its length. */
+const uint8_t *port_pico_config_tlv(uint32_t type, size_t *len);
+
+/** The newest valid core.wasm slot (magic, length, CRC-32): pointer into
+ *  flash and length, or NULL with a reason in why. */
+const uint8_t *port_pico_core_module(uint32_t *len, const char **why);
+
+/* ---- clock, entropy, LED, watchdog (platform.c) ---- */
+
+/** Seeds the CTR_DRBG from the chip's entropy (pico_rand) and installs the
+ *  Mbed TLS time source. Returns SHIM_OK or SHIM_E_IO. */
+int32_t port_pico_platform_init(void);
+
+/** Called by lwIP's SNTP client with Unix seconds and microseconds. */
+void port_pico_sntp_set(unsigned long sec, unsigned long us);
+
+/** Starts SNTP against config time.ntp_server (default pool.ntp.org). */
+void port_pico_sntp_start(void);
+
+typedef enum {
+  PORT_PICO_LED_CONNECTING = 0, /* blinking 2 Hz: Wi-Fi or network not up */
+  PORT_PICO_LED_JOINED,         /* on: joined, IP address and time known */
+  PORT_PICO_LED_ERROR           /* blinking 8 Hz: fatal error (config, core) */
+} port_pico_led_t;
+
+/** Sets the LED state; the blinking is driven by port_pico_led_tick. */
+void port_pico_led_set(port_pico_led_t state);
+void port_pico_led_tick(void);
+
+/** Feeds the watchdog (no-op until port_pico_watchdog_start). */
+void port_pico_watchdog_feed(void);
+void port_pico_watchdog_start(void);
+
+/** The CTR_DRBG for Mbed TLS (net.c). */
+int port_pico_drbg_random(void *ctx, unsigned char *out, size_t len);
+
+/* ---- Wi-Fi station (wifi.c) ---- */
+
+/** Initialises the CYW43 with the country from wifi.country and starts
+ *  joining wifi.ssid. Returns SHIM_OK or < 0 (no SSID, driver failure). */
+int32_t port_pico_wifi_init(void);
+
+/** Drives the join state machine: connect with exponential backoff,
+ *  reconnect after a drop, node.ip from DHCP. Call often (port_wait). */
+void port_pico_wifi_service(void);
+
+/** Non-zero when joined with an IP address. */
+int port_pico_wifi_up(void);
+
+/** RSSI in dBm of the joined network, or 0 when not joined. */
+int32_t port_pico_wifi_rssi(void);
+
+/* ---- TLS material (net.c) ---- */
+
+/** Parses the CA bundle, client certificate and key from the config region
+ *  TLVs (in place from flash) and sets up the two TLS configurations.
+ *  Returns SHIM_OK or < 0 with the reason logged. */
+int32_t port_pico_tls_load(void);
+
+/** C heap (newlib malloc): bytes in use now and bytes taken from the
+ *  system so far (the high-water mark of the heap). */
+void port_pico_heap(uint32_t *in_use, uint32_t *arena);
+
+#endif /* PORT_PICO_H */

@@ -1,0 +1,331 @@
+/*
+ * Runtime adapter for WAMR (the device runtime): classic interpreter, all
+ * runtime memory from one fixed pool (Alloc_With_Pool), natives registered
+ * from the ABI table (shim_abi.h SHIM_ABI_IMPORTS). Pointers cross as "i"
+ * (module offsets) and are bounds-checked by the shared natives, so both
+ * runtimes run the same checks.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "wasm_export.h"
+
+#include "runtime/runtime.h"
+#include "runtime/wamr/runtime_wamr.h"
+#include "shim.h"
+
+/* The pool WAMR allocates everything from: module copy (the classic
+ * interpreter rewrites it in RAM), instance, linear memory, stacks. Must fit
+ * core.wasm (<= 32 KB) plus its linear memory (<= 24 KB budget) with room;
+ * the simulator also runs test fixtures with a 64 KiB page. */
+#ifndef SHIM_WAMR_POOL_BYTES
+#define SHIM_WAMR_POOL_BYTES (256u * 1024u)
+#endif
+
+/* Operand/call stack of the exec env: AssemblyScript code with fixed
+ * buffers and no recursion stays far below this. */
+#ifndef SHIM_WAMR_STACK_BYTES
+#define SHIM_WAMR_STACK_BYTES (8u * 1024u)
+#endif
+
+/* App heap WAMR adds for the module's malloc: 0, the core allocates nothing
+ * through the runtime (--runtime stub). */
+#ifndef SHIM_WAMR_APP_HEAP_BYTES
+#define SHIM_WAMR_APP_HEAP_BYTES 0u
+#endif
+
+/* Largest module file accepted. */
+#ifndef SHIM_WAMR_MODULE_MAX
+#define SHIM_WAMR_MODULE_MAX (128u * 1024u)
+#endif
+
+#define SHIM_WAMR_ERROR_MAX 128
+
+static uint8_t shim_wamr_pool[SHIM_WAMR_POOL_BYTES];
+static uint8_t shim_wamr_module_buf[SHIM_WAMR_MODULE_MAX];
+static wasm_module_t shim_wamr_module;
+static wasm_module_inst_t shim_wamr_inst;
+static wasm_exec_env_t shim_wamr_env;
+static wasm_function_inst_t shim_wamr_f_init;
+static wasm_function_inst_t shim_wamr_f_poll;
+static wasm_function_inst_t shim_wamr_f_event;
+static char shim_wamr_error[SHIM_WAMR_ERROR_MAX];
+static char shim_wamr_name[48]; /* "wamr://" + three u32 */
+static int shim_wamr_runtime_up;
+
+/* ---- natives: module "host" ---- */
+
+static void shim_wamr_log(wasm_exec_env_t e, int32_t level, int32_t ptr, int32_t len) {
+  (void)e;
+  shim_native_log(level, (uint32_t)ptr, (uint32_t)len);
+}
+
+static int32_t shim_wamr_config_get(wasm_exec_env_t e, int32_t kptr, int32_t klen, int32_t optr,
+                                    int32_t ocap) {
+  (void)e;
+  return shim_native_config_get((uint32_t)kptr, (uint32_t)klen, (uint32_t)optr, (uint32_t)ocap);
+}
+
+static int32_t shim_wamr_random_fill(wasm_exec_env_t e, int32_t ptr, int32_t len) {
+  (void)e;
+  return shim_native_random_fill((uint32_t)ptr, (uint32_t)len);
+}
+
+static int32_t shim_wamr_net_connect(wasm_exec_env_t e, int32_t hptr, int32_t hlen, int32_t port,
+                                     int32_t flags) {
+  (void)e;
+  return shim_native_net_connect((uint32_t)hptr, (uint32_t)hlen, port, flags);
+}
+
+static int32_t shim_wamr_net_send(wasm_exec_env_t e, int32_t h, int32_t ptr, int32_t len) {
+  (void)e;
+  return shim_native_net_send(h, (uint32_t)ptr, (uint32_t)len);
+}
+
+static int32_t shim_wamr_net_recv(wasm_exec_env_t e, int32_t h, int32_t ptr, int32_t cap) {
+  (void)e;
+  return shim_native_net_recv(h, (uint32_t)ptr, (uint32_t)cap);
+}
+
+static int32_t shim_wamr_net_close(wasm_exec_env_t e, int32_t h) {
+  (void)e;
+  return shim_native_net_close(h);
+}
+
+/* The registration table comes from the ABI table itself. */
+#define SHIM_WAMR_SYMBOL(name, ret, params, sig) {#name, (void *)shim_wamr_##name, sig, NULL},
+static NativeSymbol shim_wamr_host_symbols[] = {SHIM_ABI_IMPORTS(SHIM_WAMR_SYMBOL)};
+#undef SHIM_WAMR_SYMBOL
+
+/* AssemblyScript's default env.abort (`--use abort=` removes it): traps. */
+static void shim_wamr_abort(wasm_exec_env_t e, int32_t msg, int32_t file, int32_t line,
+                            int32_t col) {
+  (void)msg;
+  (void)file;
+  shim_log(SHIM_LOG_ERROR, "core: abort at line %ld column %ld", (long)line, (long)col);
+  wasm_runtime_set_exception(wasm_runtime_get_module_inst(e), "abort");
+}
+
+static NativeSymbol shim_wamr_env_symbols[] = {{"abort", (void *)shim_wamr_abort, "(iiii)", NULL}};
+
+/* ---- adapter ---- */
+
+static int32_t shim_wamr_read(const char *path, uint32_t *size) {
+  FILE *f;
+  size_t n;
+  if (path == NULL) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error), "no module path (--wasm)");
+    return SHIM_RT_E_LOAD;
+  }
+  f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error), "cannot open %s", path);
+    return SHIM_RT_E_LOAD;
+  }
+  n = fread(shim_wamr_module_buf, 1, sizeof(shim_wamr_module_buf), f);
+  if (!feof(f) || ferror(f)) {
+    fclose(f);
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error),
+             "cannot read %s or larger than SHIM_WAMR_MODULE_MAX", path);
+    return SHIM_RT_E_LOAD;
+  }
+  fclose(f);
+  *size = (uint32_t)n;
+  return SHIM_OK;
+}
+
+int32_t shim_runtime_load(const char *wasm_path) {
+  uint32_t size = 0;
+
+#ifdef SHIM_DEFAULT_WASM
+  if (wasm_path == NULL) {
+    wasm_path = SHIM_DEFAULT_WASM;
+  }
+#endif
+  if (shim_wamr_read(wasm_path, &size) != SHIM_OK) {
+    return SHIM_RT_E_LOAD;
+  }
+  return shim_wamr_load_bytes(shim_wamr_module_buf, size);
+}
+
+int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
+  RuntimeInitArgs args;
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  uint32_t patch = 0;
+  int32_t rc = SHIM_RT_E_LOAD;
+
+  if (wasm == NULL || size > sizeof(shim_wamr_module_buf)) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error), "module missing or larger than %lu bytes",
+             (unsigned long)sizeof(shim_wamr_module_buf));
+    return SHIM_RT_E_LOAD;
+  }
+  /* The classic interpreter rewrites the module while loading and keeps
+   * pointing into it: it must be a RAM copy that outlives the module. */
+  if (wasm != shim_wamr_module_buf) {
+    memcpy(shim_wamr_module_buf, wasm, size);
+  }
+  memset(&args, 0, sizeof(args));
+  args.mem_alloc_type = Alloc_With_Pool;
+  args.mem_alloc_option.pool.heap_buf = shim_wamr_pool;
+  args.mem_alloc_option.pool.heap_size = sizeof(shim_wamr_pool);
+  args.native_module_name = SHIM_ABI_MODULE;
+  args.native_symbols = shim_wamr_host_symbols;
+  args.n_native_symbols = sizeof(shim_wamr_host_symbols) / sizeof(shim_wamr_host_symbols[0]);
+  if (!wasm_runtime_full_init(&args)) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error), "wasm_runtime_full_init failed");
+    return SHIM_RT_E_LOAD;
+  }
+  shim_wamr_runtime_up = 1;
+  wasm_runtime_register_natives("env", shim_wamr_env_symbols, 1);
+  wasm_runtime_get_version(&major, &minor, &patch);
+  snprintf(shim_wamr_name, sizeof(shim_wamr_name), "wamr://%lu.%lu.%lu", (unsigned long)major,
+           (unsigned long)minor, (unsigned long)patch);
+
+  shim_wamr_module = wasm_runtime_load(shim_wamr_module_buf, size, shim_wamr_error,
+                                       sizeof(shim_wamr_error));
+  if (shim_wamr_module == NULL) {
+    goto cleanup;
+  }
+  shim_wamr_inst = wasm_runtime_instantiate(shim_wamr_module, SHIM_WAMR_STACK_BYTES,
+                                            SHIM_WAMR_APP_HEAP_BYTES, shim_wamr_error,
+                                            sizeof(shim_wamr_error));
+  if (shim_wamr_inst == NULL) {
+    goto cleanup;
+  }
+  shim_wamr_env = wasm_runtime_create_exec_env(shim_wamr_inst, SHIM_WAMR_STACK_BYTES);
+  shim_wamr_f_init = wasm_runtime_lookup_function(shim_wamr_inst, "init");
+  shim_wamr_f_poll = wasm_runtime_lookup_function(shim_wamr_inst, "poll");
+  shim_wamr_f_event = wasm_runtime_lookup_function(shim_wamr_inst, "event");
+  if (shim_wamr_env == NULL || shim_wamr_f_init == NULL || shim_wamr_f_poll == NULL ||
+      shim_wamr_f_event == NULL) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error),
+             "module lacks an export (init, poll, event) or exec env");
+    goto cleanup;
+  }
+  rc = SHIM_OK;
+cleanup:
+  if (rc != SHIM_OK) {
+    shim_runtime_unload();
+  }
+  return rc;
+}
+
+/* Calls f; on an exception records it and returns SHIM_RT_E_TRAP. */
+static int32_t shim_wamr_call(wasm_function_inst_t f, uint32_t nres, wasm_val_t *res,
+                              uint32_t nargs, wasm_val_t *args) {
+  if (shim_wamr_inst == NULL) {
+    return SHIM_RT_E_LOAD;
+  }
+  if (!wasm_runtime_call_wasm_a(shim_wamr_env, f, nres, res, nargs, args)) {
+    const char *ex = wasm_runtime_get_exception(shim_wamr_inst);
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error), "%s", ex != NULL ? ex : "exception");
+    return SHIM_RT_E_TRAP;
+  }
+  return SHIM_OK;
+}
+
+int32_t shim_runtime_init(int32_t *result) {
+  wasm_val_t res[1];
+  int32_t rc;
+  if (result == NULL) {
+    return SHIM_RT_E_LOAD;
+  }
+  res[0].kind = WASM_I32;
+  rc = shim_wamr_call(shim_wamr_f_init, 1, res, 0, NULL);
+  if (rc == SHIM_OK) {
+    *result = res[0].of.i32;
+  }
+  return rc;
+}
+
+int32_t shim_runtime_poll(uint64_t now_ms, uint64_t wall_ms, int32_t *next_ms) {
+  wasm_val_t res[1];
+  wasm_val_t args[2];
+  int32_t rc;
+  if (next_ms == NULL) {
+    return SHIM_RT_E_LOAD;
+  }
+  args[0].kind = WASM_I64;
+  args[0].of.i64 = (int64_t)now_ms;
+  args[1].kind = WASM_I64;
+  args[1].of.i64 = (int64_t)wall_ms;
+  res[0].kind = WASM_I32;
+  rc = shim_wamr_call(shim_wamr_f_poll, 1, res, 2, args);
+  if (rc == SHIM_OK) {
+    *next_ms = res[0].of.i32;
+  }
+  return rc;
+}
+
+int32_t shim_runtime_event(int32_t handle, uint32_t flags) {
+  wasm_val_t args[2];
+  args[0].kind = WASM_I32;
+  args[0].of.i32 = handle;
+  args[1].kind = WASM_I32;
+  args[1].of.i32 = (int32_t)flags;
+  return shim_wamr_call(shim_wamr_f_event, 0, NULL, 2, args);
+}
+
+uint8_t *shim_runtime_memory(uint32_t *size) {
+  wasm_memory_inst_t mem;
+  uint64_t bytes;
+  if (size != NULL) {
+    *size = 0;
+  }
+  if (shim_wamr_inst == NULL) {
+    return NULL;
+  }
+  mem = wasm_runtime_get_default_memory(shim_wamr_inst);
+  if (mem == NULL) {
+    return NULL;
+  }
+  bytes = wasm_memory_get_cur_page_count(mem) * wasm_memory_get_bytes_per_page(mem);
+  if (size != NULL) {
+    *size = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+  }
+  return wasm_memory_get_base_address(mem);
+}
+
+const char *shim_runtime_name(void) {
+  return shim_wamr_name[0] != '\0' ? shim_wamr_name : "wamr://unknown";
+}
+
+const char *shim_runtime_last_trap(void) {
+  return shim_wamr_error;
+}
+
+void shim_runtime_unload(void) {
+  if (shim_wamr_env != NULL) {
+    wasm_runtime_destroy_exec_env(shim_wamr_env);
+    shim_wamr_env = NULL;
+  }
+  if (shim_wamr_inst != NULL) {
+    wasm_runtime_deinstantiate(shim_wamr_inst);
+    shim_wamr_inst = NULL;
+  }
+  if (shim_wamr_module != NULL) {
+    wasm_runtime_unload(shim_wamr_module);
+    shim_wamr_module = NULL;
+  }
+  if (shim_wamr_runtime_up) {
+    wasm_runtime_destroy();
+    shim_wamr_runtime_up = 0;
+  }
+}
+
+void shim_wamr_pool_usage(uint32_t *used, uint32_t *total) {
+  mem_alloc_info_t info;
+  uint32_t u = 0;
+  uint32_t t = 0;
+  if (shim_wamr_runtime_up && wasm_runtime_get_mem_alloc_info(&info)) {
+    t = info.total_size;
+    u = info.highmark_size;
+  }
+  if (used != NULL) {
+    *used = u;
+  }
+  if (total != NULL) {
+    *total = t;
+  }
+}
