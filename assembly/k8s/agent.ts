@@ -429,6 +429,18 @@ export class Agent {
       if (ok) {
         if (!this.takeRv(req, status, nowMs)) return;
         this.leaseDueMs = nowMs + LEASE_RENEW_INTERVAL_MS;
+        if (status == 201) {
+          // Leases allow create-on-update: 201 means the Lease had been
+          // deleted, most likely by the garbage collector because its owner,
+          // our Node, was deleted. Check the Node (GET, then POST on 404) and
+          // the next renewal carries the new owner uid.
+          lineStart("lease: kube-node-lease/");
+          lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+          lineStr(" had been deleted and was recreated; checking the Node");
+          lineEmit(LOG_WARN);
+          this.nodeState = NODE_NEEDS_GET;
+          return;
+        }
         lineStart("lease: renewed");
         lineEmit(LOG_DEBUG);
         return;

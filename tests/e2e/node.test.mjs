@@ -120,6 +120,22 @@ test('API server restart mid-run: the node recovers by itself', async () => {
   assert.match(a.logText.slice(mark), /cannot connect to 127\.0\.0\.1:17443/, 'the outage was logged');
 });
 
+test('a deleted Node is registered again, with a new Lease owned by it', async () => {
+  const old = cluster.kubectlJSON('get', 'node', 'pico-e2e-a').metadata.uid;
+  cluster.kubectl('delete', 'node', 'pico-e2e-a', '--wait=true');
+  // The garbage collector removes the Lease the Node owned; the next renewal
+  // gets 404 and the node registers itself again (as kubelet does).
+  const node = await until('node re-registered', () => {
+    const n = cluster.tryKubectlJSON('get', 'node', 'pico-e2e-a');
+    return n && n.metadata.uid !== old && readyCondition(n)?.status === 'True' ? n : null;
+  }, 60000, 1000);
+  const lease = await until('lease owned by the new Node', () => {
+    const l = cluster.tryKubectlJSON('-n', 'kube-node-lease', 'get', 'lease', 'pico-e2e-a');
+    return l?.metadata.ownerReferences?.[0]?.uid === node.metadata.uid ? l : null;
+  }, 30000, 1000);
+  assert.equal(lease.spec.holderIdentity, 'pico-e2e-a');
+});
+
 test('a wrong CA makes the simulator refuse the server with a clear message', async () => {
   const other = path.join(work, 'wrong-ca.crt');
   // Any valid CA that did not sign the server: the cluster's client CA.

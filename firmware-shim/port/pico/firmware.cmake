@@ -31,7 +31,7 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    rewrites while loading; the core budget is 32 KB, +8 KiB headroom.
 #  - SHIM_WAMR_POOL_BYTES: WAMR's pool: module structures, instance, the
 #    core's linear memory (budget 24 KB) and the exec env stack (8 KiB).
-set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=57344u)
+set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=81920u)
 
 add_executable(k3s_pico_node
   ${SHIM_DIR}/src/config.c

@@ -43,6 +43,7 @@
 
 static uint8_t shim_wamr_pool[SHIM_WAMR_POOL_BYTES];
 static uint8_t shim_wamr_module_buf[SHIM_WAMR_MODULE_MAX];
+static uint8_t *shim_wamr_module_copy; /* in the pool, see shim_wamr_load_bytes */
 static wasm_module_t shim_wamr_module;
 static wasm_module_inst_t shim_wamr_inst;
 static wasm_exec_env_t shim_wamr_env;
@@ -150,20 +151,17 @@ int32_t shim_runtime_load(const char *wasm_path) {
 
 int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
   RuntimeInitArgs args;
+  uint32_t pool_used = 0;
+  uint32_t pool_total = 0;
   uint32_t major = 0;
   uint32_t minor = 0;
   uint32_t patch = 0;
   int32_t rc = SHIM_RT_E_LOAD;
 
-  if (wasm == NULL || size > sizeof(shim_wamr_module_buf)) {
+  if (wasm == NULL || size == 0 || size > SHIM_WAMR_MODULE_MAX) {
     snprintf(shim_wamr_error, sizeof(shim_wamr_error), "module missing or larger than %lu bytes",
-             (unsigned long)sizeof(shim_wamr_module_buf));
+             (unsigned long)SHIM_WAMR_MODULE_MAX);
     return SHIM_RT_E_LOAD;
-  }
-  /* The classic interpreter rewrites the module while loading and keeps
-   * pointing into it: it must be a RAM copy that outlives the module. */
-  if (wasm != shim_wamr_module_buf) {
-    memcpy(shim_wamr_module_buf, wasm, size);
   }
   memset(&args, 0, sizeof(args));
   args.mem_alloc_type = Alloc_With_Pool;
@@ -182,7 +180,17 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
   snprintf(shim_wamr_name, sizeof(shim_wamr_name), "wamr://%lu.%lu.%lu", (unsigned long)major,
            (unsigned long)minor, (unsigned long)patch);
 
-  shim_wamr_module = wasm_runtime_load(shim_wamr_module_buf, size, shim_wamr_error,
+  /* The classic interpreter rewrites the module while loading and keeps
+   * pointing into it: it gets a RAM copy from the pool that lives as long as
+   * the module (so the device needs no second static buffer). */
+  shim_wamr_module_copy = wasm_runtime_malloc(size);
+  if (shim_wamr_module_copy == NULL) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error),
+             "no room in the pool for the %lu-byte module", (unsigned long)size);
+    goto cleanup;
+  }
+  memcpy(shim_wamr_module_copy, wasm, size);
+  shim_wamr_module = wasm_runtime_load(shim_wamr_module_copy, size, shim_wamr_error,
                                        sizeof(shim_wamr_error));
   if (shim_wamr_module == NULL) {
     goto cleanup;
@@ -204,6 +212,9 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
     goto cleanup;
   }
   rc = SHIM_OK;
+  shim_wamr_pool_usage(&pool_used, &pool_total);
+  shim_log(SHIM_LOG_DEBUG, "wamr: pool peak %lu of %lu bytes after load (module %lu bytes)",
+           (unsigned long)pool_used, (unsigned long)pool_total, (unsigned long)size);
 cleanup:
   if (rc != SHIM_OK) {
     shim_runtime_unload();
@@ -307,6 +318,10 @@ void shim_runtime_unload(void) {
   if (shim_wamr_module != NULL) {
     wasm_runtime_unload(shim_wamr_module);
     shim_wamr_module = NULL;
+  }
+  if (shim_wamr_module_copy != NULL) {
+    wasm_runtime_free(shim_wamr_module_copy);
+    shim_wamr_module_copy = NULL;
   }
   if (shim_wamr_runtime_up) {
     wasm_runtime_destroy();

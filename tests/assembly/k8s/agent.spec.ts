@@ -297,6 +297,35 @@ describe("heartbeats", () => {
     expectHas(bodyOf(r), '"resourceVersion":"55"');
   });
 
+  it("a renewal answered 201 (Lease recreated: the Node was deleted) re-checks the Node and re-registers", () => {
+    const a = upAndRunning();
+    const due = T0 + 3 + 10000;
+    a.poll(due, WALL0 + 10003);
+    expectHas(firstLine(sent()), "PUT ");
+    reply(201, "Created", leaseBody("70"));
+    a.poll(due + 1, WALL0 + 10004);
+    expect(fake_log_last_level()).toBe(LOG_WARN);
+    expect(firstLine(sent())).toBe("GET /api/v1/nodes/pico-a HTTP/1.1");
+    reply(404, "Not Found", '{"kind":"Status","reason":"NotFound","code":404}');
+    a.poll(due + 2, WALL0 + 10005);
+    expect(firstLine(sent())).toBe("POST /api/v1/nodes HTTP/1.1");
+    reply(201, "Created", nodeBody("uid-2"));
+    // Registration is followed by a status report and, when due, a renewal
+    // that names the new owner.
+    for (let i = 0; i < 4; i++) {
+      const t = due + 3 + <i64>i * 10000;
+      a.poll(t, WALL0 + t - T0);
+      const r = sent();
+      if (firstLine(r).startsWith("PATCH ")) { reply(200, "OK", nodeBody("uid-2")); continue; }
+      if (firstLine(r).startsWith("PUT ")) {
+        expectHas(bodyOf(r), '"uid":"uid-2"');
+        expectHas(bodyOf(r), '"resourceVersion":"70"');
+        return;
+      }
+    }
+    expect(false).toBe(true, "no renewal with the new owner uid");
+  });
+
   it("re-registers when the status PATCH finds the Node deleted, and recreates the Lease with the new uid", () => {
     const a = upAndRunning();
     const t = T0 + 300003; // 5 min later: status report due (and a renewal)

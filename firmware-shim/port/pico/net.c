@@ -1,0 +1,759 @@
+/*
+ * Pico W port: non-blocking TCP (lwIP raw API) and TLS (Mbed TLS 3.6) behind
+ * the port.h slots, with the same states, error codes and event rules as the
+ * simulator's port/posix/net.c:
+ *   RESOLVING (DNS) -> CONNECTING (TCP) -> HANDSHAKE (TLS only) -> OPEN
+ * and FAILED with a sticky error from any of them. lwIP calls back from
+ * cyw43_arch_poll() (pico_cyw43_arch_lwip_poll: one thread, no locks);
+ * received pbufs wait in a per-slot chain until the core (plain TCP) or
+ * Mbed TLS (through the BIO callbacks) reads them, and only then is the TCP
+ * window reopened (tcp_recved), so lwIP's pool is what limits memory.
+ * Connect plus handshake must finish within SHIM_TLS_HANDSHAKE_TIMEOUT_MS;
+ * a TLS handshake does not start before the wall clock is known (SNTP),
+ * because certificate dates are checked.
+ *
+ * TLS material comes from the config region's TLVs (flash_layout.h) and is
+ * parsed in place; the key never leaves host memory and is never logged.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/dns.h"
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "mbedtls/net_sockets.h" /* MBEDTLS_ERR_NET_* codes only */
+#include "mbedtls/pk.h"
+#include "mbedtls/ssl.h"
+#include "mbedtls/ssl_ticket.h"
+#include "mbedtls/x509_crt.h"
+#include "pico/cyw43_arch.h"
+
+#include "flash_layout.h"
+#include "port.h"
+#include "port_pico.h"
+
+/* Mbed TLS has no error strings on the device (MBEDTLS_ERROR_C is off to
+ * save flash): errors are logged as -0x hex codes. */
+
+typedef enum {
+  PORT_CONN_FREE = 0,
+  PORT_CONN_RESOLVING,
+  PORT_CONN_CONNECTING,
+  PORT_CONN_HANDSHAKE,
+  PORT_CONN_OPEN,
+  PORT_CONN_FAILED
+} port_conn_state_t;
+
+typedef struct {
+  port_conn_state_t state;
+  uint32_t flags;
+  uint32_t generation;   /* bumped on every connect: stale DNS answers are ignored */
+  int32_t error;         /* sticky error in PORT_CONN_FAILED */
+  int error_reported;
+  int want_write;
+  int flush_pending;
+  int just_opened;       /* report WRITABLE once when the slot becomes OPEN */
+  int ssl_live;
+  int rx_eof;            /* the peer sent FIN */
+  int time_wait_logged;
+  uint64_t deadline_ms;
+  struct tcp_pcb *pcb;
+  struct pbuf *rx;       /* received, not yet read */
+  ip_addr_t addr;
+  uint16_t port;
+  uint8_t ip_literal;
+  char host[SHIM_NET_MAX_HOST + 1];
+  mbedtls_ssl_context ssl;
+} port_conn_t;
+
+static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
+
+static mbedtls_x509_crt port_ca;
+static mbedtls_x509_crt port_cert;
+static mbedtls_pk_context port_key;
+static mbedtls_ssl_config port_conf_server_only;
+static mbedtls_ssl_config port_conf_client_cert;
+static int port_have_ca;
+static int port_have_cert;
+
+/* ---- lwIP callbacks ---- */
+
+static void port_conn_fail(port_conn_t *c, int32_t error);
+
+static err_t port_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  port_conn_t *c = arg;
+  (void)pcb;
+  if (c == NULL) {
+    if (p != NULL) {
+      pbuf_free(p);
+    }
+    return ERR_OK;
+  }
+  if (p == NULL || err != ERR_OK) {
+    c->rx_eof = 1;
+    if (p != NULL) {
+      pbuf_free(p);
+    }
+    return ERR_OK;
+  }
+  if (c->rx == NULL) {
+    c->rx = p;
+  } else {
+    pbuf_cat(c->rx, p);
+  }
+  return ERR_OK;
+}
+
+static err_t port_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
+  (void)arg;
+  (void)pcb;
+  (void)len;
+  return ERR_OK; /* port_wait looks at tcp_sndbuf() */
+}
+
+/* The pcb is already freed by lwIP when this runs. */
+static void port_tcp_err(void *arg, err_t err) {
+  port_conn_t *c = arg;
+  if (c == NULL) {
+    return;
+  }
+  c->pcb = NULL;
+  shim_log(SHIM_LOG_DEBUG, "net: %s:%u: lwIP error %d", c->host, (unsigned)c->port, (int)err);
+  port_conn_fail(c, c->state == PORT_CONN_CONNECTING ? SHIM_E_CONNECT : SHIM_E_IO);
+}
+
+static int32_t port_tls_begin(port_conn_t *c);
+
+static err_t port_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+  port_conn_t *c = arg;
+  (void)pcb;
+  if (c == NULL || c->state != PORT_CONN_CONNECTING) {
+    return ERR_OK;
+  }
+  if (err != ERR_OK) {
+    port_conn_fail(c, SHIM_E_CONNECT);
+    return ERR_OK;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    c->state = PORT_CONN_OPEN;
+    c->just_opened = 1;
+    return ERR_OK;
+  }
+  if (port_tls_begin(c) != SHIM_OK) {
+    return ERR_OK; /* failed, reported by port_wait */
+  }
+  return ERR_OK;
+}
+
+/* ---- state helpers ---- */
+
+static void port_conn_release_pcb(port_conn_t *c) {
+  if (c->pcb != NULL) {
+    tcp_arg(c->pcb, NULL);
+    tcp_recv(c->pcb, NULL);
+    tcp_sent(c->pcb, NULL);
+    tcp_err(c->pcb, NULL);
+    if (tcp_close(c->pcb) != ERR_OK) {
+      tcp_abort(c->pcb);
+    }
+    c->pcb = NULL;
+  }
+  if (c->rx != NULL) {
+    pbuf_free(c->rx);
+    c->rx = NULL;
+  }
+}
+
+static void port_conn_fail(port_conn_t *c, int32_t error) {
+  if (c->state == PORT_CONN_FAILED || c->state == PORT_CONN_FREE) {
+    return;
+  }
+  c->state = PORT_CONN_FAILED;
+  c->error = error;
+  c->want_write = 0;
+  c->flush_pending = 0;
+  port_conn_release_pcb(c);
+}
+
+static void port_tcp_start(port_conn_t *c) {
+  err_t err;
+  c->pcb = tcp_new_ip_type(IP_GET_TYPE(&c->addr));
+  if (c->pcb == NULL) {
+    port_conn_fail(c, SHIM_E_NOMEM);
+    return;
+  }
+  tcp_arg(c->pcb, c);
+  tcp_recv(c->pcb, port_tcp_recv);
+  tcp_sent(c->pcb, port_tcp_sent);
+  tcp_err(c->pcb, port_tcp_err);
+  /* Requests are small and latency matters more than packet count. */
+  tcp_nagle_disable(c->pcb);
+  c->state = PORT_CONN_CONNECTING;
+  err = tcp_connect(c->pcb, &c->addr, c->port, port_tcp_connected);
+  if (err != ERR_OK) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot connect to %s:%u (lwIP %d)", c->host, (unsigned)c->port,
+             (int)err);
+    port_conn_fail(c, err == ERR_MEM ? SHIM_E_NOMEM : SHIM_E_CONNECT);
+  }
+}
+
+static void port_dns_found(const char *name, const ip_addr_t *addr, void *arg) {
+  uintptr_t tag = (uintptr_t)arg;
+  uint32_t slot = (uint32_t)(tag & 0xFFu);
+  port_conn_t *c;
+  (void)name;
+  if (slot >= SHIM_MAX_CONNECTIONS) {
+    return;
+  }
+  c = &port_conns[slot];
+  /* The slot may have been closed and reused while DNS was running. */
+  if (c->state != PORT_CONN_RESOLVING || (uint32_t)(tag >> 8) != (c->generation & 0xFFFFFFu)) {
+    return;
+  }
+  if (addr == NULL) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot resolve %s", c->host);
+    port_conn_fail(c, SHIM_E_CONNECT);
+    return;
+  }
+  ip_addr_copy(c->addr, *addr);
+  port_tcp_start(c);
+}
+
+/* ---- BIO for Mbed TLS ---- */
+
+static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
+  port_conn_t *c = ctx;
+  u16_t room;
+  err_t err;
+  if (c->pcb == NULL) {
+    return MBEDTLS_ERR_NET_CONN_RESET;
+  }
+  room = tcp_sndbuf(c->pcb);
+  if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN) {
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
+  if (len > room) {
+    len = room;
+  }
+  err = tcp_write(c->pcb, buf, (u16_t)len, TCP_WRITE_FLAG_COPY);
+  if (err == ERR_MEM) {
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
+  if (err != ERR_OK) {
+    return MBEDTLS_ERR_NET_SEND_FAILED;
+  }
+  (void)tcp_output(c->pcb);
+  return (int)len;
+}
+
+/* Copies up to len bytes out of the receive chain and reopens the window. */
+static size_t port_rx_take(port_conn_t *c, unsigned char *buf, size_t len) {
+  size_t n;
+  if (c->rx == NULL) {
+    return 0;
+  }
+  n = c->rx->tot_len < len ? c->rx->tot_len : len;
+  pbuf_copy_partial(c->rx, buf, (u16_t)n, 0);
+  c->rx = pbuf_free_header(c->rx, (u16_t)n);
+  if (c->pcb != NULL) {
+    tcp_recved(c->pcb, (u16_t)n);
+  }
+  return n;
+}
+
+static int port_bio_recv(void *ctx, unsigned char *buf, size_t len) {
+  port_conn_t *c = ctx;
+  size_t n;
+  if (len > 0xFFFFu) {
+    len = 0xFFFFu;
+  }
+  n = port_rx_take(c, buf, len);
+  if (n > 0) {
+    return (int)n;
+  }
+  if (c->rx_eof) {
+    return 0; /* Mbed TLS reports MBEDTLS_ERR_SSL_CONN_EOF */
+  }
+  return c->pcb == NULL ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_SSL_WANT_READ;
+}
+
+/* ---- TLS material ---- */
+
+/* A PEM TLV: must end with its NUL, which Mbed TLS counts in the length. */
+static const unsigned char *port_pem_tlv(uint32_t type, size_t *len) {
+  const uint8_t *p = port_pico_config_tlv(type, len);
+  if (p == NULL || *len == 0 || p[*len - 1] != '\0') {
+    return NULL;
+  }
+  return p;
+}
+
+static int port_conf_setup(mbedtls_ssl_config *conf, int with_cert) {
+  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) {
+    return ret;
+  }
+  /* Never optional (DESIGN.md: server certificate always verified). */
+  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  mbedtls_ssl_conf_ca_chain(conf, &port_ca, NULL);
+  mbedtls_ssl_conf_rng(conf, port_pico_drbg_random, NULL);
+  /* Session tickets (RFC 5077): the API server closes watches every
+   * 30-60 min; a resumed session skips the ~0.9 s ECDHE/ECDSA handshake. */
+  mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+  if (with_cert) {
+    ret = mbedtls_ssl_conf_own_cert(conf, &port_cert, &port_key);
+  }
+  return ret;
+}
+
+int32_t port_pico_tls_load(void) {
+  size_t ca_len = 0;
+  size_t cert_len = 0;
+  size_t key_len = 0;
+  const unsigned char *ca = port_pem_tlv(FLASH_TLV_CA_PEM, &ca_len);
+  const unsigned char *cert = port_pem_tlv(FLASH_TLV_CERT_PEM, &cert_len);
+  const unsigned char *key = port_pem_tlv(FLASH_TLV_KEY_PEM, &key_len);
+  int ret;
+
+  mbedtls_x509_crt_init(&port_ca);
+  mbedtls_x509_crt_init(&port_cert);
+  mbedtls_pk_init(&port_key);
+  mbedtls_ssl_config_init(&port_conf_server_only);
+  mbedtls_ssl_config_init(&port_conf_client_cert);
+  if ((cert == NULL) != (key == NULL)) {
+    shim_log(SHIM_LOG_ERROR, "tls: the client certificate and key must be set together");
+    return SHIM_E_INVAL;
+  }
+  if (ca != NULL) {
+    ret = mbedtls_x509_crt_parse(&port_ca, ca, ca_len);
+    if (ret != 0) {
+      shim_log(SHIM_LOG_ERROR, "tls: CA bundle is not valid PEM certificates (-0x%04x)",
+               (unsigned)-ret);
+      return SHIM_E_INVAL;
+    }
+  }
+  if (cert != NULL) {
+    ret = mbedtls_x509_crt_parse(&port_cert, cert, cert_len);
+    if (ret != 0) {
+      shim_log(SHIM_LOG_ERROR, "tls: client certificate is not valid PEM (-0x%04x)",
+               (unsigned)-ret);
+      return SHIM_E_INVAL;
+    }
+    ret = mbedtls_pk_parse_key(&port_key, key, key_len, NULL, 0, port_pico_drbg_random, NULL);
+    if (ret != 0) {
+      shim_log(SHIM_LOG_ERROR, "tls: client key is not a valid private key (-0x%04x)",
+               (unsigned)-ret);
+      return SHIM_E_INVAL;
+    }
+  }
+  ret = port_conf_setup(&port_conf_server_only, 0);
+  if (ret == 0 && cert != NULL) {
+    ret = port_conf_setup(&port_conf_client_cert, 1);
+  }
+  if (ret != 0) {
+    shim_log(SHIM_LOG_ERROR, "tls: configuration failed (-0x%04x)", (unsigned)-ret);
+    return SHIM_E_TLS;
+  }
+  port_have_ca = ca != NULL;
+  port_have_cert = cert != NULL;
+  return SHIM_OK;
+}
+
+/* ---- TLS state machine ---- */
+
+/* IP-literal hosts: the leaf must list the address as an iPAddress SAN
+ * (RFC 5280 section 4.2.1.6; RFC 6125 section 1.7.2: never the CN). */
+static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  const port_conn_t *c = ctx;
+  const mbedtls_x509_sequence *san;
+  const uint8_t *ip = (const uint8_t *)&ip_2_ip4(&c->addr)->addr;
+  if (depth != 0 || !c->ip_literal) {
+    return 0;
+  }
+  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == 4 &&
+        memcmp(san->buf.p, ip, 4) == 0) {
+      return 0;
+    }
+  }
+  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  return 0;
+}
+
+static int32_t port_tls_begin(port_conn_t *c) {
+  mbedtls_ssl_config *conf = (c->flags & SHIM_NET_CLIENT_CERT) != 0 ? &port_conf_client_cert
+                                                                     : &port_conf_server_only;
+  int ret;
+  mbedtls_ssl_init(&c->ssl);
+  c->ssl_live = 1;
+  ret = mbedtls_ssl_setup(&c->ssl, conf);
+  if (ret == 0 && !c->ip_literal) {
+    /* SNI and the name the certificate must match (RFC 6066 section 3). */
+    ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
+  } else if (ret == 0) {
+    ret = mbedtls_ssl_set_hostname(&c->ssl, NULL);
+    mbedtls_ssl_set_verify(&c->ssl, port_verify_ip, c);
+  }
+  if (ret != 0) {
+    shim_log(SHIM_LOG_ERROR, "tls: session setup for %s failed (-0x%04x)", c->host,
+             (unsigned)-ret);
+    port_conn_fail(c, ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS);
+    return c->error;
+  }
+  mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
+  c->state = PORT_CONN_HANDSHAKE;
+  return SHIM_OK;
+}
+
+static int32_t port_tls_handshake_error(port_conn_t *c, int ret) {
+  uint32_t verify = mbedtls_ssl_get_verify_result(&c->ssl);
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+      (verify != 0 && verify != (uint32_t)-1 && ret != MBEDTLS_ERR_SSL_CONN_EOF)) {
+    /* Flags: mbedtls/x509.h MBEDTLS_X509_BADCERT_* (0x01 expired, 0x04 name
+     * mismatch, 0x08 not trusted, 0x200 future). */
+    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected (verify flags 0x%lx)", c->host,
+             (unsigned)c->port, (unsigned long)verify);
+    return SHIM_E_CERT;
+  }
+  shim_log(SHIM_LOG_ERROR, "tls: handshake with %s:%u failed (-0x%04x)", c->host,
+           (unsigned)c->port, (unsigned)-ret);
+  return SHIM_E_TLS;
+}
+
+/* Advances the slot as far as it goes without blocking: SHIM_OK when open,
+ * SHIM_E_AGAIN while in progress, or the sticky error. */
+static int32_t port_conn_progress(port_conn_t *c) {
+  int ret;
+  if (c->state == PORT_CONN_FAILED) {
+    return c->error;
+  }
+  if (c->state != PORT_CONN_OPEN && port_now_ms() >= c->deadline_ms) {
+    shim_log(SHIM_LOG_ERROR, "net: %s:%u: %s not done within %u ms", c->host, (unsigned)c->port,
+             c->state == PORT_CONN_HANDSHAKE ? "TLS handshake" : "connect",
+             (unsigned)SHIM_TLS_HANDSHAKE_TIMEOUT_MS);
+    port_conn_fail(c, SHIM_E_TIMEOUT);
+    return SHIM_E_TIMEOUT;
+  }
+  if (c->state == PORT_CONN_RESOLVING || c->state == PORT_CONN_CONNECTING) {
+    return SHIM_E_AGAIN;
+  }
+  if (c->state == PORT_CONN_HANDSHAKE) {
+    if (port_wall_ms() == 0) {
+      /* Certificate dates cannot be checked before SNTP answered. */
+      if (!c->time_wait_logged) {
+        shim_log(SHIM_LOG_INFO, "tls: %s: waiting for the time (SNTP) before the handshake",
+                 c->host);
+        c->time_wait_logged = 1;
+      }
+      return SHIM_E_AGAIN;
+    }
+    port_pico_watchdog_feed(); /* a handshake step may take ~0.7 s of CPU */
+    ret = mbedtls_ssl_handshake(&c->ssl);
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      c->want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+      return SHIM_E_AGAIN;
+    }
+    if (ret != 0) {
+      port_conn_fail(c, port_tls_handshake_error(c, ret));
+      return c->error;
+    }
+    c->want_write = 0;
+    c->state = PORT_CONN_OPEN;
+    c->just_opened = 1;
+    shim_log(SHIM_LOG_DEBUG, "tls: %s:%u up, %s, %s", c->host, (unsigned)c->port,
+             mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
+  }
+  if (c->state == PORT_CONN_OPEN && c->flush_pending) {
+    /* A zero-length write only flushes the record already encrypted. */
+    ret = mbedtls_ssl_write(&c->ssl, NULL, 0);
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+      c->want_write = 1;
+      return SHIM_OK;
+    }
+    c->flush_pending = 0;
+    c->want_write = 0;
+    if (ret < 0) {
+      port_conn_fail(c, SHIM_E_IO);
+      return SHIM_E_IO;
+    }
+  }
+  return SHIM_OK;
+}
+
+/* ---- port.h ---- */
+
+int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_t flags) {
+  port_conn_t *c;
+  uint32_t generation;
+  err_t err;
+
+  if (slot >= SHIM_MAX_CONNECTIONS || host == NULL || port == 0) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  if (c->state != PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  if ((flags & SHIM_NET_TLS) != 0 && !port_have_ca) {
+    shim_log(SHIM_LOG_ERROR, "tls: no CA bundle in the config region: cannot verify %s", host);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client certificate in the config region");
+    return SHIM_E_UNSUPPORTED;
+  }
+  generation = c->generation + 1u;
+  memset(c, 0, sizeof(*c));
+  c->generation = generation;
+  c->flags = flags;
+  c->port = port;
+  snprintf(c->host, sizeof(c->host), "%s", host);
+  c->deadline_ms = port_now_ms() + SHIM_TLS_HANDSHAKE_TIMEOUT_MS;
+  c->state = PORT_CONN_RESOLVING;
+  if (!port_pico_wifi_up()) {
+    shim_log(SHIM_LOG_WARN, "net: %s:%u: Wi-Fi is not up", host, (unsigned)port);
+    port_conn_fail(c, SHIM_E_CONNECT);
+    return SHIM_OK;
+  }
+  c->ip_literal = ipaddr_aton(host, &c->addr) != 0;
+  if (c->ip_literal) {
+    port_tcp_start(c);
+    return SHIM_OK;
+  }
+  /* The tag carries the slot and the generation so a late answer for a
+   * closed slot is dropped (port_dns_found). */
+  err = dns_gethostbyname(c->host, &c->addr, port_dns_found,
+                          (void *)(uintptr_t)(slot | ((generation & 0xFFFFFFu) << 8)));
+  if (err == ERR_OK) {
+    port_tcp_start(c);
+  } else if (err != ERR_INPROGRESS) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot resolve %s (lwIP %d)", host, (int)err);
+    port_conn_fail(c, SHIM_E_CONNECT);
+  }
+  return SHIM_OK;
+}
+
+int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
+  port_conn_t *c;
+  int32_t rc;
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(c);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (c->flush_pending) {
+    return SHIM_E_AGAIN;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    int n = port_bio_send(c, buf, len);
+    if (n > 0) {
+      c->want_write = 0;
+      return n;
+    }
+    if (n == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      c->want_write = 1;
+      return SHIM_E_AGAIN;
+    }
+    shim_log(SHIM_LOG_WARN, "net: send to %s:%u failed", c->host, (unsigned)c->port);
+    port_conn_fail(c, SHIM_E_IO);
+    return SHIM_E_IO;
+  } else {
+    int ret = mbedtls_ssl_write(&c->ssl, buf, len);
+    if (ret > 0) {
+      c->want_write = 0;
+      return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      /* The record is encrypted and partly sent: the bytes are taken and
+       * the rest is flushed by port_conn_progress (as in port/posix). */
+      c->flush_pending = 1;
+      c->want_write = 1;
+      return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
+      return SHIM_E_AGAIN;
+    }
+    shim_log(SHIM_LOG_WARN, "tls: send to %s:%u failed (-0x%04x)", c->host, (unsigned)c->port,
+             (unsigned)-ret);
+    port_conn_fail(c, SHIM_E_IO);
+    return SHIM_E_IO;
+  }
+}
+
+int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
+  port_conn_t *c;
+  int32_t rc;
+  int ret;
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(c);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (cap > 0xFFFFu) {
+    cap = 0xFFFFu;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    size_t n = port_rx_take(c, buf, cap);
+    if (n > 0) {
+      return (int32_t)n;
+    }
+    if (c->rx_eof) {
+      return SHIM_E_CLOSED;
+    }
+    return SHIM_E_AGAIN;
+  }
+  for (;;) {
+    ret = mbedtls_ssl_read(&c->ssl, buf, cap);
+    if (ret > 0) {
+      return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      return SHIM_E_AGAIN;
+    }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+      continue;
+    }
+#endif
+    break;
+  }
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+    return SHIM_E_CLOSED;
+  }
+  shim_log(SHIM_LOG_WARN, "tls: receive from %s:%u failed (-0x%04x)", c->host, (unsigned)c->port,
+           (unsigned)-ret);
+  port_conn_fail(c, ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS);
+  return c->error;
+}
+
+int32_t port_net_close(uint32_t slot) {
+  port_conn_t *c;
+  uint32_t generation;
+  if (slot >= SHIM_MAX_CONNECTIONS || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0 && c->pcb != NULL) {
+    (void)mbedtls_ssl_close_notify(&c->ssl); /* one non-blocking try */
+  }
+  if (c->ssl_live) {
+    mbedtls_ssl_free(&c->ssl);
+  }
+  port_conn_release_pcb(c);
+  generation = c->generation;
+  memset(c, 0, sizeof(*c));
+  c->generation = generation; /* keeps late DNS answers recognisable */
+  c->state = PORT_CONN_FREE;
+  return SHIM_OK;
+}
+
+uint32_t port_net_interest(uint32_t slot) {
+  port_conn_t *c;
+  if (slot >= SHIM_MAX_CONNECTIONS) {
+    return 0;
+  }
+  c = &port_conns[slot];
+  switch (c->state) {
+    case PORT_CONN_RESOLVING:
+    case PORT_CONN_CONNECTING:
+      return SHIM_EV_WRITABLE;
+    case PORT_CONN_HANDSHAKE:
+    case PORT_CONN_OPEN:
+      return SHIM_EV_READABLE | ((c->want_write || c->flush_pending) ? SHIM_EV_WRITABLE : 0u);
+    case PORT_CONN_FAILED:
+      return c->error_reported ? 0u : SHIM_EV_ERROR;
+    default:
+      return 0;
+  }
+}
+
+/* What the core should hear about slot i now (0 = nothing); advances
+ * handshakes and flushes. */
+static uint32_t port_slot_ready(uint32_t i, uint32_t interest) {
+  port_conn_t *c = &port_conns[i];
+  uint32_t flags = 0;
+  int32_t rc;
+
+  if (c->state == PORT_CONN_FREE) {
+    return 0;
+  }
+  if (c->state != PORT_CONN_FAILED &&
+      (c->state != PORT_CONN_OPEN || c->flush_pending)) {
+    rc = port_conn_progress(c);
+    (void)rc;
+  }
+  if (c->state == PORT_CONN_FAILED) {
+    if (c->error_reported) {
+      return 0;
+    }
+    c->error_reported = 1;
+    return SHIM_EV_ERROR;
+  }
+  if (c->state != PORT_CONN_OPEN) {
+    return 0; /* still setting up: nothing for the core yet */
+  }
+  if (c->just_opened) {
+    c->just_opened = 0;
+    flags |= SHIM_EV_WRITABLE; /* just opened: the core may send now */
+  }
+  if ((interest & SHIM_EV_READABLE) != 0 &&
+      (c->rx != NULL || c->rx_eof ||
+       ((c->flags & SHIM_NET_TLS) != 0 && mbedtls_ssl_get_bytes_avail(&c->ssl) > 0))) {
+    flags |= SHIM_EV_READABLE;
+  }
+  if ((interest & SHIM_EV_WRITABLE) != 0 && !c->flush_pending && c->pcb != NULL &&
+      tcp_sndbuf(c->pcb) > 0) {
+    flags |= SHIM_EV_WRITABLE;
+    c->want_write = 0;
+  }
+  return flags;
+}
+
+/* Longest single sleep inside port_wait: keeps the LED blinking and the
+ * Wi-Fi state machine and watchdog serviced. */
+#define PORT_PICO_WAIT_SLICE_MS 50u
+
+int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
+                  uint32_t timeout_ms) {
+  uint64_t deadline = port_now_ms() + timeout_ms;
+  int32_t nready;
+  uint32_t i;
+
+  if (interest == NULL || ready == NULL) {
+    return SHIM_E_INVAL;
+  }
+  if (count > SHIM_MAX_CONNECTIONS) {
+    count = SHIM_MAX_CONNECTIONS;
+  }
+  for (;;) {
+    uint64_t now;
+    port_pico_watchdog_feed();
+    cyw43_arch_poll(); /* runs the driver and lwIP: our callbacks fire here */
+    port_pico_wifi_service();
+    port_pico_led_tick();
+    nready = 0;
+    for (i = 0; i < count; i++) {
+      ready[i] = interest[i] != 0 ? port_slot_ready(i, interest[i]) : 0u;
+      if (ready[i] != 0) {
+        nready++;
+      }
+    }
+    now = port_now_ms();
+    if (nready > 0 || now >= deadline) {
+      return nready;
+    }
+    {
+      uint64_t until = deadline - now > PORT_PICO_WAIT_SLICE_MS ? now + PORT_PICO_WAIT_SLICE_MS
+                                                                 : deadline;
+      cyw43_arch_wait_for_work_until(from_us_since_boot(until * 1000u));
+    }
+  }
+}
