@@ -70,9 +70,11 @@ needs_build() { server_stale || kubectl_stale; }
 
 build() {
   command -v go >/dev/null 2>&1 || die "Go is not installed (or not on PATH); it is needed to build the control plane (Go >= 1.26)"
-  local gov
-  gov="$(go env GOVERSION 2>/dev/null || true)"
-  [[ "$gov" =~ ^go1\.(2[6-9]|[3-9][0-9]) ]] || die "Go '$gov' is too old: Kubernetes $(k8s_version) needs Go >= 1.26"
+  local gov need
+  gov="$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null || true)"; gov="${gov#go}"
+  need="$(awk '$1 == "go" {print $2; exit}' "$HERE/go.mod")"
+  [[ -n "$gov" && "$(printf '%s\n%s\n' "$need" "$gov" | sort -V | head -1)" == "$need" ]] ||
+    die "Go '${gov:-?}' is too old: go.mod (Kubernetes $(k8s_version), kine) needs Go >= $need"
   local v minor
   v="$(k8s_version)"
   minor="${v#v1.}"; minor="${minor%%.*}"

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SIM = path.join(ROOT, 'build/sim/pico-node-sim');
+/** The simulator under test: wasm2c by default; PICO_SIM picks another build
+ *  (build/sim-wamr/pico-node-sim runs the core under WAMR, as the device). */
+export const SIM = process.env.PICO_SIM ? path.resolve(process.env.PICO_SIM) : path.join(ROOT, 'build/sim/pico-node-sim');
 const CLUSTER_SH = path.join(ROOT, 'tests/cluster/cluster.sh');
 
 /** A control plane of its own for a test file: own data dir and port, so the

@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,3 +363,78 @@ func TestNodeLeaseGrace(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestKubeletServingCSR: a node submits a kubelet-serving CSR with its own
+// identity; upstream never auto-approves those, so the test approves it as
+// the admin (standing in for an approver) and checks the server CA signed it.
+func TestKubeletServingCSR(t *testing.T) {
+	ctx := ctxT(t, 90*time.Second)
+	adm := admin(t)
+	const name, csrName = "pico-serve", "pico-serve-serving"
+	t.Cleanup(func() {
+		adm.CertificatesV1().CertificateSigningRequests().Delete(context.Background(), csrName, metav1.DeleteOptions{})
+	})
+	node := nodeClient(t, name)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject:     pkix.Name{CommonName: "system:node:" + name, Organization: []string{"system:nodes"}},
+		DNSNames:    []string{name},
+		IPAddresses: []net.IP{net.ParseIP("192.0.2.10")},
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: csrName},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: certificatesv1.KubeletServingSignerName,
+			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
+		},
+	}
+	created, err := node.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("node creating its serving CSR: %v", err)
+	}
+	created.Status.Conditions = append(created.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "PicoTest", Message: "approved by the e2e test",
+	})
+	if _, err := adm.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csrName, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("approving: %v", err)
+	}
+	var issued []byte
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := node.CertificatesV1().CertificateSigningRequests().Get(ctx, csrName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		issued = got.Status.Certificate
+		return len(issued) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for the serving certificate: %v", err)
+	}
+	block, _ := pem.Decode(issued)
+	if block == nil {
+		t.Fatalf("issued certificate is not PEM")
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(clusterDir(t), "server-ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: name, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Fatalf("serving certificate does not verify against server-ca.crt for %q: %v", name, err)
+	}
+	if len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(net.ParseIP("192.0.2.10")) {
+		t.Fatalf("serving certificate IP SANs %v", leaf.IPAddresses)
+	}
+}

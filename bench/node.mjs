@@ -1,0 +1,65 @@
+// Node benchmarks on the simulator against the real control plane
+// (DESIGN.md budgets): process start -> Node Ready, steady-state API requests
+// and wire bytes per minute, peak resident memory of one simulator.
+// Prints one JSON object per figure per line; asserts nothing.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, SimNode, ROOT, until } from '../tests/e2e/harness.mjs';
+
+const RUNS = Number(process.env.BENCH_READY_RUNS ?? 7);
+const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 60);
+const cluster = new Cluster({ name: 'bench', port: 17444 });
+const work = path.join(ROOT, 'build/e2e/bench');
+const out = (metric, value, unit, extra = {}) => console.log(JSON.stringify({ metric, value, unit, ...extra }));
+const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+
+cluster.reset();
+cluster.up();
+try {
+  const creds = cluster.issueNodeCert('pico-bench', path.join(work, 'creds'));
+  const node = new SimNode({ name: 'pico-bench', cluster, dir: path.join(work, 'nodes'), ...creds });
+
+  // Process start -> Node Ready: from spawn to the agent's "registered" line
+  // (the Node is created with Ready=True), confirmed through the API.
+  const ready = [];
+  for (let i = 0; i < RUNS; i++) {
+    cluster.kubectl('delete', 'node', 'pico-bench', '--ignore-not-found', '--wait=true');
+    cluster.kubectl('-n', 'kube-node-lease', 'delete', 'lease', 'pico-bench', '--ignore-not-found');
+    node.logText = '';
+    const t0 = performance.now();
+    node.start();
+    await node.waitForLog(/node: registered pico-bench/, 30000);
+    ready.push(performance.now() - t0);
+    await until('Ready in the API', () => cluster.tryKubectlJSON('get', 'node', 'pico-bench')
+      ?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), 10000);
+    await node.stop();
+  }
+  out('start_to_ready_p50', Math.round(pct(ready, 50)), 'ms', { runs: RUNS });
+  out('start_to_ready_max', Math.round(Math.max(...ready)), 'ms', { runs: RUNS });
+
+  // Steady state: skip the first 15 s (registration, first status), then
+  // count for STEADY_S seconds. Requests are the agent's debug "api:" lines.
+  node.logText = '';
+  node.start(['--log-level', '3', '--stats']);
+  await node.waitForLog(/node: registered|found existing Node/, 30000);
+  await sleep(15000);
+  const mark = node.logText.length;
+  const statusPath = `/proc/${node.proc.pid}/status`;
+  await sleep(STEADY_S * 1000);
+  const window = node.logText.slice(mark);
+  const requests = (window.match(/ D api: /g) ?? []).length;
+  const renewals = (window.match(/ D api: PUT \/apis\/coordination\.k8s\.io/g) ?? []).length;
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(statusPath, 'utf8'))[1]) * 1024;
+  await node.stop();
+  await sleep(200);
+  const stats = JSON.parse(node.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+  const perMin = (x) => Math.round((x * 600) / STEADY_S) / 10;
+  out('api_requests_per_min', perMin(requests), 'requests/min', { kubelet: 6.2, window_s: STEADY_S });
+  out('lease_renewals_per_min', perMin(renewals), 'requests/min', { kubelet: 6 });
+  out('sim_peak_rss', hwm, 'bytes');
+  if (stats.tls_heap_peak_bytes !== undefined) out('tls_heap_peak', stats.tls_heap_peak_bytes, 'bytes');
+  if (stats.bytes_sent !== undefined) out('wire_bytes_sent_total', stats.bytes_sent, 'bytes', { note: 'whole run incl. registration' });
+} finally {
+  cluster.down();
+}

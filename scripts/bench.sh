@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the benchmarks; each prints one JSON object per figure per line:
+# {"metric": "...", "value": N, "unit": "..."}. Figures are reported, never
+# asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >&2
+bash scripts/build-sim.sh >&2
+node bench/core-heap.mjs
+node bench/node.mjs
+if [[ -f bench/heartbeat-instructions.mjs ]]; then node bench/heartbeat-instructions.mjs; fi
+if [[ -f bench/firmware-size.mjs ]]; then node bench/firmware-size.mjs; fi
