@@ -70,6 +70,11 @@ fi
 if want shim; then
   run_suite shim parse_plain bash tests/shim/run.sh
 fi
+if want uf2; then
+  # UF2 writer (firmware, core slot, config region) parsed back, the flash
+  # region reader, the AES-GCM known-answer test, the no-SDK build message.
+  run_suite uf2 parse_plain bash tests/uf2/run.sh
+fi
 if want cluster; then
   run_suite cluster parse_plain bash tests/cluster/test.sh
 fi

@@ -7,14 +7,22 @@
  */
 #include <string.h>
 
-#include "hardware/regs/addressmap.h"
-
 #include "flash_layout.h"
 #include "port_pico.h"
 
+/* Where flash is read from: the XIP window on the device; tests/uf2/regions.sh
+ * builds this file for the host with PORT_PICO_FLASH_IMAGE naming a byte
+ * array that holds a flash image written by tools/uf2/uf2.mjs. */
+#if defined(PORT_PICO_FLASH_IMAGE)
+extern const uint8_t PORT_PICO_FLASH_IMAGE[FLASH_TOTAL_BYTES];
+#define PORT_PICO_FLASH_BASE ((uintptr_t)PORT_PICO_FLASH_IMAGE)
+#else
+#include "hardware/regs/addressmap.h"
 _Static_assert(FLASH_XIP_BASE == XIP_BASE, "flash_layout.h FLASH_XIP_BASE is the RP2040's XIP_BASE");
 #if defined(PICO_FLASH_SIZE_BYTES)
 _Static_assert(FLASH_TOTAL_BYTES == PICO_FLASH_SIZE_BYTES, "flash_layout.h matches the board");
+#endif
+#define PORT_PICO_FLASH_BASE ((uintptr_t)FLASH_XIP_BASE)
 #endif
 
 /* Where the TLVs of the loaded config region start, and their length. */
@@ -22,7 +30,7 @@ static const uint8_t *port_cfg_tlv;
 static uint32_t port_cfg_tlv_len;
 
 static const uint8_t *port_flash(uint32_t offset) {
-  return (const uint8_t *)(uintptr_t)(FLASH_XIP_BASE + offset);
+  return (const uint8_t *)(PORT_PICO_FLASH_BASE + offset);
 }
 
 static uint32_t port_le32(const uint8_t *p) {
@@ -57,6 +65,7 @@ int32_t port_pico_config_load(shim_config_error_t *err) {
 
   port_cfg_tlv = NULL;
   port_cfg_tlv_len = 0;
+  shim_config_reset(); /* a rejected region leaves no stale keys behind */
   if (port_le32(h) != FLASH_CONFIG_MAGIC) {
     port_cfg_error(err, "config region is empty (write one with tools/uf2/uf2.mjs config)");
     return SHIM_E_NOTFOUND;

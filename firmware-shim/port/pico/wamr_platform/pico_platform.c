@@ -2,9 +2,8 @@
  * WAMR platform functions for pico-sdk bare metal. Time comes from the port
  * (port_now_ms) so this file needs no SDK header; output goes to stdio (the
  * SDK's USB serial). Memory: WAMR is initialised with Alloc_With_Pool, so
- * os_malloc is only a fallback and os_mmap serves linear memory only when
- * the runtime asks for it (it does not with a pool and no hardware bound
- * check); both use the C heap.
+ * os_malloc (C heap) is only a fallback WAMR does not use in this build, and
+ * os_mmap serves the linear memory from the same pool.
  */
 #include "platform_api_vmcore.h"
 #include "platform_api_extension.h"
@@ -121,17 +120,56 @@ int os_cond_broadcast(korp_cond *cond) {
   return BHT_OK;
 }
 
+/* Linear memory: WAMR 2.x always asks os_mmap for it (wasm_memory.c
+ * wasm_mremap_linear_memory). Without an MMU it comes from WAMR's own pool
+ * (wasm_runtime_malloc), so SHIM_WAMR_POOL_BYTES holds the module copy,
+ * its structures and its memory, and the C heap stays for TLS. WAMR asserts
+ * 8-byte alignment, the pool guarantees 4: the raw pointer is remembered. */
+#define PICO_WAMR_MAPS 2 /* one memory per instance, one instance; +1 spare */
+
+void *wasm_runtime_malloc(unsigned int size);
+void wasm_runtime_free(void *ptr);
+
+static struct {
+  void *aligned;
+  void *raw;
+} pico_wamr_maps[PICO_WAMR_MAPS];
+
 void *os_mmap(void *hint, size_t size, int prot, int flags, os_file_handle file) {
+  int i;
+  uint8_t *raw;
   (void)hint;
   (void)prot;
   (void)flags;
   (void)file;
-  return size == 0 ? NULL : malloc(size);
+  if (size == 0 || size > 0xFFFFFFF0u) {
+    return NULL;
+  }
+  for (i = 0; i < PICO_WAMR_MAPS; i++) {
+    if (pico_wamr_maps[i].raw == NULL) {
+      break;
+    }
+  }
+  if (i == PICO_WAMR_MAPS || (raw = wasm_runtime_malloc((unsigned)size + 8u)) == NULL) {
+    return NULL;
+  }
+  pico_wamr_maps[i].raw = raw;
+  pico_wamr_maps[i].aligned = (void *)(((uintptr_t)raw + 7u) & ~(uintptr_t)7u);
+  memset(pico_wamr_maps[i].aligned, 0, size); /* mmap'ed memory reads as zero */
+  return pico_wamr_maps[i].aligned;
 }
 
 void os_munmap(void *addr, size_t size) {
+  int i;
   (void)size;
-  free(addr);
+  for (i = 0; i < PICO_WAMR_MAPS; i++) {
+    if (addr != NULL && pico_wamr_maps[i].aligned == addr) {
+      wasm_runtime_free(pico_wamr_maps[i].raw);
+      pico_wamr_maps[i].raw = NULL;
+      pico_wamr_maps[i].aligned = NULL;
+      return;
+    }
+  }
 }
 
 int os_mprotect(void *addr, size_t size, int prot) {
@@ -141,9 +179,12 @@ int os_mprotect(void *addr, size_t size, int prot) {
   return 0;
 }
 
+/* Only for memory.grow, which the core never uses (DESIGN.md): refused. */
 void *os_mremap(void *old_addr, size_t old_size, size_t new_size) {
+  (void)old_addr;
   (void)old_size;
-  return realloc(old_addr, new_size);
+  (void)new_size;
+  return NULL;
 }
 
 /* Cortex-M0+ has no caches; code is never generated (no JIT/AOT). */
