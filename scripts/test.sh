@@ -40,7 +40,7 @@ run_suite() {
 
 # Parsers print "PASS FAIL".
 parse_plain() { # "<suite>: N passed, N failed" (the last such line)
-  grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1 | sed -E 's/^[a-z-]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' | grep . || echo "0 0"
+  grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1 | sed -E 's/^[a-z0-9-]+: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' | grep . || echo "0 0"
 }
 parse_node_test() { # node --test TAP summary: "# pass N" / "# fail N"
   local p f

@@ -1,36 +1,39 @@
 // Configuration keys the core reads through config_get (host/imports.ts).
 // The simulator reads them from its config file (`key = value` lines); the
 // device from its flash configuration region. Keys under `platform.` are facts
-// the host supplies about itself, not user settings.
+// the host supplies about itself, not user settings. Keys are UTF-8 literals
+// (util/lit.ts): config_get takes them as (ptr, len) without copying.
+
+import { utf8 } from "../util/lit";
 
 /** Node name; the client certificate must be CN=system:node:<name>. Required. */
-export const CFG_NODE_NAME = "node.name";
+export const CFG_NODE_NAME = utf8("node.name");
 /** API server host name or IP: used for SNI and certificate verification. Required. */
-export const CFG_SERVER_HOST = "server.host";
+export const CFG_SERVER_HOST = utf8("server.host");
 /** API server port, decimal. Default 6443 (k3s). */
-export const CFG_SERVER_PORT = "server.port";
+export const CFG_SERVER_PORT = utf8("server.port");
 /** The node's InternalIP as the cluster should reach it. Required. */
-export const CFG_NODE_IP = "node.ip";
+export const CFG_NODE_IP = utf8("node.ip");
 /** Hostname address; defaults to the node name. */
-export const CFG_NODE_HOSTNAME = "node.hostname";
+export const CFG_NODE_HOSTNAME = utf8("node.hostname");
 /** Kubelet port advertised in daemonEndpoints. Default 10250. */
-export const CFG_KUBELET_PORT = "kubelet.port";
+export const CFG_KUBELET_PORT = utf8("kubelet.port");
 
 /** GOARCH-style architecture of the device ("arm" for the RP2040's Cortex-M0+). */
-export const CFG_PLATFORM_ARCH = "platform.arch";
+export const CFG_PLATFORM_ARCH = utf8("platform.arch");
 /** GOOS-style operating system ("none": bare metal, as in thumbv6m-none-eabi). */
-export const CFG_PLATFORM_OS = "platform.os";
+export const CFG_PLATFORM_OS = utf8("platform.os");
 /** Human description of the image, shown as OS-IMAGE by kubectl. */
-export const CFG_PLATFORM_OS_IMAGE = "platform.os_image";
+export const CFG_PLATFORM_OS_IMAGE = utf8("platform.os_image");
 /** Shown as KERNEL-VERSION: the SDK / host build. */
-export const CFG_PLATFORM_KERNEL = "platform.kernel_version";
+export const CFG_PLATFORM_KERNEL = utf8("platform.kernel_version");
 /** Shown as CONTAINER-RUNTIME: "<runtime>://<version>", e.g. wamr://2.4.0. */
-export const CFG_PLATFORM_RUNTIME = "platform.runtime";
+export const CFG_PLATFORM_RUNTIME = utf8("platform.runtime");
 /** Total RAM of the device in bytes, decimal (264 KiB on a Pico W). */
-export const CFG_PLATFORM_MEMORY = "platform.memory_bytes";
+export const CFG_PLATFORM_MEMORY = utf8("platform.memory_bytes");
 /** RAM left for workloads after the shim, TLS and the core, in bytes. */
-export const CFG_PLATFORM_MEMORY_ALLOCATABLE = "platform.memory_allocatable_bytes";
+export const CFG_PLATFORM_MEMORY_ALLOCATABLE = utf8("platform.memory_allocatable_bytes");
 /** CPU cores of the device, decimal (2 on an RP2040). */
-export const CFG_PLATFORM_CPUS = "platform.cpu_cores";
+export const CFG_PLATFORM_CPUS = utf8("platform.cpu_cores");
 /** Machine identity for nodeInfo.machineID / systemUUID (board id). */
-export const CFG_PLATFORM_MACHINE_ID = "platform.machine_id";
+export const CFG_PLATFORM_MACHINE_ID = utf8("platform.machine_id");

@@ -17,6 +17,7 @@ import { E_AGAIN, E_CLOSED, E_INVAL, E_TIMEOUT, E_TOOLARGE, OK } from "../util/e
 import { HTTP_HOST_MAX, HTTP_RESPONSE_DEADLINE_MS } from "../util/limits";
 import { writeStr, utf8Len, formatI64, decLen } from "../util/bytes";
 import { RequestWriter } from "./request";
+import { Lit, utf8 } from "../util/lit";
 import { ResponseParser } from "./response";
 
 /** No request in flight (the previous response, if any, was reported). */
@@ -95,6 +96,12 @@ export class HttpClient {
   /** begin() with the target as bytes. */
   beginBytes(method: string, pathPtr: usize, pathLen: i32): void {
     this.req.startBytes(method, pathPtr, pathLen);
+    this.hostHeader();
+  }
+
+  /** beginBytes() with the method as a UTF-8 literal (util/lit.ts). */
+  beginLit(method: Lit, pathPtr: usize, pathLen: i32): void {
+    this.req.startLit(method, pathPtr, pathLen);
     this.hostHeader();
   }
 
@@ -240,7 +247,7 @@ export class HttpClient {
       n++;
       n += formatI64(scratch + <usize>n, decLen(this.port), this.port);
     }
-    this.req.headerBytes("Host", scratch, n);
+    this.req.headerLitBytes(utf8("Host"), scratch, n);
   }
 
   private connect(): i32 {

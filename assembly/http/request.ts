@@ -2,6 +2,7 @@
 
 import { E_INVAL, E_TOOLARGE, OK } from "../util/errors";
 import { decLen, formatI64, writeStr, utf8Len } from "../util/bytes";
+import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 
 /** Writes one request: start(), header()..., finish(body). The first error
  *  sticks until the next start(): E_TOOLARGE when the buffer is full, E_INVAL
@@ -44,22 +45,41 @@ export class RequestWriter {
   /** Request line `METHOD path HTTP/1.1` (RFC 9112 §3); `path` is the origin-form target. */
   start(method: string, path: string): void {
     if (this.locked) return;
-    this.begin(method);
+    this.pos = 0;
+    this.err = OK;
+    const m = utf8Len(method);
+    if (this.room(m)) { writeStr(this.buf, m, method); this.pos = m; }
+    this.begin(m);
     const n = utf8Len(path);
     if (this.room(n)) {
       writeStr(this.buf + <usize>this.pos, n, path);
       this.checkField(this.pos, n, false);
       this.pos += n;
     }
-    this.ascii(" HTTP/1.1\r\n");
+    this.ascii(utf8(" HTTP/1.1\r\n"));
   }
 
   /** Like start() with the target given as bytes. */
   startBytes(method: string, pathPtr: usize, pathLen: i32): void {
     if (this.locked) return;
-    this.begin(method);
+    this.pos = 0;
+    this.err = OK;
+    const m = utf8Len(method);
+    if (this.room(m)) { writeStr(this.buf, m, method); this.pos = m; }
+    this.begin(m);
     this.bytes(pathPtr, pathLen, false);
-    this.ascii(" HTTP/1.1\r\n");
+    this.ascii(utf8(" HTTP/1.1\r\n"));
+  }
+
+  /** Like startBytes() with the method given as a UTF-8 literal (util/lit.ts). */
+  startLit(method: Lit, pathPtr: usize, pathLen: i32): void {
+    if (this.locked) return;
+    this.pos = 0;
+    this.err = OK;
+    this.ascii(method);
+    this.begin(litLen(method));
+    this.bytes(pathPtr, pathLen, false);
+    this.ascii(utf8(" HTTP/1.1\r\n"));
   }
 
   /** Appends more bytes to the target (before the first header): query parts. */
@@ -73,7 +93,7 @@ export class RequestWriter {
       this.checkField(this.pos, n, false);
       this.pos += n;
     }
-    this.ascii(" HTTP/1.1\r\n");
+    this.ascii(utf8(" HTTP/1.1\r\n"));
   }
 
   /** Appends bytes to the target, like appendTarget(). */
@@ -81,34 +101,48 @@ export class RequestWriter {
     if (this.locked || this.err != OK) return;
     this.pos -= 11;
     this.bytes(ptr, len, false);
-    this.ascii(" HTTP/1.1\r\n");
+    this.ascii(utf8(" HTTP/1.1\r\n"));
   }
 
   header(name: string, value: string): void {
-    this.name(name);
+    this.nameStr(name);
     const n = utf8Len(value);
     if (this.room(n)) {
       writeStr(this.buf + <usize>this.pos, n, value);
       this.checkField(this.pos, n, true);
       this.pos += n;
     }
-    this.ascii("\r\n");
+    this.ascii(utf8("\r\n"));
   }
 
   headerBytes(name: string, ptr: usize, len: i32): void {
-    this.name(name);
+    this.nameStr(name);
     this.bytes(ptr, len, true);
-    this.ascii("\r\n");
+    this.ascii(utf8("\r\n"));
   }
 
-  headerInt(name: string, v: i64): void {
-    this.name(name);
+  /** A header whose name is a UTF-8 literal and whose value is bytes. */
+  headerLitBytes(name: Lit, ptr: usize, len: i32): void {
+    this.ascii(name);
+    this.ascii(utf8(": "));
+    this.bytes(ptr, len, true);
+    this.ascii(utf8("\r\n"));
+  }
+
+  /** A header whose name and value are UTF-8 literals. */
+  headerLit(name: Lit, value: Lit): void {
+    this.headerLitBytes(name, litPtr(value), litLen(value));
+  }
+
+  headerInt(name: Lit, v: i64): void {
+    this.ascii(name);
+    this.ascii(utf8(": "));
     const n = decLen(v);
     if (this.room(n)) {
       formatI64(this.buf + <usize>this.pos, n, v);
       this.pos += n;
     }
-    this.ascii("\r\n");
+    this.ascii(utf8("\r\n"));
   }
 
   /** Ends the header section and appends the body. Content-Length is written
@@ -118,8 +152,8 @@ export class RequestWriter {
   finish(bodyPtr: usize, bodyLen: i32): i32 {
     if (this.locked) return E_INVAL;
     if (this.err == OK && bodyLen < 0) this.err = E_INVAL;
-    if (bodyLen > 0 || this.needsLength) this.headerInt("Content-Length", bodyLen);
-    this.ascii("\r\n");
+    if (bodyLen > 0 || this.needsLength) this.headerInt(utf8("Content-Length"), bodyLen);
+    this.ascii(utf8("\r\n"));
     if (bodyLen > 0 && this.room(bodyLen)) {
       memory.copy(this.buf + <usize>this.pos, bodyPtr, <usize>bodyLen);
       this.pos += bodyLen;
@@ -131,15 +165,20 @@ export class RequestWriter {
 
   // ---- internals ----
 
-  private begin(method: string): void {
-    this.pos = 0;
-    this.err = OK;
+  /** The method's `m` bytes are at the start of the buffer: classify it, add the space. */
+  private begin(m: i32): void {
     this.finished = false;
-    this.needsLength = method == "POST" || method == "PUT" || method == "PATCH";
-    this.head = method == "HEAD";
-    this.idem = this.head || method == "GET" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
-    this.ascii(method);
-    this.ascii(" ");
+    const b = this.buf;
+    this.needsLength = this.isMethod(b, m, utf8("POST")) || this.isMethod(b, m, utf8("PUT")) ||
+      this.isMethod(b, m, utf8("PATCH"));
+    this.head = this.isMethod(b, m, utf8("HEAD"));
+    this.idem = this.head || this.isMethod(b, m, utf8("GET")) || this.isMethod(b, m, utf8("PUT")) ||
+      this.isMethod(b, m, utf8("DELETE")) || this.isMethod(b, m, utf8("OPTIONS"));
+    this.ascii(utf8(" "));
+  }
+
+  private isMethod(p: usize, n: i32, l: Lit): bool {
+    return this.err == OK && n == litLen(l) && memory.compare(p, litPtr(l), <usize>n) == 0;
   }
 
   private room(n: i32): bool {
@@ -148,10 +187,11 @@ export class RequestWriter {
     return true;
   }
 
-  private ascii(s: string): void {
-    const n = s.length;
+  /** Appends a literal verbatim (method, fixed text, header name). */
+  private ascii(s: Lit): void {
+    const n = litLen(s);
     if (!this.room(n)) return;
-    for (let i = 0; i < n; i++) store<u8>(this.buf + <usize>(this.pos + i), s.charCodeAt(i));
+    memory.copy(this.buf + <usize>this.pos, litPtr(s), <usize>n);
     this.pos += n;
   }
 
@@ -163,9 +203,13 @@ export class RequestWriter {
     this.pos += len;
   }
 
-  private name(name: string): void {
-    this.ascii(name);
-    this.ascii(": ");
+  private nameStr(name: string): void {
+    const n = utf8Len(name);
+    if (this.room(n)) {
+      writeStr(this.buf + <usize>this.pos, n, name);
+      this.pos += n;
+    }
+    this.ascii(utf8(": "));
   }
 
   /** Rejects controls (a value may hold HTAB, RFC 9110 §5.5; a target not

@@ -16,7 +16,8 @@
 
 import { E_CLOSED, E_MALFORMED, E_TOOLARGE, OK } from "../util/errors";
 import { HTTP_CHUNK_SIZE_DIGITS_MAX, HTTP_DATE_MAX, HTTP_HEADER_MAX } from "../util/limits";
-import { bytesEqualStrNoCase, hexVal, lowerAscii, parseDec } from "../util/bytes";
+import { bytesEqualLitNoCase, hexVal, lowerAscii, parseDec } from "../util/bytes";
+import { litPtr, utf8 } from "../util/lit";
 
 // Parser states.
 const P_STATUS: i32 = 0; // status line
@@ -277,10 +278,10 @@ export class ResponseParser {
     const n = this.lineLen;
     if (n > NAME_CAP) return H_OTHER;
     const p = changetype<usize>(this.line);
-    if (bytesEqualStrNoCase(p, n, "content-length")) return H_CONTENT_LENGTH;
-    if (bytesEqualStrNoCase(p, n, "transfer-encoding")) return H_TRANSFER_ENCODING;
-    if (bytesEqualStrNoCase(p, n, "connection")) return H_CONNECTION;
-    if (bytesEqualStrNoCase(p, n, "date")) return H_DATE;
+    if (bytesEqualLitNoCase(p, n, utf8("content-length"))) return H_CONTENT_LENGTH;
+    if (bytesEqualLitNoCase(p, n, utf8("transfer-encoding"))) return H_TRANSFER_ENCODING;
+    if (bytesEqualLitNoCase(p, n, utf8("connection"))) return H_CONNECTION;
+    if (bytesEqualLitNoCase(p, n, utf8("date"))) return H_DATE;
     return H_OTHER;
   }
 
@@ -310,7 +311,7 @@ export class ResponseParser {
       // Only "chunked" alone is understood: we never ask for other codings
       // (no TE / Accept-Encoding sent) and cannot decode them (RFC 9112 §6.1).
       this.sawTe = true;
-      this.chunked = bytesEqualStrNoCase(p, n, "chunked");
+      this.chunked = bytesEqualLitNoCase(p, n, utf8("chunked"));
       if (!this.chunked) return E_MALFORMED;
       return OK;
     }
@@ -323,8 +324,8 @@ export class ResponseParser {
           let b = j;
           while (a < b && isOws(load<u8>(p + <usize>a))) a++;
           while (b > a && isOws(load<u8>(p + <usize>(b - 1)))) b--;
-          if (bytesEqualStrNoCase(p + <usize>a, b - a, "close")) this.sawConnClose = true;
-          if (bytesEqualStrNoCase(p + <usize>a, b - a, "keep-alive")) this.sawConnKeepAlive = true;
+          if (bytesEqualLitNoCase(p + <usize>a, b - a, utf8("close"))) this.sawConnClose = true;
+          if (bytesEqualLitNoCase(p + <usize>a, b - a, utf8("keep-alive"))) this.sawConnKeepAlive = true;
           s = j + 1;
         }
       }
@@ -344,8 +345,8 @@ export class ResponseParser {
     const n = this.lineLen;
     if (n < 12) return E_MALFORMED;
     // "HTTP/1." then the minor digit
-    const h = "HTTP/1.";
-    for (let j = 0; j < 7; j++) if (<u32>load<u8>(p + <usize>j) != <u32>h.charCodeAt(j)) return E_MALFORMED;
+    const h = litPtr(utf8("HTTP/1."));
+    for (let j = 0; j < 7; j++) if (<u32>load<u8>(p + <usize>j) != <u32>load<u8>(h + <usize>j)) return E_MALFORMED;
     const minor = <u32>load<u8>(p + 7) - 0x30;
     if (minor > 9 || load<u8>(p + 8) != 0x20) return E_MALFORMED;
     const s = parseDec(p + 9, 3);
@@ -481,7 +482,7 @@ function isTchar(c: u32): bool {
     c == 0x5e || c == 0x5f || c == 0x60 || c == 0x7c || c == 0x7e;
 }
 
-const MONTHS = "janfebmaraprmayjunjulaugsepoctnovdec";
+const MONTHS: usize = litPtr(utf8("janfebmaraprmayjunjulaugsepoctnovdec"));
 
 /** Two decimal digits at p, or -1. */
 function dig2(p: usize): i32 {
@@ -499,7 +500,7 @@ export function imfFixdateToUnixMs(p: usize, n: i32): i64 {
   if (n != 29) return 0;
   if (load<u8>(p + 3) != 0x2c || load<u8>(p + 4) != 0x20 || load<u8>(p + 7) != 0x20 ||
     load<u8>(p + 11) != 0x20 || load<u8>(p + 16) != 0x20 || load<u8>(p + 19) != 0x3a ||
-    load<u8>(p + 22) != 0x3a || load<u8>(p + 25) != 0x20 || !bytesEqualStrNoCase(p + 26, 3, "GMT")) return 0;
+    load<u8>(p + 22) != 0x3a || load<u8>(p + 25) != 0x20 || !bytesEqualLitNoCase(p + 26, 3, utf8("GMT"))) return 0;
   const day = dig2(p + 5);
   const yh = dig2(p + 12);
   const yl = dig2(p + 14);
@@ -509,9 +510,9 @@ export function imfFixdateToUnixMs(p: usize, n: i32): i64 {
   if (day < 1 || day > 31 || yh < 0 || yl < 0 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 60) return 0;
   let month = -1;
   for (let m = 0; m < 12; m++) {
-    if (lowerAscii(load<u8>(p + 8)) == <u32>MONTHS.charCodeAt(m * 3) &&
-      lowerAscii(load<u8>(p + 9)) == <u32>MONTHS.charCodeAt(m * 3 + 1) &&
-      lowerAscii(load<u8>(p + 10)) == <u32>MONTHS.charCodeAt(m * 3 + 2)) {
+    if (lowerAscii(load<u8>(p + 8)) == <u32>load<u8>(MONTHS + <usize>(m * 3)) &&
+      lowerAscii(load<u8>(p + 9)) == <u32>load<u8>(MONTHS + <usize>(m * 3 + 1)) &&
+      lowerAscii(load<u8>(p + 10)) == <u32>load<u8>(MONTHS + <usize>(m * 3 + 2))) {
       month = m + 1;
       break;
     }

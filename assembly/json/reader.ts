@@ -14,6 +14,7 @@
 import { E_DEPTH, E_MALFORMED, E_NEED_MORE, E_TOOLARGE, OK } from "../util/errors";
 import { JSON_DEPTH_MAX, JSON_KEY_MAX, JSON_PATH_MAX, JSON_VALUE_MAX } from "../util/limits";
 import { hexVal, matchUtf8At, bytesEqualStr, parseI64, parsedI64, putUtf8 } from "../util/bytes";
+import { Lit, litLen, litPtr } from "../util/lit";
 
 /** The top-level value is complete (call next() again to read the next one of a stream). */
 export const TOK_END: i32 = 0;
@@ -178,6 +179,30 @@ export class JsonReader {
       if (j < 0) return false;
     }
     return j == p.length;
+  }
+
+  /** pathIs() with the path given as a UTF-8 literal (util/lit.ts). */
+  pathIsLit(p: Lit): bool {
+    const base = changetype<usize>(this.path);
+    const q = litPtr(p);
+    const pn = litLen(p);
+    let j = 0;
+    for (let i = 1; i <= this.tokLevel; i++) {
+      if (unchecked(this.kind[i]) == C_ARRAY) {
+        if (j + 2 > pn || load<u8>(q + <usize>j) != 0x5b || load<u8>(q + <usize>(j + 1)) != 0x5d) return false;
+        j += 2;
+        continue;
+      }
+      if (i > 1) {
+        if (j >= pn || load<u8>(q + <usize>j) != 0x2e) return false;
+        j++;
+      }
+      const n = unchecked(this.keyLength[i]);
+      if (n < 0 || j + n > pn) return false;
+      if (memory.compare(base + <usize>unchecked(this.keyStart[i]), q + <usize>j, <usize>n) != 0) return false;
+      j += n;
+    }
+    return j == pn;
   }
 
   /** The current string/number text equals `s` (false when truncated). */

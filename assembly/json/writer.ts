@@ -5,8 +5,9 @@
 import { E_DEPTH, E_TOOLARGE, OK } from "../util/errors";
 import { JSON_DEPTH_MAX } from "../util/limits";
 import { codePointAt, formatI64, decLen } from "../util/bytes";
+import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 
-const HEX = "0123456789abcdef";
+const HEX: Lit = utf8("0123456789abcdef");
 
 /** Writes one JSON text into (buf, cap). The first error (E_TOOLARGE when the
  *  buffer is full, E_DEPTH when nesting exceeds JSON_DEPTH_MAX) sticks until
@@ -69,6 +70,16 @@ export class JsonWriter {
     this.afterKey = true;
   }
 
+  /** Writes an object key given as a UTF-8 literal (util/lit.ts). */
+  keyLit(k: Lit): void {
+    this.keyBytes(litPtr(k), litLen(k));
+  }
+
+  /** A string value given as a UTF-8 literal (escaped like strBytes). */
+  strLit(s: Lit): void {
+    this.strBytes(litPtr(s), litLen(s));
+  }
+
   /** A string value; UTF-16 is encoded to UTF-8, lone surrogates become U+FFFD. */
   str(s: string): void {
     this.separate();
@@ -92,12 +103,12 @@ export class JsonWriter {
 
   bool(v: bool): void {
     this.separate();
-    this.ascii(v ? "true" : "false");
+    this.ascii(v ? utf8("true") : utf8("false"));
   }
 
   nul(): void {
     this.separate();
-    this.ascii("null");
+    this.ascii(utf8("null"));
   }
 
   /** A pre-encoded JSON value, copied verbatim. */
@@ -122,8 +133,8 @@ export class JsonWriter {
     this.pos++;
   }
 
-  private ascii(s: string): void {
-    for (let i = 0, n = s.length; i < n; i++) this.byte(s.charCodeAt(i));
+  private ascii(s: Lit): void {
+    for (let i = 0, n = litLen(s); i < n; i++) this.byte(load<u8>(litPtr(s) + <usize>i));
   }
 
   /** Comma before every element but the first of its container. */
@@ -161,9 +172,9 @@ export class JsonWriter {
       else if (cp == 0x08) this.byte(0x62);
       else if (cp == 0x0c) this.byte(0x66);
       else {
-        this.ascii("u00");
-        this.byte(HEX.charCodeAt(cp >> 4));
-        this.byte(HEX.charCodeAt(cp & 15));
+        this.ascii(utf8("u00"));
+        this.byte(load<u8>(litPtr(HEX) + <usize>(cp >> 4)));
+        this.byte(load<u8>(litPtr(HEX) + <usize>(cp & 15)));
       }
       return;
     }

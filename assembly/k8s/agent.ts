@@ -16,7 +16,7 @@ import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, random_fill } 
 import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
-import { formatI64, writeStr } from "../util/bytes";
+import { copyLit, Lit, litLen, utf8 } from "../util/lit";
 import {
   E_CERT, E_CLOSED, E_CONNECT, E_HTTP_STATUS, E_IO, E_MALFORMED, E_NEED_MORE, E_TIMEOUT, E_TLS, E_TOOLARGE, OK,
 } from "../util/errors";
@@ -27,7 +27,7 @@ import {
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
 import { LEASE_COLLECTION_PATH, LEASE_RENEW_INTERVAL_MS, writeLease } from "./lease";
-import { lineBytes, lineEmit, lineInt, lineStart, lineStr } from "./log";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart } from "./log";
 import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
 import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
 
@@ -63,10 +63,10 @@ const LEASE_UNKNOWN: i32 = 0; // GET it
 const LEASE_ABSENT: i32 = 1; // POST it
 const LEASE_HELD: i32 = 2; // resourceVersion cached: PUT to renew
 
-const NODES_PATH = "/api/v1/nodes";
-const USER_AGENT_PRODUCT = "k3s-pico-node/";
-const CT_JSON = "application/json";
-const CT_SMP = "application/strategic-merge-patch+json";
+const NODES_PATH = utf8("/api/v1/nodes");
+const USER_AGENT_PRODUCT = utf8("k3s-pico-node/");
+const CT_JSON = utf8("application/json");
+const CT_SMP = utf8("application/strategic-merge-patch+json");
 /** "Content-Length: " + up to 10 digits + CRLF + the blank line's CRLF. */
 const CONTENT_LENGTH_LINE_MAX: i32 = 30;
 
@@ -132,17 +132,18 @@ export class Agent {
     let n = 0;
     // User-Agent: "k3s-pico-node/<v> (<os>/<arch>) kubelet/<kubelet version>",
     // shaped like kubelet's ("kubelet/v1.x (linux/amd64) kubernetes/<commit>").
-    n = writeStr(this.userAgent, USER_AGENT_MAX, USER_AGENT_PRODUCT);
-    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, AGENT_VERSION);
-    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, " (");
+    // USER_AGENT_MAX fits the literals plus two PLATFORM_TEXT_MAX texts.
+    n = copyLit(this.userAgent, USER_AGENT_MAX, USER_AGENT_PRODUCT);
+    n += copyLit(this.userAgent + <usize>n, USER_AGENT_MAX - n, AGENT_VERSION);
+    n += copyLit(this.userAgent + <usize>n, USER_AGENT_MAX - n, utf8(" ("));
     memory.copy(this.userAgent + <usize>n, cfg.os.ptr, <usize>cfg.os.len);
     n += cfg.os.len;
     store<u8>(this.userAgent + <usize>n, 0x2f);
     n++;
     memory.copy(this.userAgent + <usize>n, cfg.arch.ptr, <usize>cfg.arch.len);
     n += cfg.arch.len;
-    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, ") kubelet/");
-    n += writeStr(this.userAgent + <usize>n, USER_AGENT_MAX - n, KUBELET_VERSION);
+    n += copyLit(this.userAgent + <usize>n, USER_AGENT_MAX - n, utf8(") kubelet/"));
+    n += copyLit(this.userAgent + <usize>n, USER_AGENT_MAX - n, KUBELET_VERSION);
     this.userAgentLen = n;
     // Boot ID: random per boot (nodeInfo.bootID).
     const rnd = this.gotUid; // 16 scratch bytes, unused until the first response
@@ -152,11 +153,11 @@ export class Agent {
 
     this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, NET_TLS | NET_CLIENT_CERT);
     this.configured = true;
-    lineStart("node: starting ");
+    lineStart(utf8("node: starting "));
     lineBytes(cfg.name.ptr, cfg.name.len);
-    lineStr(", API server ");
+    lineLit(utf8(", API server "));
     lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
-    lineStr(":");
+    lineLit(utf8(":"));
     lineInt(cfg.serverPort);
     lineEmit(LOG_INFO);
     return OK;
@@ -227,10 +228,10 @@ export class Agent {
       if (t == E_NEED_MORE || t == 0) return;
       if (t < 0) { this.bodyError = t; return; }
       if (t != TOK_STRING) continue;
-      if (rd.pathIs("metadata.uid")) {
+      if (rd.pathIsLit(utf8("metadata.uid"))) {
         const n = rd.valueLen;
         if (n > 0 && n <= K8S_UID_MAX) { memory.copy(this.gotUid, rd.valuePtr, <usize>n); this.gotUidLen = n; }
-      } else if (rd.pathIs("metadata.resourceVersion")) {
+      } else if (rd.pathIsLit(utf8("metadata.resourceVersion"))) {
         const n = rd.valueLen;
         if (n > 0 && n <= K8S_RESOURCE_VERSION_MAX) { memory.copy(this.gotRv, rd.valuePtr, <usize>n); this.gotRvLen = n; }
       }
@@ -246,7 +247,7 @@ export class Agent {
     if (!this.wallKnown) {
       this.wallKnown = true;
       this.cond.stamp(d);
-      lineStart("node: wall clock from the Date header");
+      lineStart(utf8("node: wall clock from the Date header"));
       lineEmit(LOG_INFO);
     }
   }
@@ -294,51 +295,52 @@ export class Agent {
 
   // ---- requests ----
 
-  private setPath(prefix: string, withName: bool, suffix: string): void {
-    let n = writeStr(this.path, K8S_PATH_MAX, prefix);
+  private setPath(prefix: Lit, withName: bool, suffix: Lit): void {
+    // K8S_PATH_MAX fits the longest prefix + "/" + name + suffix (limits.ts).
+    let n = copyLit(this.path, K8S_PATH_MAX, prefix);
     if (withName) {
       store<u8>(this.path + <usize>n, 0x2f);
       n++;
       memory.copy(this.path + <usize>n, this.cfg.name.ptr, <usize>this.cfg.name.len);
       n += this.cfg.name.len;
     }
-    n += writeStr(this.path + <usize>n, K8S_PATH_MAX - n, suffix);
+    n += copyLit(this.path + <usize>n, K8S_PATH_MAX - n, suffix);
     this.pathLen = n;
   }
 
   private start(req: i32, nowMs: i64): void {
     const wall = this.wallNow(nowMs);
     const w = this.body;
-    let method = "GET";
-    let ctype = "";
+    let method = utf8("GET");
+    let ctype = utf8("");
     w.reset();
     if (req == REQ_NODE_CREATE) {
-      method = "POST"; ctype = CT_JSON;
-      this.setPath(NODES_PATH, false, "");
+      method = utf8("POST"); ctype = CT_JSON;
+      this.setPath(NODES_PATH, false, utf8(""));
       writeNodeRegistration(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_NODE_GET) {
-      this.setPath(NODES_PATH, true, "");
+      this.setPath(NODES_PATH, true, utf8(""));
     } else if (req == REQ_NODE_STATUS) {
-      method = "PATCH"; ctype = CT_SMP;
-      this.setPath(NODES_PATH, true, "/status");
+      method = utf8("PATCH"); ctype = CT_SMP;
+      this.setPath(NODES_PATH, true, utf8("/status"));
       writeNodeStatusPatch(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_LEASE_GET) {
-      this.setPath(LEASE_COLLECTION_PATH, true, "");
+      this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
     } else if (req == REQ_LEASE_CREATE) {
-      method = "POST"; ctype = CT_JSON;
-      this.setPath(LEASE_COLLECTION_PATH, false, "");
+      method = utf8("POST"); ctype = CT_JSON;
+      this.setPath(LEASE_COLLECTION_PATH, false, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
     } else {
-      method = "PUT"; ctype = CT_JSON;
-      this.setPath(LEASE_COLLECTION_PATH, true, "");
+      method = utf8("PUT"); ctype = CT_JSON;
+      this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, this.rv, this.rvLen, wall);
     }
     if (w.error != OK) { this.onFailure(req, w.error, 0, nowMs); return; }
     const q = this.client.req;
-    this.client.beginBytes(method, this.path, this.pathLen); // request line + Host
-    q.headerBytes("User-Agent", this.userAgent, this.userAgentLen);
-    q.header("Accept", CT_JSON);
-    if (ctype.length > 0) q.header("Content-Type", ctype);
+    this.client.beginLit(method, this.path, this.pathLen); // request line + Host
+    q.headerLitBytes(utf8("User-Agent"), this.userAgent, this.userAgentLen);
+    q.headerLit(utf8("Accept"), CT_JSON);
+    if (litLen(ctype) > 0) q.headerLit(utf8("Content-Type"), ctype);
     // The head must end before the body it is about to be joined with
     // (finish() adds Content-Length and CRLF; memory.copy moves the body down).
     if (w.len > 0 && q.len + CONTENT_LENGTH_LINE_MAX > K8S_HEAD_RESERVE) {
@@ -361,15 +363,15 @@ export class Agent {
   private onResponse(req: i32, status: i32, nowMs: i64): void {
     const ok = status >= 200 && status < 300;
     if (req == REQ_NODE_CREATE) {
-      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered("node: registered ", nowMs); return; }
+      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered(utf8("node: registered "), nowMs); return; }
       if (status == 409) { this.conflict(nowMs); this.nodeState = NODE_NEEDS_GET; return; }
     } else if (req == REQ_NODE_GET) {
-      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered("node: found existing Node ", nowMs); return; }
+      if (ok) { if (this.takeUid(req, status, nowMs)) this.registered(utf8("node: found existing Node "), nowMs); return; }
       if (status == 404) {
         this.succeeded();
         this.nodeState = NODE_UNKNOWN;
         if (this.wallKnown) return;
-        lineStart("node: no wall clock yet (no SNTP, no Date header)");
+        lineStart(utf8("node: no wall clock yet (no SNTP, no Date header)"));
         lineEmit(LOG_WARN);
         this.retryAtMs = nowMs + this.backoff.next();
         return;
@@ -383,7 +385,7 @@ export class Agent {
         const ready = this.cond.status(COND_READY);
         if (ready != this.readyLogged) {
           this.readyLogged = ready;
-          lineStart(ready ? "node: Ready" : "node: NotReady");
+          lineStart(ready ? utf8("node: Ready") : utf8("node: NotReady"));
           lineEmit(LOG_INFO);
         }
         return;
@@ -393,9 +395,9 @@ export class Agent {
         // (garbage collected through the owner reference) and is recreated
         // with the new uid.
         this.succeeded();
-        lineStart("node: Node ");
+        lineStart(utf8("node: Node "));
         lineBytes(this.cfg.name.ptr, this.cfg.name.len);
-        lineStr(" was deleted; registering again");
+        lineLit(utf8(" was deleted; registering again"));
         lineEmit(LOG_WARN);
         this.nodeState = NODE_UNKNOWN;
         this.uidLen = 0;
@@ -419,7 +421,7 @@ export class Agent {
         if (!this.takeRv(req, status, nowMs)) return;
         this.leaseState = LEASE_HELD;
         this.leaseDueMs = nowMs + LEASE_RENEW_INTERVAL_MS;
-        lineStart("lease: created kube-node-lease/");
+        lineStart(utf8("lease: created kube-node-lease/"));
         lineBytes(this.cfg.name.ptr, this.cfg.name.len);
         lineEmit(LOG_INFO);
         return;
@@ -434,14 +436,14 @@ export class Agent {
           // deleted, most likely by the garbage collector because its owner,
           // our Node, was deleted. Check the Node (GET, then POST on 404) and
           // the next renewal carries the new owner uid.
-          lineStart("lease: kube-node-lease/");
+          lineStart(utf8("lease: kube-node-lease/"));
           lineBytes(this.cfg.name.ptr, this.cfg.name.len);
-          lineStr(" had been deleted and was recreated; checking the Node");
+          lineLit(utf8(" had been deleted and was recreated; checking the Node"));
           lineEmit(LOG_WARN);
           this.nodeState = NODE_NEEDS_GET;
           return;
         }
-        lineStart("lease: renewed");
+        lineStart(utf8("lease: renewed"));
         lineEmit(LOG_DEBUG);
         return;
       }
@@ -451,9 +453,9 @@ export class Agent {
       if (status == 404) {
         // Gone: recreate it, after checking that the Node itself still exists.
         this.succeeded();
-        lineStart("lease: kube-node-lease/");
+        lineStart(utf8("lease: kube-node-lease/"));
         lineBytes(this.cfg.name.ptr, this.cfg.name.len);
-        lineStr(" was deleted; recreating");
+        lineLit(utf8(" was deleted; recreating"));
         lineEmit(LOG_WARN);
         this.leaseState = LEASE_ABSENT;
         this.rvLen = 0;
@@ -487,15 +489,15 @@ export class Agent {
     return true;
   }
 
-  private registered(what: string, nowMs: i64): void {
+  private registered(what: Lit, nowMs: i64): void {
     this.succeeded();
     this.nodeState = NODE_REGISTERED;
     this.statusWanted = true;
     lineStart(what);
     lineBytes(this.cfg.name.ptr, this.cfg.name.len);
-    lineStr(" (uid ");
+    lineLit(utf8(" (uid "));
     lineBytes(this.uid, this.uidLen);
-    lineStr(")");
+    lineLit(utf8(")"));
     lineEmit(LOG_INFO);
   }
 
@@ -507,7 +509,7 @@ export class Agent {
     if (this.failing) {
       this.failing = false;
       this.lastErrKey = 0;
-      lineStart("node: API server reachable again");
+      lineStart(utf8("node: API server reachable again"));
       lineEmit(LOG_INFO);
     }
   }
@@ -527,51 +529,51 @@ export class Agent {
     this.lastErrKey = key;
     this.lastErrLogMs = nowMs;
     const lease = req >= REQ_LEASE_GET;
-    lineStart(lease ? "lease: " : "node: ");
+    lineStart(lease ? utf8("lease: ") : utf8("node: "));
     this.describe(req);
-    lineStr(" failed: ");
+    lineLit(utf8(" failed: "));
     const cfg = this.cfg;
     if (code == E_HTTP_STATUS) {
-      lineStr("HTTP ");
+      lineLit(utf8("HTTP "));
       lineInt(status);
-      if (status == 401) lineStr(" (client certificate not accepted)");
-      else if (status == 403) lineStr(" (forbidden: check the node name matches the certificate CN system:node:<name>)");
+      if (status == 401) lineLit(utf8(" (client certificate not accepted)"));
+      else if (status == 403) lineLit(utf8(" (forbidden: check the node name matches the certificate CN system:node:<name>)"));
     } else if (code == E_CERT) {
-      lineStr("server certificate rejected: see the shim's log line above; check tls.ca_file");
+      lineLit(utf8("server certificate rejected: see the shim's log line above; check tls.ca_file"));
     } else if (code == E_CONNECT) {
-      lineStr("cannot connect to ");
+      lineLit(utf8("cannot connect to "));
       lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
-      lineStr(":");
+      lineLit(utf8(":"));
       lineInt(cfg.serverPort);
     } else if (code == E_TLS) {
-      lineStr("TLS error with ");
+      lineLit(utf8("TLS error with "));
       lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
 
     } else if (code == E_TIMEOUT) {
-      lineStr("no answer in time from ");
+      lineLit(utf8("no answer in time from "));
       lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
     } else if (code == E_CLOSED) {
-      lineStr("connection closed by the API server");
+      lineLit(utf8("connection closed by the API server"));
     } else if (code == E_IO) {
-      lineStr("connection error");
+      lineLit(utf8("connection error"));
     } else if (code == E_MALFORMED) {
-      lineStr("malformed response");
+      lineLit(utf8("malformed response"));
     } else if (code == E_TOOLARGE) {
-      lineStr("exceeds a size limit");
+      lineLit(utf8("exceeds a size limit"));
     } else {
-      lineStr("error ");
+      lineLit(utf8("error "));
       lineInt(code);
     }
-    lineStr("; retrying");
+    lineLit(utf8("; retrying"));
     lineEmit(LOG_WARN);
   }
 
   private describe(req: i32): void {
-    if (req == REQ_NODE_CREATE) lineStr("registration");
-    else if (req == REQ_NODE_GET) lineStr("GET Node");
-    else if (req == REQ_NODE_STATUS) lineStr("status update");
-    else if (req == REQ_LEASE_GET) lineStr("GET");
-    else if (req == REQ_LEASE_CREATE) lineStr("create");
-    else lineStr("renewal");
+    if (req == REQ_NODE_CREATE) lineLit(utf8("registration"));
+    else if (req == REQ_NODE_GET) lineLit(utf8("GET Node"));
+    else if (req == REQ_NODE_STATUS) lineLit(utf8("status update"));
+    else if (req == REQ_LEASE_GET) lineLit(utf8("GET"));
+    else if (req == REQ_LEASE_CREATE) lineLit(utf8("create"));
+    else lineLit(utf8("renewal"));
   }
 }

@@ -8,11 +8,12 @@ import {
   CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
-import { parseDec, writeStr } from "../util/bytes";
+import { parseDec } from "../util/bytes";
+import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import {
   CONFIG_NUMBER_MAX, NODE_IP_MAX, NODE_NAME_MAX, PLATFORM_TEXT_MAX, SERVER_HOST_MAX,
 } from "../util/limits";
-import { lineEmit, lineInt, lineStart, lineStr } from "./log";
+import { lineEmit, lineInt, lineLit, lineStart } from "./log";
 
 /** Default API server port: k3s serves the API on 6443 (supervisor and apiserver share it). */
 export const DEFAULT_SERVER_PORT: i32 = 6443;
@@ -23,12 +24,12 @@ export const DEFAULT_CPU_CORES: i32 = 2;
 /** Pico W SRAM: 264 KiB (RP2040 datasheet §2.6). */
 export const DEFAULT_MEMORY_BYTES: i64 = 270336;
 /** GOOS-style OS when the host does not say: bare metal (thumbv6m-none-eabi). */
-const DEFAULT_OS = "none";
+const DEFAULT_OS = utf8("none");
 /** GOARCH of the RP2040's Cortex-M0+. */
-const DEFAULT_ARCH = "arm";
-const DEFAULT_OS_IMAGE = "k3s-pico-node";
-const DEFAULT_KERNEL = "unknown";
-const DEFAULT_RUNTIME = "wamr://unknown";
+const DEFAULT_ARCH = utf8("arm");
+const DEFAULT_OS_IMAGE = utf8("k3s-pico-node");
+const DEFAULT_KERNEL = utf8("unknown");
+const DEFAULT_RUNTIME = utf8("wamr://unknown");
 
 /** A text value in a fixed buffer owned by the config. */
 export class Text {
@@ -39,9 +40,9 @@ export class Text {
     this.cap = cap;
     this.ptr = heap.alloc(<usize>cap);
   }
-  /** Copies ASCII literal `s`; false when it does not fit. */
-  setStr(s: string): bool {
-    const n = writeStr(this.ptr, this.cap, s);
+  /** Copies literal `s`; false when it does not fit. */
+  setLit(s: Lit): bool {
+    const n = copyLit(this.ptr, this.cap, s);
     if (n < 0) return false;
     this.len = n;
     return true;
@@ -54,21 +55,17 @@ export class Text {
   }
 }
 
-/** Scratch for reading keys and numbers. */
-const KEY_SCRATCH_MAX: i32 = 48;
-const KEY: usize = memory.data(KEY_SCRATCH_MAX);
+/** Scratch for reading numbers. */
 const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
 
-function cfgGet(key: string, optr: usize, ocap: i32): i32 {
-  const kl = writeStr(KEY, KEY_SCRATCH_MAX, key);
-  if (kl < 0) return E_INVAL; // a key literal longer than the scratch: a bug
-  return config_get(KEY, kl, optr, ocap);
+function cfgGet(key: Lit, optr: usize, ocap: i32): i32 {
+  return config_get(litPtr(key), litLen(key), optr, ocap);
 }
 
-function logKey(what: string, key: string): void {
-  lineStart("node: config key ");
-  lineStr(key);
-  lineStr(what);
+function logKey(what: Lit, key: Lit): void {
+  lineStart(utf8("node: config key "));
+  lineLit(key);
+  lineLit(what);
   lineEmit(LOG_ERROR);
 }
 
@@ -94,17 +91,17 @@ export class NodeConfig {
    *  E_TOOLARGE (a value exceeds its limit) or E_MALFORMED (a number is not
    *  decimal or out of range); each logged with the key's name. */
   load(): i32 {
-    let r = this.text(this.name, CFG_NODE_NAME, true, "");
-    if (r == OK) r = this.text(this.serverHost, CFG_SERVER_HOST, true, "");
-    if (r == OK) r = this.text(this.ip, CFG_NODE_IP, true, "");
-    if (r == OK) r = this.text(this.hostname, CFG_NODE_HOSTNAME, false, "");
+    let r = this.text(this.name, CFG_NODE_NAME, true, utf8(""));
+    if (r == OK) r = this.text(this.serverHost, CFG_SERVER_HOST, true, utf8(""));
+    if (r == OK) r = this.text(this.ip, CFG_NODE_IP, true, utf8(""));
+    if (r == OK) r = this.text(this.hostname, CFG_NODE_HOSTNAME, false, utf8(""));
     if (r == OK && this.hostname.len == 0) this.hostname.set(this.name.ptr, this.name.len);
     if (r == OK) r = this.text(this.os, CFG_PLATFORM_OS, false, DEFAULT_OS);
     if (r == OK) r = this.text(this.arch, CFG_PLATFORM_ARCH, false, DEFAULT_ARCH);
     if (r == OK) r = this.text(this.osImage, CFG_PLATFORM_OS_IMAGE, false, DEFAULT_OS_IMAGE);
     if (r == OK) r = this.text(this.kernel, CFG_PLATFORM_KERNEL, false, DEFAULT_KERNEL);
     if (r == OK) r = this.text(this.runtime, CFG_PLATFORM_RUNTIME, false, DEFAULT_RUNTIME);
-    if (r == OK) r = this.text(this.machineId, CFG_PLATFORM_MACHINE_ID, false, "");
+    if (r == OK) r = this.text(this.machineId, CFG_PLATFORM_MACHINE_ID, false, utf8(""));
     // Without a board id, the node name is the most stable identity we have.
     if (r == OK && this.machineId.len == 0) this.machineId.set(this.name.ptr, this.name.len);
     if (r != OK) return r;
@@ -127,42 +124,42 @@ export class NodeConfig {
     return OK;
   }
 
-  private text(t: Text, key: string, required: bool, dflt: string): i32 {
+  private text(t: Text, key: Lit, required: bool, dflt: Lit): i32 {
     const n = cfgGet(key, t.ptr, t.cap);
     if (n >= 0) {
-      if (n == 0 && required) { logKey(" is empty", key); return E_NOTFOUND; }
+      if (n == 0 && required) { logKey(utf8(" is empty"), key); return E_NOTFOUND; }
       t.len = n;
       return OK;
     }
     if (n == E_NOTFOUND) {
-      if (required) { logKey(" is missing (required)", key); return E_NOTFOUND; }
-      t.setStr(dflt);
+      if (required) { logKey(utf8(" is missing (required)"), key); return E_NOTFOUND; }
+      t.setLit(dflt);
       return OK;
     }
     if (n == E_TOOLARGE) {
-      lineStart("node: config key ");
-      lineStr(key);
-      lineStr(" is longer than ");
+      lineStart(utf8("node: config key "));
+      lineLit(key);
+      lineLit(utf8(" is longer than "));
       lineInt(t.cap);
-      lineStr(" bytes");
+      lineLit(utf8(" bytes"));
       lineEmit(LOG_ERROR);
       return E_TOOLARGE;
     }
-    logKey(" cannot be read", key);
+    logKey(utf8(" cannot be read"), key);
     return n;
   }
 
   /** A decimal value in [lo, hi], `dflt` when unset; < 0 on error. */
-  private number(key: string, dflt: i64, lo: i64, hi: i64): i64 {
+  private number(key: Lit, dflt: i64, lo: i64, hi: i64): i64 {
     const n = cfgGet(key, NUM, CONFIG_NUMBER_MAX);
     if (n == E_NOTFOUND) return dflt;
     if (n < 0) {
-      logKey(n == E_TOOLARGE ? " is not a number in range" : " cannot be read", key);
+      logKey(n == E_TOOLARGE ? utf8(" is not a number in range") : utf8(" cannot be read"), key);
       return n == E_TOOLARGE ? E_MALFORMED : n;
     }
     const v = parseDec(NUM, n);
     if (v < lo || v > hi) {
-      logKey(" is not a number in range", key);
+      logKey(utf8(" is not a number in range"), key);
       return E_MALFORMED;
     }
     return v;

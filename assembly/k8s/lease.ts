@@ -7,11 +7,12 @@ import { JsonWriter } from "../json/writer";
 import { NodeConfig } from "./config";
 import { formatRfc3339 } from "./time";
 import { writeText } from "./status";
+import { utf8 } from "../util/lit";
 
 /** Namespace of node leases (corev1.NamespaceNodeLease). */
-export const LEASE_NAMESPACE = "kube-node-lease";
+export const LEASE_NAMESPACE = utf8("kube-node-lease");
 /** Path of the Lease collection (create); "/<name>" appended names ours. */
-export const LEASE_COLLECTION_PATH = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+export const LEASE_COLLECTION_PATH = utf8("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
 /** spec.leaseDurationSeconds: kubelet's nodeLeaseDurationSeconds default (40). */
 export const LEASE_DURATION_SECONDS: i32 = 40;
 /** Renewal interval: 0.25 x the duration = 10 s (kubelet's
@@ -28,30 +29,30 @@ export function writeLease(
 ): void {
   w.reset();
   w.beginObject();
-  w.key("apiVersion"); w.str("coordination.k8s.io/v1");
-  w.key("kind"); w.str("Lease");
-  w.key("metadata");
+  w.keyLit(utf8("apiVersion")); w.strLit(utf8("coordination.k8s.io/v1"));
+  w.keyLit(utf8("kind")); w.strLit(utf8("Lease"));
+  w.keyLit(utf8("metadata"));
   w.beginObject();
-  w.key("name"); writeText(w, cfg.name);
-  w.key("namespace"); w.str(LEASE_NAMESPACE);
-  if (rvLen > 0) { w.key("resourceVersion"); w.strBytes(rv, rvLen); }
+  w.keyLit(utf8("name")); writeText(w, cfg.name);
+  w.keyLit(utf8("namespace")); w.strLit(LEASE_NAMESPACE);
+  if (rvLen > 0) { w.keyLit(utf8("resourceVersion")); w.strBytes(rv, rvLen); }
   if (uidLen > 0) {
-    w.key("ownerReferences");
+    w.keyLit(utf8("ownerReferences"));
     w.beginArray();
     w.beginObject();
-    w.key("apiVersion"); w.str("v1");
-    w.key("kind"); w.str("Node");
-    w.key("name"); writeText(w, cfg.name);
-    w.key("uid"); w.strBytes(uid, uidLen);
+    w.keyLit(utf8("apiVersion")); w.strLit(utf8("v1"));
+    w.keyLit(utf8("kind")); w.strLit(utf8("Node"));
+    w.keyLit(utf8("name")); writeText(w, cfg.name);
+    w.keyLit(utf8("uid")); w.strBytes(uid, uidLen);
     w.endObject();
     w.endArray();
   }
   w.endObject();
-  w.key("spec");
+  w.keyLit(utf8("spec"));
   w.beginObject();
-  w.key("holderIdentity"); writeText(w, cfg.name);
-  w.key("leaseDurationSeconds"); w.int(LEASE_DURATION_SECONDS);
-  w.key("renewTime");
+  w.keyLit(utf8("holderIdentity")); writeText(w, cfg.name);
+  w.keyLit(utf8("leaseDurationSeconds")); w.int(LEASE_DURATION_SECONDS);
+  w.keyLit(utf8("renewTime"));
   const n = formatRfc3339(TIME, 32, wallMs, true);
   if (n > 0) w.strBytes(TIME, n); else w.nul();
   w.endObject();

@@ -1,27 +1,25 @@
 // Log lines of the node agent, composed in one fixed buffer (no strings are
-// built at run time). Usage: lineStart("node: registered "); lineBytes(...);
+// built at run time). Texts are UTF-8 literals (util/lit.ts). Usage:
+// lineStart(utf8("node: registered ")); lineBytes(...);
 // lineEmit(LOG_INFO). A line longer than LOG_LINE_CAP is cut, never grown.
 
 import { log } from "../host/imports";
 import { formatI64 } from "../util/bytes";
 import { LOG_LINE_CAP } from "../util/limits";
+import { Lit, litLen, litPtr } from "../util/lit";
 
 const LINE: usize = memory.data(LOG_LINE_CAP);
 let lineLen: i32 = 0;
 
-/** Starts a new line with ASCII text `s`. */
-export function lineStart(s: string): void {
+/** Starts a new line with literal text `s`. */
+export function lineStart(s: Lit): void {
   lineLen = 0;
-  lineStr(s);
+  lineLit(s);
 }
 
-/** Appends ASCII/UTF-8 text `s` (cut at the cap). */
-export function lineStr(s: string): void {
-  for (let i = 0, n = s.length; i < n && lineLen < LOG_LINE_CAP; i++) {
-    const c = s.charCodeAt(i);
-    store<u8>(LINE + <usize>lineLen, c < 0x80 ? c : 0x3f); // non-ASCII never appears in our literals
-    lineLen++;
-  }
+/** Appends literal text `s` (cut at the cap). */
+export function lineLit(s: Lit): void {
+  lineBytes(litPtr(s), litLen(s));
 }
 
 /** Appends bytes (ptr, len) (cut at the cap). */
@@ -45,7 +43,7 @@ export function lineEmit(level: i32): void {
 }
 
 /** One whole line of literal text. */
-export function logText(level: i32, s: string): void {
+export function logText(level: i32, s: Lit): void {
   lineStart(s);
   lineEmit(level);
 }

@@ -6,66 +6,67 @@
 import { JsonWriter } from "../json/writer";
 import { NodeConfig } from "./config";
 import { Conditions, writeStatusMembers, writeText } from "./status";
+import { Lit, litLen, utf8 } from "../util/lit";
 
 /** node.kubernetes.io/instance-type label value (allowed by NodeRestriction:
  *  node.kubernetes.io/ is a kubelet-settable prefix). */
-export const INSTANCE_TYPE = "rp2040-pico-w";
+export const INSTANCE_TYPE = utf8("rp2040-pico-w");
 /** Taint key that keeps ordinary pods and DaemonSets off the microcontroller:
  *  set as NoSchedule and NoExecute at creation (NodeRestriction forbids the
  *  node from changing taints later). Workloads meant for it tolerate it. */
-export const MICROCONTROLLER_TAINT_KEY = "pico.k3s.io/microcontroller";
+export const MICROCONTROLLER_TAINT_KEY = utf8("pico.k3s.io/microcontroller");
 /** The taint kubelet registers with; the node lifecycle controller removes it
  *  once Ready (k8s.io/api/core/v1 well_known_taints.go TaintNodeNotReady). */
-export const NOT_READY_TAINT_KEY = "node.kubernetes.io/not-ready";
+export const NOT_READY_TAINT_KEY = utf8("node.kubernetes.io/not-ready");
 
 /** Writes the Node for registration into `w` (reset first). */
 export function writeNodeRegistration(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   w.reset();
   w.beginObject();
-  w.key("apiVersion"); w.str("v1");
-  w.key("kind"); w.str("Node");
-  w.key("metadata");
+  w.keyLit(utf8("apiVersion")); w.strLit(utf8("v1"));
+  w.keyLit(utf8("kind")); w.strLit(utf8("Node"));
+  w.keyLit(utf8("metadata"));
   w.beginObject();
-  w.key("name"); writeText(w, cfg.name);
+  w.keyLit(utf8("name")); writeText(w, cfg.name);
   // Only labels NodeRestriction lets a node set on itself
   // (plugin/pkg/admission/noderestriction, kubelet's well-known labels).
-  w.key("labels");
+  w.keyLit(utf8("labels"));
   w.beginObject();
-  w.key("kubernetes.io/hostname"); writeText(w, cfg.hostname);
-  w.key("kubernetes.io/os"); writeText(w, cfg.os);
-  w.key("kubernetes.io/arch"); writeText(w, cfg.arch);
-  w.key("node.kubernetes.io/instance-type"); w.str(INSTANCE_TYPE);
+  w.keyLit(utf8("kubernetes.io/hostname")); writeText(w, cfg.hostname);
+  w.keyLit(utf8("kubernetes.io/os")); writeText(w, cfg.os);
+  w.keyLit(utf8("kubernetes.io/arch")); writeText(w, cfg.arch);
+  w.keyLit(utf8("node.kubernetes.io/instance-type")); w.strLit(INSTANCE_TYPE);
   w.endObject();
   // k3s' agent sets these two (pkg/agent/config, node annotations); kubelet
   // sets the ttl annotation (node.alpha.kubernetes.io/ttl, 0 = no TTL caching).
-  w.key("annotations");
+  w.keyLit(utf8("annotations"));
   w.beginObject();
-  w.key("k3s.io/hostname"); writeText(w, cfg.hostname);
-  w.key("k3s.io/internal-ip"); writeText(w, cfg.ip);
-  w.key("node.alpha.kubernetes.io/ttl"); w.str("0");
+  w.keyLit(utf8("k3s.io/hostname")); writeText(w, cfg.hostname);
+  w.keyLit(utf8("k3s.io/internal-ip")); writeText(w, cfg.ip);
+  w.keyLit(utf8("node.alpha.kubernetes.io/ttl")); w.strLit(utf8("0"));
   w.endObject();
   w.endObject();
-  w.key("spec");
+  w.keyLit(utf8("spec"));
   w.beginObject();
-  w.key("taints");
+  w.keyLit(utf8("taints"));
   w.beginArray();
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, "true", "NoSchedule");
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, "true", "NoExecute");
-  writeTaint(w, NOT_READY_TAINT_KEY, "", "NoSchedule");
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, utf8("true"), utf8("NoSchedule"));
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, utf8("true"), utf8("NoExecute"));
+  writeTaint(w, NOT_READY_TAINT_KEY, utf8(""), utf8("NoSchedule"));
   w.endArray();
   w.endObject();
-  w.key("status");
+  w.keyLit(utf8("status"));
   w.beginObject();
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();
   w.endObject();
 }
 
-function writeTaint(w: JsonWriter, key: string, value: string, effect: string): void {
+function writeTaint(w: JsonWriter, key: Lit, value: Lit, effect: Lit): void {
   w.beginObject();
-  w.key("key"); w.str(key);
-  if (value.length > 0) { w.key("value"); w.str(value); }
-  w.key("effect"); w.str(effect);
+  w.keyLit(utf8("key")); w.strLit(key);
+  if (litLen(value) > 0) { w.keyLit(utf8("value")); w.strLit(value); }
+  w.keyLit(utf8("effect")); w.strLit(effect);
   w.endObject();
 }
 
@@ -74,7 +75,7 @@ function writeTaint(w: JsonWriter, key: string, value: string, effect: string): 
 export function writeNodeStatusPatch(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   w.reset();
   w.beginObject();
-  w.key("status");
+  w.keyLit(utf8("status"));
   w.beginObject();
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();

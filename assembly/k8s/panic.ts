@@ -5,6 +5,7 @@
 // can restart it. The module imports nothing but module "host".
 
 import { log, LOG_ERROR } from "../host/imports";
+import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 
 /** Bytes of the abort line; longer text is cut. */
 const PANIC_LINE_CAP: i32 = 200;
@@ -15,6 +16,13 @@ function put(s: string): void {
   for (let i = 0, n = s.length; i < n && panicLen < PANIC_LINE_CAP; i++) {
     const c = s.charCodeAt(i);
     store<u8>(PANIC + <usize>panicLen, c < 0x80 ? c : 0x3f);
+    panicLen++;
+  }
+}
+
+function putLit(l: Lit): void {
+  for (let i = 0, n = litLen(l); i < n && panicLen < PANIC_LINE_CAP; i++) {
+    store<u8>(PANIC + <usize>panicLen, load<u8>(litPtr(l) + <usize>i));
     panicLen++;
   }
 }
@@ -36,13 +44,13 @@ function putU32(v: u32): void {
 /** Logs "core: abort: <message> at <file>:<line>:<column>" and traps. */
 export function coreAbort(message: string | null, fileName: string | null, lineNumber: u32, columnNumber: u32): void {
   panicLen = 0;
-  put("core: abort: ");
+  putLit(utf8("core: abort: "));
   if (message !== null) put(message);
-  put(" at ");
+  putLit(utf8(" at "));
   if (fileName !== null) put(fileName);
-  put(":");
+  putLit(utf8(":"));
   putU32(lineNumber);
-  put(":");
+  putLit(utf8(":"));
   putU32(columnNumber);
   log(LOG_ERROR, PANIC, panicLen);
   unreachable();

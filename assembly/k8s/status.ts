@@ -11,6 +11,7 @@ import { JsonWriter } from "../json/writer";
 import { formatI64 } from "../util/bytes";
 import { NodeConfig, Text } from "./config";
 import { formatRfc3339 } from "./time";
+import { Lit, utf8 } from "../util/lit";
 
 /** Condition indexes, in the order kubelet lists them in node status. */
 export const COND_MEMORY_PRESSURE: i32 = 0;
@@ -22,18 +23,18 @@ export const COND_COUNT: i32 = 4;
 /** The agent's version, and the Kubernetes release whose kubelet behaviour it
  *  implements: nodeInfo.kubeletVersion = "<k8s>-pico.<agent>" (a valid semver
  *  pre-release of the k8s version, shown as VERSION by kubectl). */
-export const AGENT_VERSION = "0.1.0";
-export const KUBELET_VERSION = "v1.36.3-pico.0.1.0";
+export const AGENT_VERSION: Lit = utf8("0.1.0");
+export const KUBELET_VERSION: Lit = utf8("v1.36.3-pico.0.1.0");
 
 /** Pods the node runs: none yet (no pod runtime in this version). Reported
  *  honestly as capacity.pods so the scheduler never places a pod here. */
 export const NODE_MAX_PODS: i32 = 0;
 
 /** Ready=True (kubelet: "KubeletReady"). */
-const READY_TRUE_REASON = "KubeletReady";
-const READY_TRUE_MESSAGE = "k3s-pico-node is posting ready status";
-const READY_FALSE_REASON = "KubeletNotReady";
-const READY_FALSE_MESSAGE = "k3s-pico-node is not ready";
+const READY_TRUE_REASON = utf8("KubeletReady");
+const READY_TRUE_MESSAGE = utf8("k3s-pico-node is posting ready status");
+const READY_FALSE_REASON = utf8("KubeletNotReady");
+const READY_FALSE_MESSAGE = utf8("k3s-pico-node is not ready");
 
 const TIME: usize = memory.data(32);
 const NUM: usize = memory.data(24);
@@ -105,27 +106,27 @@ export class Conditions {
     for (let i = 0; i < COND_COUNT; i++) {
       const v = this.value[i];
       w.beginObject();
-      w.key("type");
-      if (i == COND_READY) w.str("Ready");
-      else if (i == COND_MEMORY_PRESSURE) w.str("MemoryPressure");
-      else if (i == COND_DISK_PRESSURE) w.str("DiskPressure");
-      else w.str("PIDPressure");
-      w.key("status");
-      w.str(v ? "True" : "False");
-      w.key("lastHeartbeatTime");
+      w.keyLit(utf8("type"));
+      if (i == COND_READY) w.strLit(utf8("Ready"));
+      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("MemoryPressure"));
+      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("DiskPressure"));
+      else w.strLit(utf8("PIDPressure"));
+      w.keyLit(utf8("status"));
+      w.strLit(v ? utf8("True") : utf8("False"));
+      w.keyLit(utf8("lastHeartbeatTime"));
       writeTime(w, wallMs);
-      w.key("lastTransitionTime");
+      w.keyLit(utf8("lastTransitionTime"));
       writeTime(w, this.since[i]);
-      w.key("reason");
-      if (i == COND_READY) w.str(v ? READY_TRUE_REASON : READY_FALSE_REASON);
-      else if (i == COND_MEMORY_PRESSURE) w.str("KubeletHasSufficientMemory");
-      else if (i == COND_DISK_PRESSURE) w.str("KubeletHasNoDiskPressure");
-      else w.str("KubeletHasSufficientPID");
-      w.key("message");
-      if (i == COND_READY) w.str(v ? READY_TRUE_MESSAGE : READY_FALSE_MESSAGE);
-      else if (i == COND_MEMORY_PRESSURE) w.str("kubelet has sufficient memory available");
-      else if (i == COND_DISK_PRESSURE) w.str("kubelet has no disk pressure");
-      else w.str("kubelet has sufficient PID available");
+      w.keyLit(utf8("reason"));
+      if (i == COND_READY) w.strLit(v ? READY_TRUE_REASON : READY_FALSE_REASON);
+      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("KubeletHasSufficientMemory"));
+      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("KubeletHasNoDiskPressure"));
+      else w.strLit(utf8("KubeletHasSufficientPID"));
+      w.keyLit(utf8("message"));
+      if (i == COND_READY) w.strLit(v ? READY_TRUE_MESSAGE : READY_FALSE_MESSAGE);
+      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("kubelet has sufficient memory available"));
+      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("kubelet has no disk pressure"));
+      else w.strLit(utf8("kubelet has sufficient PID available"));
       w.endObject();
     }
     w.endArray();
@@ -145,42 +146,42 @@ export const AGENT_RESERVED_CPU_CORES: i32 = 1;
  *  `bootId` holds BOOT_ID_LEN bytes. */
 export function writeStatusMembers(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   const allocCpu = cfg.cpuCores > AGENT_RESERVED_CPU_CORES ? cfg.cpuCores - AGENT_RESERVED_CPU_CORES : 0;
-  w.key("capacity");
+  w.keyLit(utf8("capacity"));
   w.beginObject();
-  w.key("cpu"); writeQuantity(w, cfg.cpuCores);
-  w.key("memory"); writeBytesQuantity(w, cfg.memoryBytes);
-  w.key("pods"); writeQuantity(w, NODE_MAX_PODS);
+  w.keyLit(utf8("cpu")); writeQuantity(w, cfg.cpuCores);
+  w.keyLit(utf8("memory")); writeBytesQuantity(w, cfg.memoryBytes);
+  w.keyLit(utf8("pods")); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
-  w.key("allocatable");
+  w.keyLit(utf8("allocatable"));
   w.beginObject();
-  w.key("cpu"); writeQuantity(w, allocCpu);
-  w.key("memory"); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
-  w.key("pods"); writeQuantity(w, NODE_MAX_PODS);
+  w.keyLit(utf8("cpu")); writeQuantity(w, allocCpu);
+  w.keyLit(utf8("memory")); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
+  w.keyLit(utf8("pods")); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
-  w.key("conditions");
+  w.keyLit(utf8("conditions"));
   cond.write(w, wallMs);
-  w.key("addresses");
+  w.keyLit(utf8("addresses"));
   w.beginArray();
-  w.beginObject(); w.key("type"); w.str("InternalIP"); w.key("address"); writeText(w, cfg.ip); w.endObject();
-  w.beginObject(); w.key("type"); w.str("Hostname"); w.key("address"); writeText(w, cfg.hostname); w.endObject();
+  w.beginObject(); w.keyLit(utf8("type")); w.strLit(utf8("InternalIP")); w.keyLit(utf8("address")); writeText(w, cfg.ip); w.endObject();
+  w.beginObject(); w.keyLit(utf8("type")); w.strLit(utf8("Hostname")); w.keyLit(utf8("address")); writeText(w, cfg.hostname); w.endObject();
   w.endArray();
-  w.key("daemonEndpoints");
+  w.keyLit(utf8("daemonEndpoints"));
   w.beginObject();
-  w.key("kubeletEndpoint");
-  w.beginObject(); w.key("Port"); w.int(cfg.kubeletPort); w.endObject();
+  w.keyLit(utf8("kubeletEndpoint"));
+  w.beginObject(); w.keyLit(utf8("Port")); w.int(cfg.kubeletPort); w.endObject();
   w.endObject();
-  w.key("nodeInfo");
+  w.keyLit(utf8("nodeInfo"));
   w.beginObject();
-  w.key("machineID"); writeText(w, cfg.machineId);
-  w.key("systemUUID"); writeText(w, cfg.machineId);
-  w.key("bootID"); w.strBytes(bootId, BOOT_ID_LEN);
-  w.key("kernelVersion"); writeText(w, cfg.kernel);
-  w.key("osImage"); writeText(w, cfg.osImage);
-  w.key("containerRuntimeVersion"); writeText(w, cfg.runtime);
-  w.key("kubeletVersion"); w.str(KUBELET_VERSION);
-  w.key("kubeProxyVersion"); w.str("");
-  w.key("operatingSystem"); writeText(w, cfg.os);
-  w.key("architecture"); writeText(w, cfg.arch);
+  w.keyLit(utf8("machineID")); writeText(w, cfg.machineId);
+  w.keyLit(utf8("systemUUID")); writeText(w, cfg.machineId);
+  w.keyLit(utf8("bootID")); w.strBytes(bootId, BOOT_ID_LEN);
+  w.keyLit(utf8("kernelVersion")); writeText(w, cfg.kernel);
+  w.keyLit(utf8("osImage")); writeText(w, cfg.osImage);
+  w.keyLit(utf8("containerRuntimeVersion")); writeText(w, cfg.runtime);
+  w.keyLit(utf8("kubeletVersion")); w.strLit(KUBELET_VERSION);
+  w.keyLit(utf8("kubeProxyVersion")); w.strLit(utf8(""));
+  w.keyLit(utf8("operatingSystem")); writeText(w, cfg.os);
+  w.keyLit(utf8("architecture")); writeText(w, cfg.arch);
   w.endObject();
 }
 

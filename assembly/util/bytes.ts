@@ -3,6 +3,7 @@
 // encode/compare on the fly and never build a temporary string.
 
 import { E_MALFORMED, E_TOOLARGE, OK } from "./errors";
+import { Lit, litLen, litPtr } from "./lit";
 
 /** ASCII lower case of one byte (other bytes unchanged). */
 // @ts-ignore: decorator
@@ -114,6 +115,16 @@ export function bytesEqualStrNoCase(ptr: usize, len: i32, s: string): bool {
   if (s.length != len) return false;
   for (let i = 0; i < len; i++) {
     if (lowerAscii(load<u8>(ptr + <usize>i)) != lowerAscii(<u32>s.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/** ASCII case-insensitive equality of (ptr, len) with a UTF-8 literal of ASCII text (util/lit.ts). */
+export function bytesEqualLitNoCase(ptr: usize, len: i32, l: Lit): bool {
+  if (litLen(l) != len) return false;
+  const q = litPtr(l);
+  for (let i = 0; i < len; i++) {
+    if (lowerAscii(load<u8>(ptr + <usize>i)) != lowerAscii(load<u8>(q + <usize>i))) return false;
   }
   return true;
 }

@@ -8,8 +8,11 @@
  *  JSON, plus ~300 bytes of headers). */
 export const HTTP_REQUEST_CAP: i32 = 4096;
 /** Receive buffer of the API client: bytes read from the host per net_recv.
- *  Any size works (the parser is push-style); larger means fewer calls. */
-export const HTTP_RECV_CAP: i32 = 2048;
+ *  Any size works (the parser is push-style and nothing must fit in it whole);
+ *  larger means fewer calls. 1 KB holds a whole Lease or status response
+ *  header block; a Node response (~5 KB with managedFields) takes ~6 reads.
+ *  The TLS record itself is buffered by the host, not here. */
+export const HTTP_RECV_CAP: i32 = 1024;
 /** Cap on a response's header block (status line + headers + blank line),
  *  counted across feeds, and separately on a chunked body's trailer section.
  *  The API server sends ~300 bytes of headers; 8 KB is what many servers allow

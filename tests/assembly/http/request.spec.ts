@@ -1,5 +1,6 @@
 import { RequestWriter } from "../../../assembly/http/request";
 import { E_INVAL, E_TOOLARGE, OK } from "../../../assembly/util/errors";
+import { utf8 } from "../../../assembly/util/lit";
 
 const buf = new StaticArray<u8>(512);
 const bp = changetype<usize>(buf);
@@ -13,11 +14,20 @@ describe("RequestWriter", () => {
     const w = new RequestWriter(bp, 512);
     w.start("GET", "/api/v1/nodes/pico-a");
     w.header("Host", "10.0.0.1:6443");
-    w.headerInt("X-N", -42);
+    w.headerInt(utf8("X-N"), -42);
     const n = w.finish(0, 0);
     expect(n).toBe(w.len);
     expect(text(w)).toBe("GET /api/v1/nodes/pico-a HTTP/1.1\r\nHost: 10.0.0.1:6443\r\nX-N: -42\r\n\r\n");
     expect(w.complete).toBe(true);
+    // The literal variants write the same bytes.
+    const v = new RequestWriter(bp + 256, 256);
+    const path = utf8("/api/v1/nodes/pico-a");
+    v.startLit(utf8("GET"), path + 1, <i32>load<u8>(path));
+    v.headerLit(utf8("Host"), utf8("10.0.0.1:6443"));
+    v.headerInt(utf8("X-N"), -42);
+    v.finish(0, 0);
+    expect(String.UTF8.decodeUnsafe(v.ptr, <usize>v.len)).toBe(text(w));
+    expect(v.idempotent).toBe(true);
   });
 
   it("writes Content-Length and the body", () => {
