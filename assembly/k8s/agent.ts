@@ -205,6 +205,7 @@ export class Agent {
       }
       if (r == HTTP_DONE) {
         this.learnDate(nowMs);
+        this.logRequest(this.client.status);
         const req = this.inFlight;
         this.inFlight = REQ_NONE;
         this.onResponse(req, this.client.status, nowMs);
@@ -359,6 +360,21 @@ export class Agent {
   }
 
   // ---- responses ----
+
+  /** One debug line per API request ("api: PUT /apis/... -> 200"), taken
+   *  from the request line still in the client's buffer: what an operator
+   *  reads to see the node's traffic, and what bench/node.mjs counts. */
+  private logRequest(status: i32): void {
+    const rq = this.client.req;
+    let n = 0;
+    while (n < rq.len && load<u8>(rq.ptr + n) != 0x0d) n++;
+    // Drop " HTTP/1.1" (9 bytes) from the request line.
+    lineStart(utf8("api: "));
+    lineBytes(rq.ptr, n > 9 ? n - 9 : n);
+    lineLit(utf8(" -> "));
+    lineInt(status);
+    lineEmit(LOG_DEBUG);
+  }
 
   private onResponse(req: i32, status: i32, nowMs: i64): void {
     const ok = status >= 200 && status < 300;
