@@ -2,7 +2,10 @@
 # Builds the simulator: build/core.wasm first (scripts/build-wasm.sh), then
 # build/sim/pico-node-sim (the core through wasm2c). When WAMR_ROOT names a
 # wasm-micro-runtime source tree, also build/sim-wamr/pico-node-sim, which
-# runs build/core.wasm under WAMR's interpreter as the device does.
+# runs build/core.wasm under WAMR's interpreter as the device does. When
+# MBEDTLS_SOURCE_DIR names an Mbed TLS 3.x source tree (or PICO_SDK_PATH a
+# pico-sdk, whose lib/mbedtls is used), also build/sim-devtls/pico-node-sim:
+# Mbed TLS built from that source with the device's mbedtls_config.h.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -18,4 +21,10 @@ if [ -n "${WAMR_ROOT:-}" ]; then
   cmake -S . -B build/sim-wamr -DSHIM_BUILD_TESTS=OFF -DWAMR_ROOT="$WAMR_ROOT" "$@" >/dev/null
   cmake --build build/sim-wamr -j2
   echo "build-sim: build/sim-wamr/pico-node-sim (WAMR, loads build/core.wasm)"
+fi
+MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
+if [ -n "$MBEDTLS_SRC" ]; then
+  cmake -S . -B build/sim-devtls -DSHIM_BUILD_TESTS=OFF -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" "$@" >/dev/null
+  cmake --build build/sim-devtls -j2
+  echo "build-sim: build/sim-devtls/pico-node-sim (Mbed TLS from $MBEDTLS_SRC, device config)"
 fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: a real control plane, three simulated Pico W nodes running the
-# same core.wasm the device runs, each with its own key and certificate and
-# mutual TLS to the API server. Ctrl-C stops everything.
+# same core.wasm the device runs. Each joins the way a kubelet does: with a
+# bootstrap token it makes its own key, submits a CSR, gets it approved and
+# signed, and talks mutual TLS as itself from then on (issue 6; the CLI in
+# cli/ makes the token and writes the node configs). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +14,7 @@ export PICO_CLUSTER_DIR=$DIR
 
 bash scripts/setup.sh
 bash scripts/build-sim.sh
+npx tsc -p cli
 bash "$CLUSTER" up
 
 PORT=${PICO_CLUSTER_PORT:-6443}
@@ -30,20 +33,15 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+PICO="node build/cli/main.js"
+$PICO rbac apply --kubeconfig "$DIR/admin.kubeconfig"
+# One bootstrap token for this demo's nodes; a node that already has its
+# certificate (kept in $NODEDIR/<name>.state) does not need it again.
+TOKEN=$($PICO token create --ttl 2h --description "k3s-pico-node demo" --kubeconfig "$DIR/admin.kubeconfig")
 for i in $(seq 1 "$NODES"); do
   name=pico-node-$i
-  # The node's key and certificate from the cluster's client CA. (Issue 6
-  # replaces this with an on-device key and a bootstrap-token CSR.)
-  [[ -f $NODEDIR/$name.crt ]] || bash "$CLUSTER" issue-node-cert "$name" "$NODEDIR" >/dev/null
-  cat > "$NODEDIR/$name.conf" <<CONF
-node.name = $name
-server.host = 127.0.0.1
-server.port = $PORT
-node.ip = 127.0.0.1
-tls.ca_file = $DIR/server-ca.crt
-tls.cert_file = $name.crt
-tls.key_file = $name.key
-CONF
+  $PICO config write --node "$name" --server "https://127.0.0.1:$PORT" --ca "$DIR/server-ca.crt" \
+    --token "$TOKEN" --sim "$NODEDIR/$name.conf" >/dev/null
   # Each node's log lines, prefixed with its name.
   ( exec build/sim/pico-node-sim --config "$NODEDIR/$name.conf" 2>&1 | sed -u "s/^/$name | /" ) &
   PIDS+=($!)

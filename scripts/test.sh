@@ -70,6 +70,10 @@ fi
 if want shim; then
   run_suite shim parse_plain bash tests/shim/run.sh
 fi
+if want cli; then
+  # k3s-pico-node (cli/): config files and the config UF2 parsed back, bad input.
+  run_suite cli parse_node_test node --test tests/cli/
+fi
 if want uf2; then
   # UF2 writer (firmware, core slot, config region) parsed back, the flash
   # region reader, the AES-GCM known-answer test, the no-SDK build message.
@@ -86,6 +90,13 @@ if want e2e; then
     run_suite e2e-wamr parse_node_test env PICO_SIM=build/sim-wamr/pico-node-sim node --test --test-concurrency=1 tests/e2e/
   else
     echo "# SKIPPED (not counted): e2e under WAMR needs WAMR_ROOT=<wasm-micro-runtime checkout>; ran under wasm2c only"
+  fi
+  # Again with Mbed TLS built from source with the device's mbedtls_config.h
+  # (build/sim-devtls, made by scripts/build-sim.sh when a source is named).
+  if [[ -n ${MBEDTLS_SOURCE_DIR:-} || -n ${PICO_SDK_PATH:-} ]]; then
+    run_suite e2e-devtls parse_node_test env PICO_SIM=build/sim-devtls/pico-node-sim node --test --test-concurrency=1 tests/e2e/
+  else
+    echo "# SKIPPED (not counted): e2e with the device's Mbed TLS needs MBEDTLS_SOURCE_DIR=<Mbed TLS 3.x tree> or PICO_SDK_PATH; ran with the system's Mbed TLS only"
   fi
 fi
 

@@ -37,3 +37,15 @@ export const CFG_PLATFORM_MEMORY_ALLOCATABLE = utf8("platform.memory_allocatable
 export const CFG_PLATFORM_CPUS = utf8("platform.cpu_cores");
 /** Machine identity for nodeInfo.machineID / systemUUID (board id). */
 export const CFG_PLATFORM_MACHINE_ID = utf8("platform.machine_id");
+/** Size of the device memory region in bytes, decimal (shim SHIM_DEVMEM_BYTES). */
+export const CFG_PLATFORM_DEVMEM_BYTES = utf8("platform.devmem_bytes");
+/** Namespace of the ConfigMaps the node follows. Default "default". */
+export const CFG_CONFIGMAP_NAMESPACE = utf8("configmap.namespace");
+/** ConfigMaps the node follows, comma-separated, lowest precedence first
+ *  (a later one wins for an address both name); "{node}" is replaced by the
+ *  node name. Default "pico-config". Empty: follow none. */
+export const CFG_CONFIGMAP_NAMES = utf8("configmap.names");
+/** Bootstrap token "<id>.<secret>" (kubeadm format, [a-z0-9]{6}.[a-z0-9]{16}):
+ *  used as a Bearer token to submit the node's CSR when it has no usable
+ *  client certificate. A credential: never logged. */
+export const CFG_BOOTSTRAP_TOKEN = utf8("bootstrap.token");

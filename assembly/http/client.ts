@@ -43,7 +43,9 @@ export class HttpClient {
   private recvCap: i32;
   private recvPos: i32 = 0;
   private recvLen: i32 = 0;
-  private host: StaticArray<u8> = new StaticArray<u8>(HTTP_HOST_MAX);
+  /** Server host name: the caller's bytes (configureBytes), not a copy, so the
+   *  agent's clients share the one config copy of it. */
+  private host: usize = 0;
   private hostLen: i32 = 0;
   private port: i32 = 0;
   private flags: i32 = 0;
@@ -71,19 +73,24 @@ export class HttpClient {
   }
 
   /** Server to talk to and net_connect flags (NET_TLS | NET_CLIENT_CERT).
-   *  Closes any open connection. Returns OK, E_INVAL or E_TOOLARGE. */
+   *  Closes any open connection. Returns OK, E_INVAL or E_TOOLARGE. The name
+   *  is converted into one static buffer shared by every client configured
+   *  this way (tests; the agent uses configureBytes). */
   configure(host: string, port: i32, flags: i32): i32 {
     const n = utf8Len(host);
     if (n > HTTP_HOST_MAX) return E_TOOLARGE;
-    writeStr(changetype<usize>(this.host), HTTP_HOST_MAX, host);
-    return this.setServer(n, port, flags);
+    const buf = memory.data(HTTP_HOST_MAX);
+    writeStr(buf, HTTP_HOST_MAX, host);
+    return this.configureBytes(buf, n, port, flags);
   }
 
-  /** configure() with the host name given as bytes. */
+  /** configure() with the host name given as bytes. The client keeps the
+   *  pointer, not a copy: the bytes must stay unchanged while it is configured
+   *  (the agent passes its config's server.host). */
   configureBytes(hostPtr: usize, hostLen: i32, port: i32, flags: i32): i32 {
     if (hostLen < 0) return E_INVAL;
     if (hostLen > HTTP_HOST_MAX) return E_TOOLARGE;
-    memory.copy(changetype<usize>(this.host), hostPtr, <usize>hostLen);
+    this.host = hostPtr;
     return this.setServer(hostLen, port, flags);
   }
 
@@ -238,7 +245,7 @@ export class HttpClient {
 
   private hostHeader(): void {
     const scratch = memory.data(HTTP_HOST_MAX + 8);
-    memory.copy(scratch, changetype<usize>(this.host), <usize>this.hostLen);
+    memory.copy(scratch, this.host, <usize>this.hostLen);
     let n = this.hostLen;
     // The port is omitted only when it is the scheme's default (RFC 9110 §7.2, §4.2).
     const tls = (this.flags & 1) != 0;
@@ -252,7 +259,7 @@ export class HttpClient {
 
   private connect(): i32 {
     if (this.hostLen == 0) return E_INVAL;
-    const h = net_connect(changetype<usize>(this.host), this.hostLen, this.port, this.flags);
+    const h = net_connect(this.host, this.hostLen, this.port, this.flags);
     if (h < 0) return h;
     this.handle = h;
     this.uses = 0;

@@ -14,7 +14,7 @@
 import { E_DEPTH, E_MALFORMED, E_NEED_MORE, E_TOOLARGE, OK } from "../util/errors";
 import { JSON_DEPTH_MAX, JSON_KEY_MAX, JSON_PATH_MAX, JSON_VALUE_MAX } from "../util/limits";
 import { hexVal, matchUtf8At, bytesEqualStr, parseI64, parsedI64, putUtf8 } from "../util/bytes";
-import { Lit, litLen, litPtr } from "../util/lit";
+import { bytesEqualLit, Lit, litLen, litPtr } from "../util/lit";
 
 /** The top-level value is complete (call next() again to read the next one of a stream). */
 export const TOK_END: i32 = 0;
@@ -27,6 +27,10 @@ export const TOK_NUMBER: i32 = 6;
 export const TOK_TRUE: i32 = 7;
 export const TOK_FALSE: i32 = 8;
 export const TOK_NULL: i32 = 9;
+/** With `streamStrings` on: the first bytes of a string value too long for
+ *  the scratch (valuePtr/valueLen hold this piece). More pieces follow; the
+ *  last one comes as TOK_STRING. Keys are never split. */
+export const TOK_STRING_PART: i32 = 10;
 
 // Container kinds on the stack.
 const C_OBJECT: u8 = 1;
@@ -67,8 +71,9 @@ export class JsonReader {
   private scratchCap: i32;
   private path: StaticArray<u8>;
   private kind: StaticArray<u8>; // container kind per level (1..depth)
-  private keyStart: StaticArray<i32>; // offset of the level's key in `path`
-  private keyLength: StaticArray<i32>; // its length; -1 when over the cap
+  // i16 (pathCap and JSON_KEY_MAX are far below 2^15): half the bytes of i32.
+  private keyStart: StaticArray<i16>; // offset of the level's key in `path`
+  private keyLength: StaticArray<i16>; // its length; -1 when over the cap
 
   private inPtr: usize = 0;
   private inLen: i32 = 0;
@@ -91,15 +96,28 @@ export class JsonReader {
   private uAcc: u32 = 0;
   private hiSurrogate: u32 = 0;
   private intErr: i32 = OK;
+  private partPending: bool = false;
+  /** Deliver long string values in pieces (TOK_STRING_PART ... TOK_STRING)
+   *  instead of skipping them as truncated: for values read chunk by chunk,
+   *  such as a CSR's base64 certificate. */
+  streamStrings: bool = false;
 
-  /** Allocates the scratch (`valueCap` bytes, default JSON_VALUE_MAX) and the stack. Init time only. */
-  constructor(valueCap: i32 = JSON_VALUE_MAX) {
+  /** Path stack bytes and nesting cap of this reader (defaults JSON_PATH_MAX, JSON_DEPTH_MAX). */
+  private pathCap: i32;
+  private depthMax: i32;
+
+  /** Allocates the scratch (`valueCap` bytes, default JSON_VALUE_MAX) and the
+   *  stack (`pathCap` bytes of keys, `depthMax` levels: smaller for documents
+   *  known to be shallow). Init time only. */
+  constructor(valueCap: i32 = JSON_VALUE_MAX, pathCap: i32 = JSON_PATH_MAX, depthMax: i32 = JSON_DEPTH_MAX) {
     this.scratchCap = valueCap;
+    this.pathCap = pathCap;
+    this.depthMax = depthMax;
     this.scratch = new StaticArray<u8>(valueCap);
-    this.path = new StaticArray<u8>(JSON_PATH_MAX);
-    this.kind = new StaticArray<u8>(JSON_DEPTH_MAX + 1);
-    this.keyStart = new StaticArray<i32>(JSON_DEPTH_MAX + 1);
-    this.keyLength = new StaticArray<i32>(JSON_DEPTH_MAX + 1);
+    this.path = new StaticArray<u8>(pathCap);
+    this.kind = new StaticArray<u8>(depthMax + 1);
+    this.keyStart = new StaticArray<i16>(depthMax + 1);
+    this.keyLength = new StaticArray<i16>(depthMax + 1);
   }
 
   /** Forgets the document, the input and any error. */
@@ -116,6 +134,7 @@ export class JsonReader {
     this.valLen = 0;
     this.trunc = false;
     this.hiSurrogate = 0;
+    this.partPending = false;
   }
 
   /** Next input chunk. Call after next() returned E_NEED_MORE (unread bytes of
@@ -211,6 +230,11 @@ export class JsonReader {
     return bytesEqualStr(this.valuePtr, this.valLen, s);
   }
 
+  /** valueIs() with a UTF-8 literal (util/lit.ts): no UTF-16 string in the module. */
+  valueIsLit(l: Lit): bool {
+    return !this.trunc && bytesEqualLit(this.valuePtr, this.valLen, l);
+  }
+
   /** The current number (or a string of decimal digits, as resourceVersion)
    *  as an integer. When it is not an integer that fits i64 (fraction,
    *  exponent, overflow, other text) it returns 0 and valueIntError tells why. */
@@ -241,6 +265,11 @@ export class JsonReader {
         this.valLen = 0;
         return TOK_END;
       }
+      if (this.partPending) {
+        // The piece was handed out: the scratch starts over for the next one.
+        this.partPending = false;
+        this.valLen = 0;
+      }
       const t = this.step();
       if (t < 0) {
         if (t != E_NEED_MORE) this.err = t;
@@ -261,15 +290,15 @@ export class JsonReader {
 
   private push(k: u8): i32 {
     const l = this.level;
-    if (l >= JSON_DEPTH_MAX) return E_DEPTH;
+    if (l >= this.depthMax) return E_DEPTH;
     this.tokLevel = l;
-    let start = unchecked(this.keyStart[l]);
+    let start: i32 = unchecked(this.keyStart[l]);
     if (l > 0 && unchecked(this.kind[l]) == C_OBJECT) {
-      const kl = unchecked(this.keyLength[l]);
+      const kl: i32 = unchecked(this.keyLength[l]);
       if (kl > 0) start += kl;
     }
     unchecked((this.kind[l + 1] = k));
-    unchecked((this.keyStart[l + 1] = start));
+    unchecked((this.keyStart[l + 1] = <i16>start));
     unchecked((this.keyLength[l + 1] = 0));
     this.level = l + 1;
     this.valLen = 0;
@@ -337,15 +366,15 @@ export class JsonReader {
   private putByte(c: u32): void {
     if (this.inKey) {
       const l = this.level;
-      const n = unchecked(this.keyLength[l]);
+      const n: i32 = unchecked(this.keyLength[l]);
       if (n < 0) return;
-      const start = unchecked(this.keyStart[l]);
-      if (n >= JSON_KEY_MAX || start + n >= JSON_PATH_MAX) {
+      const start: i32 = unchecked(this.keyStart[l]);
+      if (n >= JSON_KEY_MAX || start + n >= this.pathCap) {
         unchecked((this.keyLength[l] = -1));
         return;
       }
       store<u8>(changetype<usize>(this.path) + <usize>(start + n), c);
-      unchecked((this.keyLength[l] = n + 1));
+      unchecked((this.keyLength[l] = <i16>(n + 1)));
       return;
     }
     if (this.trunc) return;
@@ -405,6 +434,12 @@ export class JsonReader {
       const c = <u32>load<u8>(p + <usize>this.inPos);
       const st = this.state;
       if (st == S_STRING) {
+        // A full scratch in streaming mode is handed out as a piece; the 4
+        // bytes of headroom fit the longest UTF-8 sequence an escape yields.
+        if (this.streamStrings && !this.inKey && this.valLen > this.scratchCap - 4) {
+          this.partPending = true;
+          return TOK_STRING_PART;
+        }
         // Fast path: copy plain bytes until a quote, backslash or control.
         if (this.hiSurrogate != 0 && c != 0x5c) {
           this.putCp(0xfffd);

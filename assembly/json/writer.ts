@@ -6,6 +6,7 @@ import { E_DEPTH, E_TOOLARGE, OK } from "../util/errors";
 import { JSON_DEPTH_MAX } from "../util/limits";
 import { codePointAt, formatI64, decLen } from "../util/bytes";
 import { Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { base64Encode, base64Len } from "../util/base64";
 
 const HEX: Lit = utf8("0123456789abcdef");
 
@@ -118,6 +119,19 @@ export class JsonWriter {
     if (len < 0 || this.pos + len > this.cap) { this.fail(E_TOOLARGE); return; }
     memory.copy(this.buf + <usize>this.pos, ptr, <usize>len);
     this.pos += len;
+  }
+
+  /** A string value holding base64 (RFC 4648 section 4) of (ptr, len): how
+   *  Kubernetes carries []byte fields. No escaping is needed for its alphabet. */
+  strBase64(ptr: usize, len: i32): void {
+    this.separate();
+    if (this.err != OK) return;
+    const n = base64Len(len);
+    if (len < 0 || this.pos + n + 2 > this.cap) { this.fail(E_TOOLARGE); return; }
+    store<u8>(this.buf + <usize>this.pos, 0x22);
+    base64Encode(ptr, len, this.buf + <usize>this.pos + 1, n);
+    store<u8>(this.buf + <usize>(this.pos + 1 + n), 0x22);
+    this.pos += n + 2;
   }
 
   // ---- internals ----

@@ -30,6 +30,8 @@ import { LEASE_COLLECTION_PATH, LEASE_RENEW_INTERVAL_MS, writeLease } from "./le
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart } from "./log";
 import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
 import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
+import { ConfigMaps, REPORT_EVENT, REPORT_NONE } from "./configmap";
+import { Identity, REQ_CSR_CREATE, REQ_CSR_GET } from "./identity";
 
 /** Status report interval without changes: kubelet's nodeStatusReportFrequency
  *  default, 5 min (pkg/kubelet/apis/config/v1beta1/defaults.go). */
@@ -52,6 +54,8 @@ export const REQ_NODE_STATUS: i32 = 3;
 export const REQ_LEASE_GET: i32 = 4;
 export const REQ_LEASE_CREATE: i32 = 5;
 export const REQ_LEASE_RENEW: i32 = 6;
+/** An Event or the Node annotation about applied ConfigMaps (k8s/configmap.ts). */
+export const REQ_CONFIGMAP_REPORT: i32 = 20;
 
 // What the agent knows about its Node.
 const NODE_UNKNOWN: i32 = 0; // not registered by this boot yet: POST (or GET first)
@@ -81,6 +85,10 @@ export class Agent {
   );
   private readonly reader: JsonReader = new JsonReader();
   readonly backoff: Backoff = new Backoff();
+  /** Followed ConfigMaps: own watch connections; reports go through `client`. */
+  readonly configmaps: ConfigMaps = new ConfigMaps();
+  /** The node's client certificate: bootstrap-token join and renewal (k8s/identity.ts). */
+  readonly identity: Identity = new Identity();
 
   private readonly path: usize = heap.alloc(<usize>K8S_PATH_MAX);
   private pathLen: i32 = 0;
@@ -151,7 +159,8 @@ export class Agent {
     random_fill(rnd, 16);
     formatUuid(this.bootId, rnd);
 
-    this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, NET_TLS | NET_CLIENT_CERT);
+    const cm = this.configmaps.init(cfg, this.userAgent, this.userAgentLen);
+    if (cm != OK) return cm;
     this.configured = true;
     lineStart(utf8("node: starting "));
     lineBytes(cfg.name.ptr, cfg.name.len);
@@ -160,6 +169,9 @@ export class Agent {
     lineLit(utf8(":"));
     lineInt(cfg.serverPort);
     lineEmit(LOG_INFO);
+    // After the start line, so the identity's own line says how it joins.
+    this.identity.init(cfg);
+    this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, this.identity.flags);
     return OK;
   }
 
@@ -178,18 +190,22 @@ export class Agent {
       this.wallFromHost = true;
     }
     if (this.wallKnown) this.cond.stamp(this.wallNow(nowMs));
+    this.identity.tick(nowMs, this.wallNow(nowMs));
     this.pump(nowMs);
     if (!this.client.busy) {
       this.schedule(nowMs);
       if (this.client.busy) this.pump(nowMs);
     }
-    return this.nextWait(nowMs);
+    // Watches need the node's identity: none while it joins with a token.
+    if (!this.identity.blocking) this.configmaps.poll(nowMs);
+    return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
   }
 
   /** A host readiness event: drive the connection with the last known time. */
   event(handle: i32, flags: i32): void {
     if (!this.configured) return;
     this.pump(this.lastNowMs);
+    this.configmaps.event();
   }
 
   // ---- I/O ----
@@ -228,6 +244,7 @@ export class Agent {
       const t = rd.next();
       if (t == E_NEED_MORE || t == 0) return;
       if (t < 0) { this.bodyError = t; return; }
+      if (this.inFlight == REQ_CSR_CREATE || this.inFlight == REQ_CSR_GET) { this.identity.onToken(rd, t); continue; }
       if (t != TOK_STRING) continue;
       if (rd.pathIsLit(utf8("metadata.uid"))) {
         const n = rd.valueLen;
@@ -257,6 +274,17 @@ export class Agent {
 
   private schedule(nowMs: i64): void {
     if (nowMs < this.retryAtMs) return;
+    const id = this.identity;
+    if (id.switched) {
+      // A new certificate (or back to the token): the next request connects
+      // with it; this connection is idle, so nothing in flight is lost.
+      id.switched = false;
+      this.client.configureBytes(this.cfg.serverHost.ptr, this.cfg.serverHost.len, this.cfg.serverPort, id.flags);
+    }
+    if (id.blocking) {
+      if (id.due(nowMs)) this.startIdentity(nowMs);
+      return;
+    }
     if (this.nodeState != NODE_REGISTERED) {
       // Without a wall clock there are no timestamps to send: a GET learns
       // the clock from the Date header (and whether the Node exists).
@@ -272,12 +300,20 @@ export class Agent {
     if (this.leaseState == LEASE_UNKNOWN) this.start(REQ_LEASE_GET, nowMs);
     else if (this.leaseState == LEASE_ABSENT) this.start(REQ_LEASE_CREATE, nowMs);
     else if (nowMs >= this.leaseDueMs) this.start(REQ_LEASE_RENEW, nowMs);
+    else if (this.configmaps.reportWanted) this.start(REQ_CONFIGMAP_REPORT, nowMs);
+    else if (id.due(nowMs)) this.startIdentity(nowMs);
+  }
+
+  private startIdentity(nowMs: i64): void {
+    const req = this.identity.request();
+    if (req != 0) this.start(req, nowMs);
   }
 
   private nextWait(nowMs: i64): i32 {
     let due: i64 = nowMs + POLL_MAX_WAIT_MS;
     if (!this.client.busy) {
       if (this.retryAtMs > nowMs && this.retryAtMs < due) due = this.retryAtMs;
+      if (this.identity.dueAtMs < due) due = this.identity.dueAtMs;
       if (this.nodeState == NODE_REGISTERED && this.leaseState == LEASE_HELD && this.retryAtMs <= nowMs) {
         if (this.leaseDueMs < due) due = this.leaseDueMs;
         const s = this.lastStatusMs + STATUS_REPORT_INTERVAL_MS;
@@ -331,6 +367,15 @@ export class Agent {
       method = utf8("POST"); ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, false, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
+    } else if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
+      if (req == REQ_CSR_CREATE) { method = utf8("POST"); ctype = CT_JSON; this.identity.writeCsr(w); }
+      this.pathLen = this.identity.path(req, this.path, K8S_PATH_MAX);
+    } else if (req == REQ_CONFIGMAP_REPORT) {
+      const kind = this.configmaps.writeReport(w, this.path, K8S_PATH_MAX, this.cfg.name.ptr, this.cfg.name.len, wall);
+      if (kind == REPORT_NONE) return;
+      this.pathLen = this.configmaps.reportPathLen;
+      method = kind == REPORT_EVENT ? utf8("POST") : utf8("PATCH");
+      ctype = kind == REPORT_EVENT ? CT_JSON : utf8("application/merge-patch+json");
     } else {
       method = utf8("PUT"); ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
@@ -342,6 +387,9 @@ export class Agent {
     q.headerLitBytes(utf8("User-Agent"), this.userAgent, this.userAgentLen);
     q.headerLit(utf8("Accept"), CT_JSON);
     if (litLen(ctype) > 0) q.headerLit(utf8("Content-Type"), ctype);
+    // The bootstrap token, only on CSR requests made without a certificate.
+    const csr = req == REQ_CSR_CREATE || req == REQ_CSR_GET;
+    if (csr && this.identity.bootstrapping) q.headerLitBytes(utf8("Authorization"), this.identity.authPtr, this.identity.authBytes);
     // The head must end before the body it is about to be joined with
     // (finish() adds Content-Length and CRLF; memory.copy moves the body down).
     if (w.len > 0 && q.len + CONTENT_LENGTH_LINE_MAX > K8S_HEAD_RESERVE) {
@@ -351,6 +399,8 @@ export class Agent {
     const total = q.finish(w.ptr, w.len);
     if (total < 0) { this.onFailure(req, total, 0, nowMs); return; }
     this.reader.reset();
+    this.reader.streamStrings = req == REQ_CSR_GET; // status.certificate is ~1.3 KB of base64
+    if (csr) this.identity.beginResponse();
     this.gotUidLen = 0;
     this.gotRvLen = 0;
     this.bodyError = OK;
@@ -378,6 +428,12 @@ export class Agent {
 
   private onResponse(req: i32, status: i32, nowMs: i64): void {
     const ok = status >= 200 && status < 300;
+    if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
+      const r = this.bodyError != OK ? this.bodyError : this.identity.onResponse(req, status, nowMs);
+      if (r == OK) this.succeeded();
+      else this.onFailure(req, r, status, nowMs);
+      return;
+    }
     if (req == REQ_NODE_CREATE) {
       if (ok) { if (this.takeUid(req, status, nowMs)) this.registered(utf8("node: registered "), nowMs); return; }
       if (status == 409) { this.conflict(nowMs); this.nodeState = NODE_NEEDS_GET; return; }
@@ -478,6 +534,18 @@ export class Agent {
         this.nodeState = NODE_NEEDS_GET;
         return;
       }
+    } else if (req == REQ_CONFIGMAP_REPORT) {
+      // Best effort: any answer ends the report (a retry cannot fix a 4xx);
+      // only an outage (5xx, connection) backs off and loses it.
+      if (ok || (status >= 400 && status < 500)) {
+        this.succeeded();
+        if (!ok) {
+          lineStart(utf8("configmap: report refused: HTTP "));
+          lineInt(status);
+          lineEmit(LOG_WARN);
+        }
+        return;
+      }
     }
     this.onFailure(req, E_HTTP_STATUS, status, nowMs);
   }
@@ -544,7 +612,7 @@ export class Agent {
     if (key == this.lastErrKey && nowMs - this.lastErrLogMs < ERROR_LOG_REPEAT_MS) return;
     this.lastErrKey = key;
     this.lastErrLogMs = nowMs;
-    const lease = req >= REQ_LEASE_GET;
+    const lease = req >= REQ_LEASE_GET && req <= REQ_LEASE_RENEW;
     lineStart(lease ? utf8("lease: ") : utf8("node: "));
     this.describe(req);
     lineLit(utf8(" failed: "));
@@ -590,6 +658,9 @@ export class Agent {
     else if (req == REQ_NODE_STATUS) lineLit(utf8("status update"));
     else if (req == REQ_LEASE_GET) lineLit(utf8("GET"));
     else if (req == REQ_LEASE_CREATE) lineLit(utf8("create"));
+    else if (req == REQ_CONFIGMAP_REPORT) lineLit(utf8("ConfigMap report"));
+    else if (req == REQ_CSR_CREATE) lineLit(utf8("CSR submission"));
+    else if (req == REQ_CSR_GET) lineLit(utf8("CSR status"));
     else lineLit(utf8("renewal"));
   }
 }

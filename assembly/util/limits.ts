@@ -4,15 +4,18 @@
 // ---- HTTP (assembly/http/) ----
 
 /** Request buffer of the API client: request line + headers + body. Must fit
- *  the largest request the agent sends (Node registration POST, ~1.5 KB of
- *  JSON, plus ~300 bytes of headers). */
-export const HTTP_REQUEST_CAP: i32 = 4096;
+ *  the largest request the agent sends: the Node registration POST, whose
+ *  body is 2.6-2.8 KB with every config value at its limit (3328 fails),
+ *  behind the K8S_HEAD_RESERVE head (checked by tests/assembly/k8s/agent.spec.ts
+ *  "fits the body when every config value is at its limit"). */
+export const HTTP_REQUEST_CAP: i32 = 3584;
 /** Receive buffer of the API client: bytes read from the host per net_recv.
  *  Any size works (the parser is push-style and nothing must fit in it whole);
- *  larger means fewer calls. 1 KB holds a whole Lease or status response
- *  header block; a Node response (~5 KB with managedFields) takes ~6 reads.
- *  The TLS record itself is buffered by the host, not here. */
-export const HTTP_RECV_CAP: i32 = 1024;
+ *  larger means fewer calls. 512 bytes hold a Lease or status response's
+ *  header block in one or two reads; a Node response (~5 KB with
+ *  managedFields) takes ~10. The TLS record itself is buffered by the host,
+ *  not here. */
+export const HTTP_RECV_CAP: i32 = 512;
 /** Cap on a response's header block (status line + headers + blank line),
  *  counted across feeds, and separately on a chunked body's trailer section.
  *  The API server sends ~300 bytes of headers; 8 KB is what many servers allow
@@ -65,12 +68,14 @@ export const NODE_IP_MAX: i32 = 45;
 export const PLATFORM_TEXT_MAX: i32 = 63;
 /** A decimal config value (ports, core count, byte counts): an i64 has <= 19 digits. */
 export const CONFIG_NUMBER_MAX: i32 = 20;
-/** metadata.uid kept from the API server: a UUID is 36 bytes; headroom for
- *  other servers' formats. A longer uid is treated as a malformed response. */
-export const K8S_UID_MAX: i32 = 64;
-/** metadata.resourceVersion kept for Lease updates: opaque, in practice a
- *  decimal etcd/kine revision (<= 20 bytes). Longer is a malformed response. */
-export const K8S_RESOURCE_VERSION_MAX: i32 = 64;
+/** metadata.uid kept from the API server: a UUID is 36 bytes (RFC 9562 §4;
+ *  what the API server generates). A longer uid is treated as a malformed
+ *  response. 40 costs the same heap granule as 36. */
+export const K8S_UID_MAX: i32 = 40;
+/** metadata.resourceVersion kept for Lease updates and watches: opaque, in
+ *  practice a decimal etcd/kine revision (an int64: <= 20 digits). Longer is a
+ *  malformed response. 40 leaves headroom at the same heap granule as 36. */
+export const K8S_RESOURCE_VERSION_MAX: i32 = 40;
 /** Request path buffer: the Lease path
  *  "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" (63 bytes)
  *  plus a NODE_NAME_MAX name. */
@@ -82,8 +87,67 @@ export const K8S_PATH_MAX: i32 = 136;
  *  Host (HTTP_HOST_MAX + port), User-Agent (USER_AGENT_MAX), Accept,
  *  Content-Type, Content-Length and CRLFs: 741 bytes worst case. The body then
  *  has HTTP_REQUEST_CAP - K8S_HEAD_RESERVE bytes, which must fit the Node
- *  registration with every config value at its limit (~1.9 KB; checked by
- *  tests/assembly/k8s/node.spec.ts). */
+ *  registration with every config value at its limit (see HTTP_REQUEST_CAP). */
 export const K8S_HEAD_RESERVE: i32 = 768;
 /** User-Agent value "k3s-pico-node/<v> (<os>/<arch>) kubelet/<v>": two platform texts + ~60 bytes. */
 export const USER_AGENT_MAX: i32 = 200;
+
+// ---- device memory and ConfigMaps (assembly/devmem/, k8s/configmap.ts) ----
+
+/** Largest device memory region the core handles (the host says how large
+ *  its region is: platform.devmem_bytes, shim SHIM_DEVMEM_BYTES = 256). The
+ *  core keeps the image, a shadow and one value set per followed ConfigMap. */
+export const DEVMEM_MAX: i32 = 256;
+/** Longest memory_values string accepted: the JSON reader's scratch of each
+ *  ConfigMap watch. 512 bytes hold ~70 "a=0xVV," entries (~100 in decimal);
+ *  longer values are skipped while streaming (a 1 MB ConfigMap costs nothing
+ *  more) and the update is rejected as too large. Bounded by the core's
+ *  memory budget (24 KB): each followed ConfigMap has its own reader. */
+export const MEMORY_VALUES_MAX: i32 = 512;
+/** ConfigMaps one node follows: each is one watch, i.e. one HTTPS connection
+ *  (one TLS session, ~21 KB on the device). 2: a fleet-wide and a per-node one. */
+export const CONFIGMAP_MAX: i32 = 2;
+/** configmap.names value: CONFIGMAP_MAX names of up to 253 bytes plus commas. */
+export const CONFIGMAP_NAMES_MAX: i32 = 256;
+/** A ConfigMap name: a DNS subdomain (<= 253 bytes, k8s.io/apimachinery IsDNS1123Subdomain). */
+export const CONFIGMAP_NAME_MAX: i32 = 253;
+/** A namespace name: a DNS label (<= 63 bytes). */
+export const NAMESPACE_MAX: i32 = 63;
+/** Watch request buffer: "GET " + target + " HTTP/1.1", Host, User-Agent
+ *  (USER_AGENT_MAX) and Accept. The target
+ *  /api/v1/namespaces/<ns>/configmaps?fieldSelector=metadata.name%3D<name>
+ *  &watch=1&allowWatchBookmarks=true&resourceVersion=<rv>&timeoutSeconds=<3>
+ *  is ~190 bytes plus the three names; 640 fits a 40-byte server name, a
+ *  63-byte namespace, a 100-byte ConfigMap name and a 20-digit rv. Longer
+ *  requests fail with a log line (E_TOOLARGE), nothing is cut. */
+export const CONFIGMAP_REQUEST_CAP: i32 = 640;
+/** Longest request target built for a watch (see CONFIGMAP_REQUEST_CAP). */
+export const CONFIGMAP_TARGET_MAX: i32 = 448;
+/** Watch receive buffer: any size works (the parser streams); 256 bytes keep
+ *  two watches in the core's memory budget. */
+export const CONFIGMAP_RECV_CAP: i32 = 256;
+/** Nesting depth of a ConfigMap watch document. The deepest part is
+ *  metadata.managedFields[].fieldsV1 ("object.metadata.managedFields[]
+ *  .fieldsV1.f:metadata.f:annotations.f:<key>": 9 levels); 16 leaves room.
+ *  Deeper is E_DEPTH: the stream is dropped and the ConfigMap listed again. */
+export const CONFIGMAP_JSON_DEPTH_MAX: i32 = 16;
+/** Key bytes of the current path in a ConfigMap watch document: the deepest
+ *  managedFields path is ~150 bytes (keys over JSON_KEY_MAX are not kept). */
+export const CONFIGMAP_JSON_PATH_MAX: i32 = 256;
+/** One Event message / the reason a memory_values update was rejected. */
+export const CONFIGMAP_MESSAGE_MAX: i32 = 128;
+
+// ---- node identity (k8s/identity.ts) ----
+
+/** A PEM CSR from the host (csr_create): a P-256 PKCS#10 with subject
+ *  CN=system:node:<NODE_NAME_MAX>, O=system:nodes is ~300 bytes DER, ~480 as
+ *  PEM; headroom for the line breaks. */
+export const CSR_PEM_MAX: i32 = 640;
+/** bootstrap.token: a kubeadm bootstrap token is 23 bytes ("abcdef.0123456789abcdef");
+ *  headroom for other bearer token formats. */
+export const BOOTSTRAP_TOKEN_MAX: i32 = 64;
+/** A CSR's metadata.name kept to poll it: generateName "node-csr-" plus 5
+ *  characters; a name up to a node name's length is accepted. */
+export const CSR_NAME_MAX: i32 = 63;
+/** A denied/failed CSR condition's message kept for the log line. */
+export const CSR_MESSAGE_MAX: i32 = 120;

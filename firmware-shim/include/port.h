@@ -62,4 +62,61 @@ uint32_t port_net_interest(uint32_t slot);
 int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
                   uint32_t timeout_ms);
 
+/* ---- node identity (issue 6): keys made and kept by the host ----
+ * Slot 0 is the client identity (CN=system:node:<name>, O=system:nodes);
+ * slot 1 is reserved for the kubelet serving key. Keys are ECDSA P-256 from
+ * the platform's entropy, persisted in the node's state (simulator: files
+ * with mode 0600 in state.dir; device: the flash storage region) and never
+ * copied out, logged or sent. */
+
+/** Loads the slot's key from the node state or, when there is none, makes
+ *  and persists a new one. Returns 0 (loaded), 1 (generated), SHIM_E_INVAL
+ *  (slot), SHIM_E_IO (state unreadable/unwritable, or a corrupt key file,
+ *  which is never overwritten), SHIM_E_UNSUPPORTED (no identity storage). */
+int32_t port_key_ensure(uint32_t slot);
+
+/** Writes a PEM PKCS#10 CSR (subject CN=cn, O=org; SHA-256 with ECDSA)
+ *  signed with the slot's key into out. Returns its length, SHIM_E_TOOLARGE
+ *  when cap is too small, SHIM_E_INVAL (no key: call port_key_ensure first;
+ *  or cn/org with DN-special characters). */
+int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t *out, size_t cap);
+
+/** Appends bytes of a certificate (PEM, or base64 of PEM as in a
+ *  CertificateSigningRequest's status.certificate) to the slot's staging
+ *  buffer; len 0 empties it. Returns the bytes staged or SHIM_E_TOOLARGE. */
+int32_t port_cert_stage(uint32_t slot, const uint8_t *buf, size_t len);
+
+/** Installs the staged certificate chain for the slot after checking that
+ *  the leaf's public key is the slot's key, that it is valid now (wall
+ *  clock), and its subject (slot 0: CN=system:node:<node.name>,
+ *  O=system:nodes). Persists it atomically and uses it for new connections;
+ *  open ones keep theirs. On any failure the reason is logged and the
+ *  previous certificate stays. Returns SHIM_OK, SHIM_E_CERT (rejected),
+ *  SHIM_E_INVAL (nothing staged / not a certificate), SHIM_E_IO. */
+int32_t port_cert_install(uint32_t slot);
+
+/** The slot's client certificate validity: not_before and not_after in Unix
+ *  ms. Returns SHIM_CERT_SOURCE_STATIC (tls.cert_file: operator-provisioned,
+ *  it wins when both exist), SHIM_CERT_SOURCE_NODE (made by this node's CSR
+ *  and kept in its state), or SHIM_E_NOTFOUND. */
+int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after_ms);
+
+/* ---- device memory (src/devmem.c) ---- */
+
+/** Output id of the on-board LED for port_output_set (GPIOs use their number). */
+#define SHIM_OUTPUT_LED 0x100u
+
+/** Loads the saved device memory image into buf (len = SHIM_DEVMEM_BYTES):
+ *  returns len, SHIM_E_NOTFOUND when none was saved, or SHIM_E_IO for a
+ *  damaged one (bad length or checksum). */
+int32_t port_devmem_load(uint8_t *buf, size_t len);
+
+/** Saves the image atomically: after a power cut the previous or the new
+ *  image loads, never a mix. Returns SHIM_OK or SHIM_E_IO. */
+int32_t port_devmem_store(const uint8_t *buf, size_t len);
+
+/** Drives output (SHIM_OUTPUT_LED or a GPIO number) on or off. The simulator
+ *  logs what the pin would do. Returns SHIM_OK or SHIM_E_UNSUPPORTED. */
+int32_t port_output_set(uint32_t output, int on);
+
 #endif /* SHIM_PORT_H */

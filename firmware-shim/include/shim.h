@@ -64,6 +64,17 @@ int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int3
 int32_t shim_native_net_send(int32_t h, uint32_t ptr, uint32_t len);
 int32_t shim_native_net_recv(int32_t h, uint32_t ptr, uint32_t cap);
 int32_t shim_native_net_close(int32_t h);
+int32_t shim_native_key_ensure(int32_t slot);
+int32_t shim_native_csr_create(int32_t slot, uint32_t cnptr, uint32_t cnlen, uint32_t orgptr,
+                               uint32_t orglen, uint32_t optr, uint32_t ocap);
+int32_t shim_native_cert_stage(int32_t slot, uint32_t ptr, uint32_t len);
+int32_t shim_native_cert_install(int32_t slot);
+/** Writes not_before, not_after (Unix ms, i64 little-endian) into 16 bytes at
+ *  optr; returns SHIM_CERT_SOURCE_* or SHIM_E_NOTFOUND. */
+int32_t shim_native_cert_info(int32_t slot, uint32_t optr, uint32_t ocap);
+
+int32_t shim_native_devmem_read(uint32_t ptr, uint32_t cap);
+int32_t shim_native_devmem_commit(uint32_t ptr, uint32_t len);
 
 /** Non-zero when handle h is open (opened by the core, not yet closed). */
 int shim_natives_handle_open(int32_t h);
@@ -87,5 +98,25 @@ typedef struct {
   uint32_t events;
 } shim_loop_stats_t;
 void shim_loop_get_stats(shim_loop_stats_t *out);
+
+/* ---- device memory (src/devmem.c) ---- */
+
+/** Boot: reads the devmem.bind.* keys (SHIM_E_INVAL / SHIM_E_TOOLARGE on a
+ *  bad one, logged), loads the saved image (zeros when none) and drives every
+ *  bound output from it. Call after the config is loaded, before the core
+ *  and the network. */
+int32_t shim_devmem_boot(void);
+
+/** Copies the current image (SHIM_DEVMEM_BYTES) into out; returns the size,
+ *  SHIM_E_TOOLARGE when cap is smaller. */
+int32_t shim_devmem_read(uint8_t *out, uint32_t cap);
+
+/** Persists image (exactly SHIM_DEVMEM_BYTES, else SHIM_E_INVAL), then makes
+ *  it current and drives outputs whose state changed. On a store error the
+ *  current image is unchanged. */
+int32_t shim_devmem_commit(const uint8_t *image, uint32_t len);
+
+/** The current image (SHIM_DEVMEM_BYTES bytes; tests). */
+const uint8_t *shim_devmem_current(void);
 
 #endif /* SHIM_H */

@@ -47,6 +47,13 @@
 #define SHIM_NET_TLS 1u          /* TLS, server verified against the configured CA */
 #define SHIM_NET_CLIENT_CERT 2u  /* present the node's client certificate */
 
+/* ---- identity slots and certificate sources (key_ensure, cert_info) ---- */
+#define SHIM_KEY_SLOT_CLIENT 0   /* CN=system:node:<name>, O=system:nodes */
+#define SHIM_KEY_SLOT_SERVING 1  /* reserved: the kubelet serving key (issue 5) */
+#define SHIM_KEY_SLOTS 2
+#define SHIM_CERT_SOURCE_STATIC 1 /* tls.cert_file/tls.key_file: operator-provisioned */
+#define SHIM_CERT_SOURCE_NODE 2   /* issued for this node's own CSR, kept in its state */
+
 /* ---- event() flags, host -> core ---- */
 #define SHIM_EV_READABLE 1u
 #define SHIM_EV_WRITABLE 2u
@@ -73,7 +80,15 @@
   X(net_connect, i32, (i32 hptr, i32 hlen, i32 port, i32 flags), "(iiii)i") \
   X(net_send, i32, (i32 h, i32 ptr, i32 len), "(iii)i")              \
   X(net_recv, i32, (i32 h, i32 ptr, i32 cap), "(iii)i")              \
-  X(net_close, i32, (i32 h), "(i)i")
+  X(net_close, i32, (i32 h), "(i)i")                                 \
+  X(devmem_read, i32, (i32 ptr, i32 cap), "(ii)i")                   \
+  X(devmem_commit, i32, (i32 ptr, i32 len), "(ii)i")                 \
+  X(key_ensure, i32, (i32 slot), "(i)i")                             \
+  X(csr_create, i32, (i32 slot, i32 cnptr, i32 cnlen, i32 orgptr, i32 orglen, i32 optr, i32 ocap), \
+    "(iiiiiii)i")                                                    \
+  X(cert_stage, i32, (i32 slot, i32 ptr, i32 len), "(iii)i")         \
+  X(cert_install, i32, (i32 slot), "(i)i")                           \
+  X(cert_info, i32, (i32 slot, i32 optr, i32 ocap), "(iii)i")
 
 /*
  * The exports the host calls:

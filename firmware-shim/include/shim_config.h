@@ -71,6 +71,19 @@
 #define SHIM_LOOP_MAX_WAIT_MS 1000u
 #endif
 
+/* Longest CN or O a CSR may carry: "system:node:" plus a 63-byte node name
+ * (a label value, assembly/util/limits.ts NODE_NAME_MAX), with headroom. */
+#ifndef SHIM_CSR_NAME_MAX
+#define SHIM_CSR_NAME_MAX 96
+#endif
+
+/* Staged certificate text for cert_install: base64 of a PEM chain as a
+ * CertificateSigningRequest's status.certificate carries it (a P-256 leaf is
+ * ~0.9 KB of PEM, ~1.2 KB as base64); room for a leaf plus two CAs. */
+#ifndef SHIM_CERT_STAGE_MAX
+#define SHIM_CERT_STAGE_MAX 8192
+#endif
+
 /* ---- device figures the hosts report (platform.* keys) ---- */
 
 /* RAM of the RP2040: 264 KiB of SRAM (RP2040 datasheet section 2.6). The
@@ -88,6 +101,22 @@
 /* Cores of the RP2040 (two Cortex-M0+). */
 #ifndef SHIM_PLATFORM_CPU_CORES
 #define SHIM_PLATFORM_CPU_CORES 2u
+#endif
+
+/* ---- device memory (src/devmem.c, assembly/devmem/) ---- */
+
+/* Bytes of device memory the ConfigMaps write (config key
+ * platform.devmem_bytes). Must fit every address a memory_values entry may
+ * name (0 .. SHIM_DEVMEM_BYTES-1); the core keeps two copies of it and the
+ * device one flash page (256 bytes, W25Q16JV page size) per saved image. */
+#ifndef SHIM_DEVMEM_BYTES
+#define SHIM_DEVMEM_BYTES 256u
+#endif
+
+/* Outputs that can be bound to addresses (`devmem.bind.<address>` keys):
+ * the on-board LED plus a handful of GPIOs; each binding is 4 bytes. */
+#ifndef SHIM_DEVMEM_BINDINGS_MAX
+#define SHIM_DEVMEM_BINDINGS_MAX 8u
 #endif
 
 #endif /* SHIM_CONFIG_H */

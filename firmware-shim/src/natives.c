@@ -78,7 +78,9 @@ int32_t shim_native_config_get(uint32_t kptr, uint32_t klen, uint32_t optr, uint
     shim_log(SHIM_LOG_WARN, "core: config key %s is not readable by the core", key);
     return SHIM_E_DENIED;
   }
-  if (strncmp(key, "platform.", 9) == 0) {
+  if (strcmp(key, "platform.devmem_bytes") == 0) {
+    vlen = shim_format_u32(value, sizeof(value), SHIM_DEVMEM_BYTES);
+  } else if (strncmp(key, "platform.", 9) == 0) {
     int32_t n = port_platform_get(key, value, sizeof(value));
     if (n < 0) {
       return n;
@@ -193,4 +195,120 @@ void shim_natives_close_all(void) {
       (void)shim_native_net_close(h);
     }
   }
+}
+
+/* ---- node identity (issue 6): keys stay in the host ---- */
+
+/* Copies (ptr, len) of the module into a NUL-terminated host string; 0 or
+ * SHIM_E_BADPTR / SHIM_E_INVAL (too long, embedded NUL). */
+static int32_t shim_mem_string(uint32_t ptr, uint32_t len, char *out, size_t cap) {
+  const uint8_t *mem = shim_mem_range(ptr, len);
+  if (mem == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (len == 0 || len >= cap || memchr(mem, '\0', len) != NULL) {
+    return SHIM_E_INVAL;
+  }
+  memcpy(out, mem, len);
+  out[len] = '\0';
+  return SHIM_OK;
+}
+
+static int shim_key_slot_valid(int32_t slot) {
+  return slot >= 0 && slot < SHIM_KEY_SLOTS;
+}
+
+int32_t shim_native_key_ensure(int32_t slot) {
+  if (!shim_key_slot_valid(slot)) {
+    return SHIM_E_INVAL;
+  }
+  return port_key_ensure((uint32_t)slot);
+}
+
+int32_t shim_native_csr_create(int32_t slot, uint32_t cnptr, uint32_t cnlen, uint32_t orgptr,
+                               uint32_t orglen, uint32_t optr, uint32_t ocap) {
+  char cn[SHIM_CSR_NAME_MAX + 1];
+  char org[SHIM_CSR_NAME_MAX + 1];
+  uint8_t *out = shim_mem_range(optr, ocap);
+  int32_t rc;
+  if (out == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  rc = shim_mem_string(cnptr, cnlen, cn, sizeof(cn));
+  if (rc == SHIM_OK) {
+    rc = shim_mem_string(orgptr, orglen, org, sizeof(org));
+  }
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (!shim_key_slot_valid(slot) || ocap > INT32_MAX) {
+    return SHIM_E_INVAL;
+  }
+  return port_csr_create((uint32_t)slot, cn, org, out, ocap);
+}
+
+int32_t shim_native_cert_stage(int32_t slot, uint32_t ptr, uint32_t len) {
+  const uint8_t *buf = shim_mem_range(ptr, len);
+  if (buf == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (!shim_key_slot_valid(slot)) {
+    return SHIM_E_INVAL;
+  }
+  return port_cert_stage((uint32_t)slot, buf, len);
+}
+
+int32_t shim_native_cert_install(int32_t slot) {
+  if (!shim_key_slot_valid(slot)) {
+    return SHIM_E_INVAL;
+  }
+  return port_cert_install((uint32_t)slot);
+}
+
+/* Little-endian, as WASM memory is. */
+static void shim_store_i64(uint8_t *out, int64_t v) {
+  uint64_t u = (uint64_t)v;
+  int i;
+  for (i = 0; i < 8; i++) {
+    out[i] = (uint8_t)(u >> (8 * i));
+  }
+}
+
+int32_t shim_native_cert_info(int32_t slot, uint32_t optr, uint32_t ocap) {
+  uint8_t *out = shim_mem_range(optr, ocap);
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  int32_t rc;
+  if (out == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (!shim_key_slot_valid(slot)) {
+    return SHIM_E_INVAL;
+  }
+  if (ocap < 16) {
+    return SHIM_E_TOOLARGE;
+  }
+  rc = port_cert_info((uint32_t)slot, &not_before, &not_after);
+  if (rc < 0) {
+    return rc;
+  }
+  shim_store_i64(out, not_before);
+  shim_store_i64(out + 8, not_after);
+  return rc;
+}
+
+int32_t shim_native_devmem_read(uint32_t ptr, uint32_t cap) {
+  uint8_t *buf = shim_mem_range(ptr, cap);
+  if (buf == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  return shim_devmem_read(buf, cap);
+}
+
+int32_t shim_native_devmem_commit(uint32_t ptr, uint32_t len) {
+  const uint8_t *buf = shim_mem_range(ptr, len);
+  if (buf == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  return shim_devmem_commit(buf, len);
 }

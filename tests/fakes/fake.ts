@@ -174,3 +174,52 @@ export function fixtureInput(file: string, index: i32): ArrayBuffer | null {
   memory.copy(changetype<usize>(b), changetype<usize>(fixtureBuf), <usize>n);
   return b;
 }
+
+/** Resizes the fake's device memory region (zeros). */
+@external("fake", "fake_devmem_size")
+export declare function fake_devmem_size(n: i32): void;
+
+/** Byte `i` of the fake's device memory (-1 outside the region). */
+@external("fake", "fake_devmem_byte")
+export declare function fake_devmem_byte(i: i32): i32;
+
+/** Sets byte `i` of the fake's device memory (as restored at boot). */
+@external("fake", "fake_devmem_set")
+export declare function fake_devmem_set(i: i32, v: i32): void;
+
+/** Successful devmem_commit calls since fake_reset. */
+@external("fake", "fake_devmem_commits")
+export declare function fake_devmem_commits(): i32;
+
+/** The next devmem_commit returns `code`. */
+@external("fake", "fake_devmem_fail_next")
+export declare function fake_devmem_fail_next(code: i32): void;
+
+// ---- node identity (issue 6) ----
+
+/** The host's client certificate: source (0 none, 1 static, 2 node-made) and validity (Unix ms). */
+@external("fake", "fake_cert_set")
+export declare function fake_cert_set(source: i32, notBefore: i64, notAfter: i64): void;
+
+/** Certificates cert_install accepted since fake_reset. */
+@external("fake", "fake_cert_installs")
+export declare function fake_cert_installs(): i32;
+
+/** notBefore (Unix ms) and lifetime given to certificates cert_install accepts. */
+@external("fake", "fake_cert_issue")
+export declare function fake_cert_issue(wallMs: i64, validityMs: i64): void;
+
+/** cert_install returns `code` from now on (0 accepts). */
+@external("fake", "fake_cert_install_result")
+export declare function fake_cert_install_result(code: i32): void;
+
+/** The staged certificate text into (ptr, cap); returns its full length. */
+@external("fake", "fake_cert_staged")
+export declare function fake_cert_staged(ptr: usize, cap: i32): i32;
+
+/** The staged certificate text as a string. */
+export function fakeCertStaged(): string {
+  const buf = new ArrayBuffer(8192);
+  const n = fake_cert_staged(changetype<usize>(buf), 8192);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), n < 8192 ? n : 8192);
+}

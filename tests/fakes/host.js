@@ -100,6 +100,20 @@ export function createFakeHost() {
       autoConnect: false,
       sendLimit: 0, // max bytes one net_send accepts; 0 = all
       failNextConnect: 0,
+      devmem: new Uint8Array(256), // the device memory region (platform.devmem_bytes)
+      devmemCommits: 0,
+      devmemFailNext: 0, // devmem_commit returns this once when != 0
+      // Node identity (issue 6). Default: an operator-provisioned certificate
+      // (cert_info source 1), so specs that do not care see a plain node.
+      certSource: 1,
+      certNotBefore: 0n,
+      certNotAfter: 4102444800000n, // 2100-01-01
+      keyMade: false,
+      staged: '',
+      installs: 0,
+      installResult: 0, // cert_install returns this when != 0
+      issuedValidityMs: 3600000n, // lifetime of a certificate cert_install accepts
+      wallMs: 0n, // notBefore given to installed certificates
     };
   }
   reset();
@@ -241,6 +255,65 @@ export function createFakeHost() {
         c.open = false;
         return 0;
       },
+      devmem_read(ptr, cap) {
+        if (!inBounds(ptr, cap)) return E_BADPTR;
+        if (cap < state.devmem.length) return E_TOOLARGE;
+        bytes().set(state.devmem, ptr >>> 0);
+        return state.devmem.length;
+      },
+      key_ensure(slot) {
+        if (slot !== 0 && slot !== 1) return E_INVAL;
+        const made = state.keyMade ? 0 : 1;
+        state.keyMade = true;
+        return made;
+      },
+      csr_create(slot, cnptr, cnlen, orgptr, orglen, optr, ocap) {
+        if (!inBounds(cnptr, cnlen) || !inBounds(orgptr, orglen) || !inBounds(optr, ocap)) return E_BADPTR;
+        if (!state.keyMade) return E_INVAL;
+        // Not a real CSR: the subject in clear text so specs can check it.
+        const pem = `-----BEGIN CERTIFICATE REQUEST-----\nCN=${readString(cnptr, cnlen)},O=${readString(orgptr, orglen)}\n-----END CERTIFICATE REQUEST-----\n`;
+        const b = new TextEncoder().encode(pem);
+        if (b.length > ocap) return E_TOOLARGE;
+        bytes().set(b, optr >>> 0);
+        return b.length;
+      },
+      cert_stage(slot, ptr, len) {
+        if (!inBounds(ptr, len)) return E_BADPTR;
+        if (len === 0) { state.staged = ''; return 0; }
+        if (state.staged.length + len > 8192) return E_TOOLARGE;
+        state.staged += readString(ptr, len);
+        return state.staged.length;
+      },
+      cert_install(slot) {
+        if (state.staged.length === 0) return E_INVAL;
+        if (state.installResult !== 0) return state.installResult;
+        state.installs++;
+        state.certSource = 2;
+        state.certNotBefore = state.wallMs;
+        state.certNotAfter = state.wallMs + state.issuedValidityMs;
+        return 0;
+      },
+      cert_info(slot, optr, ocap) {
+        if (!inBounds(optr, ocap)) return E_BADPTR;
+        if (ocap < 16) return E_TOOLARGE;
+        if (state.certSource === 0) return E_NOTFOUND;
+        const v = new DataView(memory.buffer);
+        v.setBigInt64(optr >>> 0, state.certNotBefore, true);
+        v.setBigInt64((optr >>> 0) + 8, state.certNotAfter, true);
+        return state.certSource;
+      },
+      devmem_commit(ptr, len) {
+        if (!inBounds(ptr, len)) return E_BADPTR;
+        if (len !== state.devmem.length) return E_INVAL;
+        if (state.devmemFailNext !== 0) {
+          const code = state.devmemFailNext;
+          state.devmemFailNext = 0;
+          return code;
+        }
+        state.devmem = readBytes(ptr, len);
+        state.devmemCommits++;
+        return 0;
+      },
     };
   }
 
@@ -249,6 +322,54 @@ export function createFakeHost() {
       /** Forgets all configuration, logs and handles; handles restart at 1. */
       fake_reset() {
         reset();
+      },
+      /** Resizes the device memory region (zeros); platform.devmem_bytes is
+       *  set separately with fake_config_set. */
+      /** The host's client certificate: source (0 none, 1 static, 2 node)
+       *  and validity in Unix ms. */
+      fake_cert_set(source, notBefore, notAfter) {
+        state.certSource = source;
+        state.certNotBefore = BigInt(notBefore);
+        state.certNotAfter = BigInt(notAfter);
+      },
+      /** Certificates cert_install accepted. */
+      fake_cert_installs() {
+        return state.installs;
+      },
+      /** Wall time given to installed certificates (notBefore) and their lifetime. */
+      fake_cert_issue(wallMs, validityMs) {
+        state.wallMs = BigInt(wallMs);
+        state.issuedValidityMs = BigInt(validityMs);
+      },
+      /** cert_install returns `code` from now on (0: accept). */
+      fake_cert_install_result(code) {
+        state.installResult = code;
+      },
+      /** The staged certificate text (as the core passed it) into (ptr, cap). */
+      fake_cert_staged(ptr, cap) {
+        const b = new TextEncoder().encode(state.staged);
+        const n = Math.min(b.length, cap);
+        bytes().set(b.subarray(0, n), ptr >>> 0);
+        return b.length;
+      },
+      fake_devmem_size(n) {
+        state.devmem = new Uint8Array(n);
+      },
+      /** Byte `i` of the device memory region (-1 outside it). */
+      fake_devmem_byte(i) {
+        return i >= 0 && i < state.devmem.length ? state.devmem[i] : -1;
+      },
+      /** Sets byte `i` (the image the host restored at boot). */
+      fake_devmem_set(i, v) {
+        if (i >= 0 && i < state.devmem.length) state.devmem[i] = v & 0xff;
+      },
+      /** devmem_commit calls that succeeded since the reset. */
+      fake_devmem_commits() {
+        return state.devmemCommits;
+      },
+      /** The next devmem_commit fails with `code`. */
+      fake_devmem_fail_next(code) {
+        state.devmemFailNext = code;
       },
       fake_config_set(kptr, klen, vptr, vlen) {
         state.config.set(readString(kptr, klen), readBytes(vptr, vlen));

@@ -46,7 +46,7 @@ printf 'node.name = pico-a\n' >"$TMP/plain.conf"
 timeout 10 "$BIN/sim-badptr" --config "$TMP/plain.conf" --max-polls 2 >"$TMP/badptr.out" 2>"$TMP/badptr.log"
 rc=$?
 if [ $rc -eq 0 ]; then ok "badptr: module ran, host survived, init returned 0"; else nok "badptr: exit $rc" "$TMP/badptr.log"; fi
-for name in log config_get random_fill net_connect net_send net_recv net_close; do
+for name in log config_get random_fill net_connect net_send net_recv net_close devmem_read devmem_commit; do
   if grep -q "badptr ok $name\$" "$TMP/badptr.log"; then
     ok "badptr: $name rejects out-of-range and overflowing (ptr, len) with E_BADPTR"
   else
@@ -69,6 +69,17 @@ while IFS= read -r line; do
   esac
 done <"$TMP/config.out"
 grep -q '^ok - config: abi.version' "$TMP/config.out" || nok "config test ran to the end" "$TMP/config.out"
+
+# ---- node identity (issue 6) ----
+bash "$HERE/identity.sh" "$BIN/shim-identity-test" >"$TMP/identity.out" 2>&1
+while IFS= read -r line; do
+  case "$line" in
+    "ok - "*) ok "${line#ok - }" ;;
+    "not ok - "*) nok "${line#not ok - }" ;;
+  esac
+done <"$TMP/identity.out"
+grep -q '^ok - identity: malformed CA hash refused' "$TMP/identity.out" ||
+  nok "identity test ran to the end" "$TMP/identity.out"
 
 # ---- core failures ----
 timeout 10 "$BIN/sim-trap" --config "$TMP/plain.conf" >/dev/null 2>"$TMP/trap.log"
@@ -253,7 +264,7 @@ if [ -n "${WAMR_ROOT:-}" ]; then
     W=$WB/tests/shim
     timeout 10 "$W/sim-wamr" --config "$TMP/plain.conf" --wasm "$W/badptr.wasm" --max-polls 2 >/dev/null 2>"$TMP/wbad.log"
     rc=$?
-    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 7 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
+    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 9 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
       ok "wamr: every import rejects bad (ptr, len) with E_BADPTR"
     else
       nok "wamr: badptr (exit $rc)" "$TMP/wbad.log"
@@ -271,6 +282,53 @@ if [ -n "${WAMR_ROOT:-}" ]; then
   fi
 else
   echo "# SKIPPED (not counted): the WAMR checks need WAMR's sources; set WAMR_ROOT=<wasm-micro-runtime checkout> to run them"
+fi
+
+# ---- the TLS checks again with the device's Mbed TLS: 3.x built from
+# MBEDTLS_SOURCE_DIR (or PICO_SDK_PATH/lib/mbedtls) with
+# firmware-shim/port/pico/mbedtls_config.h ----
+MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
+if [ -n "$MBEDTLS_SRC" ]; then
+  DB=$ROOT/build/shim-tests-devtls
+  if cmake -S "$ROOT" -B "$DB" -DSHIM_BUILD_SIM=OFF -DSHIM_BUILD_TESTS=ON -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" \
+    >"$TMP/devtls-build.log" 2>&1 && cmake --build "$DB" -j2 >>"$TMP/devtls-build.log" 2>&1; then
+    ok "devtls: build with Mbed TLS $(sed -n 's/.*Mbed TLS \([0-9.]*\) from source.*/\1/p' "$TMP/devtls-build.log" | head -1) from source, device config"
+    BIN_SYSTEM=$BIN
+    BIN=$DB/tests/shim
+    start_server dok --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+    probe "devtls mutual TLS" localhost "$port" 3 OK
+    start_server dip --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+    probe "devtls mutual TLS to an IP literal SAN" 127.0.0.1 "$port" 3 OK
+    start_server dnocert --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+    probe "devtls no client cert offered" localhost "$port" 1 E_TLS
+    start_server dwrongca --mode echo --cert "$S/untrusted.pem" --key "$S/untrusted.key"
+    probe "devtls untrusted CA" localhost "$port" 3 E_CERT "certificate rejected: .*(not correctly signed|trusted CA)"
+    start_server dexpired --mode echo --cert "$S/expired.pem" --key "$S/expired.key"
+    probe "devtls expired server certificate (dates checked)" localhost "$port" 3 E_CERT "certificate rejected: .*expired"
+    start_server dwrongname --mode echo --cert "$S/wrongname.pem" --key "$S/wrongname.key"
+    probe "devtls hostname mismatch" localhost "$port" 3 E_CERT "certificate rejected: .*(CN|Common Name)"
+    start_server dsilent --mode silent
+    probe "devtls handshake deadline" 127.0.0.1 "$port" 1 E_TIMEOUT "not done within"
+    start_server dsim --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
+    cp "$TMP/tls.conf" "$TMP/dsim.conf"
+    printf 'test.host = localhost\ntest.port = %s\nlog.level = 3\n' "$port" >>"$TMP/dsim.conf"
+    timeout 10 "$BIN/sim-echo" --config "$TMP/dsim.conf" --stats --max-polls 30 >"$TMP/dsim.out" 2>"$TMP/dsim.log"
+    if grep -q 'echo: got pong' "$TMP/dsim.log" && grep -Eq 'up, TLSv1\.2, TLS-ECDHE-ECDSA-WITH-AES-(128|256)-GCM' "$TMP/dsim.log"; then
+      ok "devtls: sim echo over $(grep -o 'TLSv1.2, TLS-[A-Z0-9-]*' "$TMP/dsim.log" | head -1)"
+    else
+      nok "devtls: sim echo, ECDHE-ECDSA AES-GCM" "$TMP/dsim.log"
+    fi
+    if grep -q '"tls_heap_counted":true' "$TMP/dsim.out" && grep -Eq '"tls_heap_peak_bytes":[1-9][0-9]*' "$TMP/dsim.out"; then
+      ok "devtls: TLS heap counted through MBEDTLS_PLATFORM_MEMORY ($(grep -o '"tls_heap_peak_bytes":[0-9]*' "$TMP/dsim.out" | cut -d: -f2) bytes peak)"
+    else
+      nok "devtls: TLS heap counting" "$TMP/dsim.out"
+    fi
+    BIN=$BIN_SYSTEM
+  else
+    nok "devtls: build with MBEDTLS_SOURCE_DIR=$MBEDTLS_SRC" "$TMP/devtls-build.log"
+  fi
+else
+  echo "# SKIPPED (not counted): the device-Mbed-TLS checks need MBEDTLS_SOURCE_DIR=<Mbed TLS 3.x tree> or PICO_SDK_PATH"
 fi
 
 # ---- cortex-m0plus cross-compile ----

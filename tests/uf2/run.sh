@@ -3,6 +3,8 @@
 #  - node --test tests/uf2/        the UF2 writer, parsed back block by block
 #  - tests/uf2/regions.sh          the device's flash region reader (host build)
 #                                  on images the UF2 writer produced
+#  - tests/uf2/store.sh            the device's flash record store (host build,
+#                                  RAM flash: power cuts, CRC damage, wear)
 #  - tests/uf2/gcm-kat.sh          AES-GCM known answers: host run + M0+ compile
 #  - without PICO_SDK_PATH, npm run build and the CMake configure stop with a
 #    message and a non-zero status
@@ -25,7 +27,7 @@ add_counts() { # add_counts PASS FAIL WHAT
 node --test tests/uf2/ 2>&1 | tee "$LOG"
 add_counts "$(grep -E '^# pass' "$LOG" | awk '{print $3}')" "$(grep -E '^# fail' "$LOG" | awk '{print $3}')" "node --test"
 
-for s in regions gcm-kat; do
+for s in regions store gcm-kat; do
   bash "tests/uf2/$s.sh" 2>&1 | tee "$LOG"
   line=$(grep -E "^$s: [0-9]+ passed, [0-9]+ failed" "$LOG" | tail -1)
   p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')

@@ -40,10 +40,15 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    The board logs the real peak at boot ("mem: WAMR pool peak ...").
 #    The fast interpreter needs ~90 KB more (host: 185 KB vs 97.5 KB peak)
 #    and 6.8 KB more flash, so the classic one is used.
-set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=110592u)
+#  - SHIM_CERT_STAGE_MAX: the staged certificate (identity.c, static RAM):
+#    base64 of a PEM leaf + two P-256 CAs is ~3.6 KB; 4 KiB instead of the
+#    8 KiB default keeps the heap for two TLS sessions.
+set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=110592u
+    SHIM_CERT_STAGE_MAX=4096u)
 
 add_executable(k3s_pico_node
   ${SHIM_DIR}/src/config.c
+  ${SHIM_DIR}/src/devmem.c
   ${SHIM_DIR}/src/log.c
   ${SHIM_DIR}/src/loop.c
   ${SHIM_DIR}/src/natives.c
@@ -52,11 +57,17 @@ add_executable(k3s_pico_node
   ${PICO_DIR}/platform.c
   ${PICO_DIR}/flash_regions.c
   ${PICO_DIR}/wifi.c
-  ${PICO_DIR}/net.c)
+  ${PICO_DIR}/net.c
+  ${PICO_DIR}/devmem.c
+  ${PICO_DIR}/identity.c
+  ${PICO_DIR}/store.c
+  ${PICO_DIR}/store_flash.c)
 set(K3S_SHIM_SOURCES
   ${SHIM_DIR}/src/config.c ${SHIM_DIR}/src/log.c ${SHIM_DIR}/src/loop.c ${SHIM_DIR}/src/natives.c
   ${SHIM_DIR}/runtime/wamr/runtime_wamr.c ${PICO_DIR}/main.c ${PICO_DIR}/platform.c
-  ${PICO_DIR}/flash_regions.c ${PICO_DIR}/wifi.c ${PICO_DIR}/net.c)
+  ${PICO_DIR}/flash_regions.c ${PICO_DIR}/wifi.c ${PICO_DIR}/net.c
+  ${SHIM_DIR}/src/devmem.c ${PICO_DIR}/devmem.c ${PICO_DIR}/identity.c ${PICO_DIR}/store.c
+  ${PICO_DIR}/store_flash.c)
 # Our sources build with warnings as errors; SDK sources keep the SDK's flags.
 set_source_files_properties(${K3S_SHIM_SOURCES} PROPERTIES COMPILE_OPTIONS "${SHIM_WARNINGS}")
 target_include_directories(k3s_pico_node PRIVATE ${PICO_DIR} ${SHIM_DIR}/include ${SHIM_DIR}
@@ -67,7 +78,7 @@ target_compile_definitions(k3s_pico_node PRIVATE ${K3S_DEVICE_LIMITS}
   PICO_STDIO_USB_CONNECT_WAIT_TIMEOUT_MS=2000 # banner visible on a terminal opened at boot
   CYW43_HOST_NAME="k3s-pico-node")
 target_link_libraries(k3s_pico_node PRIVATE
-  pico_stdlib pico_rand pico_unique_id hardware_watchdog hardware_flash hardware_adc
+  pico_stdlib pico_rand pico_unique_id hardware_watchdog hardware_flash hardware_adc pico_flash
   pico_cyw43_arch_lwip_poll pico_lwip_sntp pico_mbedtls
   pico_wamr_vmlib)
 pico_enable_stdio_usb(k3s_pico_node 1)

@@ -73,4 +73,25 @@
 #define FLASH_TLV_WIFI_PSK 4u /* Wi-Fi passphrase (wifi.password), NUL-terminated: kept
                                * out of the config text so the core cannot read it */
 
+/*
+ * Device memory (ConfigMaps, port/pico/devmem.c): the first two sectors of the
+ * storage region, one image slot each (header + SHIM_DEVMEM_BYTES), written
+ * alternately so a power cut always leaves one valid image.
+ */
+#define FLASH_DEVMEM_OFFSET FLASH_STORAGE_OFFSET
+#define FLASH_DEVMEM_BYTES 0x2000u
+
+/*
+ * Node state record store (port/pico/store.c): after the device memory, 36
+ * sectors for keys, certificate chains and the k3s node password, each kind
+ * in FLASH_STORE_COPIES round-robin copies (wear spreads over them; a torn
+ * write leaves the previous copy). Per kind, sectors per copy x copies:
+ *   client key 1 x 4, serving key 1 x 4, client chain 3 x 4 (a chain up to
+ *   SHIM_CERT_STAGE_MAX = 8 KiB of PEM), serving chain 3 x 4, node password
+ *   1 x 4. The rest of the storage region (0x1B6000..) is free.
+ */
+#define FLASH_STORE_OFFSET 0x192000u
+#define FLASH_STORE_BYTES 0x024000u
+#define FLASH_STORE_COPIES 4u
+
 #endif /* K3S_PICO_FLASH_LAYOUT_H */

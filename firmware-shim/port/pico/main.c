@@ -111,10 +111,16 @@ int main(void) {
   }
   pico_set_log_level();
   port_pico_watchdog_start();
-  if (port_pico_platform_init() != SHIM_OK || port_pico_tls_load() != SHIM_OK) {
+  if (port_pico_platform_init() != SHIM_OK || port_pico_tls_load() != SHIM_OK ||
+      port_pico_identity_load() != SHIM_OK) {
     pico_fatal(0);
   }
   if (port_pico_wifi_init() != SHIM_OK) {
+    pico_fatal(0);
+  }
+  /* The saved device memory drives its outputs before the core runs (after
+   * the CYW43 init: the on-board LED is its WL_GPIO0). */
+  if (shim_devmem_boot() != SHIM_OK) {
     pico_fatal(0);
   }
   module = port_pico_core_module(&module_len, &why);

@@ -17,12 +17,21 @@
  * next to TLS 1.2. Option meanings: Mbed TLS include/mbedtls/mbedtls_config.h.
  * Compiled in by absolute path (MBEDTLS_CONFIG_FILE), because a bare
  * "mbedtls_config.h" would resolve to Mbed TLS's own default file.
+ * The simulator uses this same file when it builds Mbed TLS from source
+ * (cmake -DMBEDTLS_SOURCE_DIR=..., firmware-shim/cmake/mbedtls_source.cmake);
+ * each port supplies the hooks named below (time, ms clock, entropy), so
+ * nothing here is Pico-only.
  */
 #ifndef K3S_PICO_MBEDTLS_CONFIG_H
 #define K3S_PICO_MBEDTLS_CONFIG_H
 
 /* ---- platform ---- */
 #define MBEDTLS_PLATFORM_C
+/* mbedtls_calloc/free through pointers (default: the C library's calloc/free):
+ * the simulator, built with this file, counts the TLS heap peak through
+ * mbedtls_platform_set_calloc_free (port/posix/heap.c); the device keeps the
+ * defaults. */
+#define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_TIME_ALT     /* mbedtls_platform_set_time(port clock) */

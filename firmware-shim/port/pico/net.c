@@ -14,6 +14,8 @@
  *
  * TLS material comes from the config region's TLVs (flash_layout.h) and is
  * parsed in place; the key never leaves host memory and is never logged.
+ * Without a client certificate there, the node's own identity
+ * (identity.c, stored in flash) is presented.
  * Sessions are kept per peer and resumed with tickets (port_session_*).
  */
 #include <stdio.h>
@@ -313,7 +315,10 @@ static const unsigned char *port_pem_tlv(uint32_t type, size_t *len) {
   return p;
 }
 
-static int port_conf_setup(mbedtls_ssl_config *conf, int with_cert) {
+/* A client configuration verifying the server against the CA bundle; with
+ * crt/key (both or neither) it also presents that client certificate. */
+int port_pico_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
+                          mbedtls_pk_context *key) {
   int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT);
   if (ret != 0) {
@@ -326,10 +331,14 @@ static int port_conf_setup(mbedtls_ssl_config *conf, int with_cert) {
   /* Session tickets (RFC 5077): the API server closes watches every
    * 30-60 min; a resumed session skips the ~0.9 s ECDHE/ECDSA handshake. */
   mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-  if (with_cert) {
-    ret = mbedtls_ssl_conf_own_cert(conf, &port_cert, &port_key);
+  if (crt != NULL && key != NULL) {
+    ret = mbedtls_ssl_conf_own_cert(conf, crt, key);
   }
   return ret;
+}
+
+const mbedtls_x509_crt *port_pico_static_cert(void) {
+  return port_have_cert ? &port_cert : NULL;
 }
 
 int32_t port_pico_tls_load(void) {
@@ -372,9 +381,9 @@ int32_t port_pico_tls_load(void) {
       return SHIM_E_INVAL;
     }
   }
-  ret = port_conf_setup(&port_conf_server_only, 0);
+  ret = port_pico_client_conf(&port_conf_server_only, NULL, NULL);
   if (ret == 0 && cert != NULL) {
-    ret = port_conf_setup(&port_conf_client_cert, 1);
+    ret = port_pico_client_conf(&port_conf_client_cert, &port_cert, &port_key);
   }
   if (ret != 0) {
     shim_log(SHIM_LOG_ERROR, "tls: configuration failed (-0x%04x)", (unsigned)-ret);
@@ -447,9 +456,12 @@ static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t 
 }
 
 static int32_t port_tls_begin(port_conn_t *c) {
-  mbedtls_ssl_config *conf = (c->flags & SHIM_NET_CLIENT_CERT) != 0 ? &port_conf_client_cert
-                                                                     : &port_conf_server_only;
+  mbedtls_ssl_config *conf = &port_conf_server_only;
   int ret;
+  if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
+    /* The operator's static identity wins over the node's own. */
+    conf = port_have_cert ? &port_conf_client_cert : port_pico_identity_conf();
+  }
   mbedtls_ssl_init(&c->ssl);
   c->ssl_live = 1;
   ret = mbedtls_ssl_setup(&c->ssl, conf);
@@ -572,8 +584,8 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
     shim_log(SHIM_LOG_ERROR, "tls: no CA bundle in the config region: cannot verify %s", host);
     return SHIM_E_UNSUPPORTED;
   }
-  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert) {
-    shim_log(SHIM_LOG_ERROR, "tls: no client certificate in the config region");
+  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert && port_pico_identity_conf() == NULL) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client certificate (config region or node identity)");
     return SHIM_E_UNSUPPORTED;
   }
   generation = c->generation + 1u;

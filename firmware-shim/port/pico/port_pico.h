@@ -84,6 +84,27 @@ int32_t port_pico_wifi_rssi(void);
  *  Returns SHIM_OK or < 0 with the reason logged. */
 int32_t port_pico_tls_load(void);
 
+/** Sets up a client TLS configuration (server verified against the CA
+ *  bundle, tickets on); with crt and key it presents them. Mbed TLS result. */
+struct mbedtls_ssl_config;
+struct mbedtls_x509_crt;
+struct mbedtls_pk_context;
+int port_pico_client_conf(struct mbedtls_ssl_config *conf, struct mbedtls_x509_crt *crt,
+                          struct mbedtls_pk_context *key);
+
+/** The config region's client certificate (static identity), or NULL. */
+const struct mbedtls_x509_crt *port_pico_static_cert(void);
+
+/* ---- node identity (identity.c, records in store.c) ---- */
+
+/** At boot, after port_pico_tls_load: without a static identity, loads the
+ *  stored client key and certificate (when both are there and match) for
+ *  SHIM_NET_CLIENT_CERT connections. Returns SHIM_OK or SHIM_E_IO / _TLS. */
+int32_t port_pico_identity_load(void);
+
+/** The TLS configuration with the node's own certificate, or NULL. */
+struct mbedtls_ssl_config *port_pico_identity_conf(void);
+
 /** C heap (newlib malloc): bytes in use now and bytes taken from the
  *  system so far (the high-water mark of the heap). */
 void port_pico_heap(uint32_t *in_use, uint32_t *arena);

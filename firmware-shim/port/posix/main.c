@@ -154,6 +154,11 @@ int main(int argc, char **argv) {
   if (sim_set_log_level(&args) != 0) {
     goto cleanup;
   }
+  /* Device memory first: the saved image drives the outputs before the core
+   * or the network exist (a reboot restores the last applied ConfigMaps). */
+  if (shim_devmem_boot() != SHIM_OK) {
+    goto cleanup;
+  }
   status = SIM_EXIT_CORE;
   if (shim_runtime_load(args.wasm) != SHIM_OK) {
     shim_log(SHIM_LOG_ERROR, "runtime: cannot load the core: %s", shim_runtime_last_trap());
@@ -163,7 +168,8 @@ int main(int argc, char **argv) {
   (void)port_posix_heap_install();
   port_posix_heap_reset_peak();
   status = SIM_EXIT_SETUP;
-  if (port_posix_tls_load() != SHIM_OK) {
+  if (port_posix_tls_load() != SHIM_OK || port_posix_ca_hash_check() != SHIM_OK ||
+      port_posix_identity_load() != SHIM_OK) {
     goto cleanup;
   }
   memset(&sa, 0, sizeof(sa));

@@ -306,6 +306,7 @@ void port_posix_tls_free(void) {
       (void)port_net_close(i);
     }
   }
+  port_posix_identity_free(); /* its configurations point at port_ca */
   if (!port_tls_ready) {
     return;
   }
@@ -317,6 +318,21 @@ void port_posix_tls_free(void) {
   port_have_ca = 0;
   port_have_cert = 0;
   port_tls_ready = 0;
+}
+
+const mbedtls_x509_crt *port_posix_static_cert(void) {
+  return port_have_cert ? &port_cert : NULL;
+}
+
+int port_posix_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
+                           mbedtls_pk_context *key) {
+  if (!port_tls_ready) {
+    return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+  }
+  if (port_conf_setup(conf, 0) != 0) {
+    return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+  }
+  return mbedtls_ssl_conf_own_cert(conf, crt, key);
 }
 
 void port_posix_get_stats(port_posix_stats_t *out) {
@@ -380,8 +396,11 @@ static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t 
 static int32_t port_tls_begin(uint32_t slot) {
   port_conn_t *c = &port_conns[slot];
   char reason[PORT_TLS_REASON_MAX];
-  mbedtls_ssl_config *conf = (c->flags & SHIM_NET_CLIENT_CERT) != 0 ? &port_conf_client_cert
-                                                                     : &port_conf_server_only;
+  mbedtls_ssl_config *conf = &port_conf_server_only;
+  /* Static files (operator-provisioned) win over the node-made identity. */
+  if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
+    conf = port_have_cert ? &port_conf_client_cert : port_posix_identity_conf();
+  }
   int ret;
 
   mbedtls_ssl_init(&c->ssl);
@@ -540,8 +559,10 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
              host);
     return SHIM_E_UNSUPPORTED;
   }
-  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert) {
-    shim_log(SHIM_LOG_ERROR, "tls: no client certificate configured (tls.cert_file)");
+  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert &&
+      port_posix_identity_conf() == NULL) {
+    shim_log(SHIM_LOG_ERROR,
+             "tls: no client certificate: neither tls.cert_file nor a certificate from a CSR");
     return SHIM_E_UNSUPPORTED;
   }
   memset(c, 0, sizeof(*c));

@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/platform.h>
+#include <mbedtls/platform_time.h>
 #include <mbedtls/sha256.h>
 
 #include "port.h"
@@ -30,10 +33,51 @@ static int port_drbg_ready;
 /* Personalisation string for CTR_DRBG (NIST SP 800-90A section 8.7.1). */
 static const char port_drbg_personal[] = "k3s-pico-node-sim";
 
+/* Hooks the device's Mbed TLS configuration (port/pico/mbedtls_config.h) asks
+ * every port for, when the simulator is built with it (MBEDTLS_SOURCE_DIR);
+ * the system's Mbed TLS defines none of these options. */
+#if defined(MBEDTLS_ENTROPY_HARDWARE_ALT)
+/* The device polls its ring oscillator (pico-sdk pico_mbedtls.c); here the
+ * kernel's generator. */
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen) {
+  ssize_t n;
+  (void)data;
+  *olen = 0;
+  n = getrandom(output, len, 0);
+  if (n < 0) {
+    return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+  }
+  *olen = (size_t)n;
+  return 0;
+}
+#endif
+
+#if defined(MBEDTLS_PLATFORM_MS_TIME_ALT)
+/* A monotonic millisecond clock, as on the device. */
+mbedtls_ms_time_t mbedtls_ms_time(void) {
+  return (mbedtls_ms_time_t)port_now_ms();
+}
+#endif
+
+#if defined(MBEDTLS_PLATFORM_TIME_ALT)
+/* Certificate dates (MBEDTLS_HAVE_TIME_DATE) need the wall clock; the device
+ * installs its SNTP clock the same way. */
+static mbedtls_time_t port_mbedtls_time(mbedtls_time_t *t) {
+  mbedtls_time_t now = (mbedtls_time_t)time(NULL);
+  if (t != NULL) {
+    *t = now;
+  }
+  return now;
+}
+#endif
+
 int32_t port_posix_init(void) {
   int ret;
   clock_gettime(CLOCK_MONOTONIC, &port_start);
   port_started = 1;
+#if defined(MBEDTLS_PLATFORM_TIME_ALT)
+  mbedtls_platform_set_time(port_mbedtls_time);
+#endif
   /* stderr is unbuffered by default: make it line-buffered so one log line
    * is one write. */
   setvbuf(stderr, NULL, _IOLBF, 0);

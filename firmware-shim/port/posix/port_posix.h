@@ -29,6 +29,20 @@ int32_t port_posix_config_path(const char *value, char *out, size_t cap);
  *  memory and is never logged. */
 int32_t port_posix_tls_load(void);
 
+/** Checks server.ca_hash ("sha256:<64 hex>" of the tls.ca_file bytes, as
+ *  kubeadm/k3s join tokens carry it) when set. Returns SHIM_OK, or
+ *  SHIM_E_CERT with the reason logged: never connect then (identity.c). */
+int32_t port_posix_ca_hash_check(void);
+
+/** Loads the node-made identity kept in the state directory (state.dir,
+ *  default "<node.name>.state" beside the config file): the client key and,
+ *  when it matches that key, its certificate. A missing state is not an
+ *  error; a corrupt key file is (SHIM_E_IO, logged, left untouched). */
+int32_t port_posix_identity_load(void);
+
+/** Forgets the identity in memory (shutdown, tests). Files stay. */
+void port_posix_identity_free(void);
+
 /** Frees TLS material and the random generator. */
 void port_posix_shutdown(void);
 

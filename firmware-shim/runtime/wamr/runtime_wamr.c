@@ -93,6 +93,43 @@ static int32_t shim_wamr_net_close(wasm_exec_env_t e, int32_t h) {
   return shim_native_net_close(h);
 }
 
+static int32_t shim_wamr_devmem_read(wasm_exec_env_t e, int32_t ptr, int32_t cap) {
+  (void)e;
+  return shim_native_devmem_read((uint32_t)ptr, (uint32_t)cap);
+}
+
+static int32_t shim_wamr_devmem_commit(wasm_exec_env_t e, int32_t ptr, int32_t len) {
+  (void)e;
+  return shim_native_devmem_commit((uint32_t)ptr, (uint32_t)len);
+}
+
+static int32_t shim_wamr_key_ensure(wasm_exec_env_t e, int32_t slot) {
+  (void)e;
+  return shim_native_key_ensure(slot);
+}
+
+static int32_t shim_wamr_csr_create(wasm_exec_env_t e, int32_t slot, int32_t cnptr, int32_t cnlen,
+                                    int32_t orgptr, int32_t orglen, int32_t optr, int32_t ocap) {
+  (void)e;
+  return shim_native_csr_create(slot, (uint32_t)cnptr, (uint32_t)cnlen, (uint32_t)orgptr,
+                                (uint32_t)orglen, (uint32_t)optr, (uint32_t)ocap);
+}
+
+static int32_t shim_wamr_cert_stage(wasm_exec_env_t e, int32_t slot, int32_t ptr, int32_t len) {
+  (void)e;
+  return shim_native_cert_stage(slot, (uint32_t)ptr, (uint32_t)len);
+}
+
+static int32_t shim_wamr_cert_install(wasm_exec_env_t e, int32_t slot) {
+  (void)e;
+  return shim_native_cert_install(slot);
+}
+
+static int32_t shim_wamr_cert_info(wasm_exec_env_t e, int32_t slot, int32_t optr, int32_t ocap) {
+  (void)e;
+  return shim_native_cert_info(slot, (uint32_t)optr, (uint32_t)ocap);
+}
+
 /* The registration table comes from the ABI table itself. */
 #define SHIM_WAMR_SYMBOL(name, ret, params, sig) {#name, (void *)shim_wamr_##name, sig, NULL},
 static NativeSymbol shim_wamr_host_symbols[] = {SHIM_ABI_IMPORTS(SHIM_WAMR_SYMBOL)};

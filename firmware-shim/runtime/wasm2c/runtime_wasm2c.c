@@ -66,6 +66,42 @@ u32 Z_hostZ_net_close(struct Z_host_instance_t *h, u32 handle) {
   return (u32)shim_native_net_close((int32_t)handle);
 }
 
+u32 Z_hostZ_devmem_read(struct Z_host_instance_t *h, u32 ptr, u32 cap) {
+  (void)h;
+  return (u32)shim_native_devmem_read(ptr, cap);
+}
+
+u32 Z_hostZ_devmem_commit(struct Z_host_instance_t *h, u32 ptr, u32 len) {
+  (void)h;
+  return (u32)shim_native_devmem_commit(ptr, len);
+}
+
+u32 Z_hostZ_key_ensure(struct Z_host_instance_t *h, u32 slot) {
+  (void)h;
+  return (u32)shim_native_key_ensure((int32_t)slot);
+}
+
+u32 Z_hostZ_csr_create(struct Z_host_instance_t *h, u32 slot, u32 cnptr, u32 cnlen, u32 orgptr,
+                       u32 orglen, u32 optr, u32 ocap) {
+  (void)h;
+  return (u32)shim_native_csr_create((int32_t)slot, cnptr, cnlen, orgptr, orglen, optr, ocap);
+}
+
+u32 Z_hostZ_cert_stage(struct Z_host_instance_t *h, u32 slot, u32 ptr, u32 len) {
+  (void)h;
+  return (u32)shim_native_cert_stage((int32_t)slot, ptr, len);
+}
+
+u32 Z_hostZ_cert_install(struct Z_host_instance_t *h, u32 slot) {
+  (void)h;
+  return (u32)shim_native_cert_install((int32_t)slot);
+}
+
+u32 Z_hostZ_cert_info(struct Z_host_instance_t *h, u32 slot, u32 optr, u32 ocap) {
+  (void)h;
+  return (u32)shim_native_cert_info((int32_t)slot, optr, ocap);
+}
+
 /* Every entry of the ABI table must have its import above: this fails to
  * compile (undeclared Z_hostZ_<name>) when the table grows without it. */
 #define SHIM_W2C_CHECK(name, ret, params, sig) (void (*)(void)) Z_hostZ_##name,

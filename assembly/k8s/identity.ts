@@ -1,0 +1,418 @@
+// The node's own identity (issue 6), the way kubelets get theirs:
+//  - join: with no usable client certificate and a bootstrap token, the node
+//    asks the host for its key (made on first boot, never leaves the host),
+//    POSTs a CSR (signer kubernetes.io/kube-apiserver-client-kubelet,
+//    CN=system:node:<name>, O=system:nodes) with the token as a Bearer
+//    credential, polls it by name until it is signed, hands the certificate
+//    to the host, and reconnects as itself;
+//  - renewal: at a jittered 70-90% of the certificate's lifetime it does the
+//    same with its current certificate, while Lease and status go on;
+//  - expiry: an expired certificate falls back to the token when one is
+//    configured, and otherwise says that a new token is needed.
+// Denied or failed CSRs stop the requests until restart (the config must
+// change first). Static tls.cert_file certificates (operator-provisioned)
+// are used as they are and never renewed here.
+
+import {
+  CERT_SOURCE_NODE, CERT_SOURCE_STATIC, cert_info, cert_install, cert_stage, config_get, csr_create, key_ensure,
+  KEY_SLOT_CLIENT, LOG_ERROR, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, random_fill,
+} from "../host/imports";
+import { CFG_BOOTSTRAP_TOKEN } from "../host/config";
+import { JsonReader, TOK_STRING, TOK_STRING_PART } from "../json/reader";
+import { JsonWriter } from "../json/writer";
+import { E_MALFORMED, E_TOOLARGE, OK } from "../util/errors";
+import { BOOTSTRAP_TOKEN_MAX, CSR_MESSAGE_MAX, CSR_NAME_MAX, CSR_PEM_MAX, NODE_NAME_MAX } from "../util/limits";
+import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { Backoff } from "./backoff";
+import { NodeConfig } from "./config";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart, logText } from "./log";
+
+// Requests the agent sends on the identity's behalf (agent.ts REQ_*).
+export const REQ_CSR_CREATE: i32 = 30;
+export const REQ_CSR_GET: i32 = 31;
+
+/** certificates.k8s.io/v1 collection (k8s.io/api/certificates/v1). */
+const CSR_PATH: Lit = utf8("/apis/certificates.k8s.io/v1/certificatesigningrequests");
+/** The signer whose CSRs the csrapproving controller auto-approves for
+ *  bootstrap tokens and nodes (pkg/controller/certificates/approver/sarapprove.go,
+ *  isNodeClientCert / isSelfNodeClientCert). */
+const SIGNER: Lit = utf8("kubernetes.io/kube-apiserver-client-kubelet");
+const NODE_CN_PREFIX: Lit = utf8("system:node:");
+const NODES_GROUP: Lit = utf8("system:nodes");
+const BEARER: Lit = utf8("Bearer ");
+
+/** Poll interval while the CSR waits for approval and signing: one small GET;
+ *  auto-approved CSRs are signed within a second or two. */
+export const CSR_POLL_MS: i64 = 1000;
+/** Give up on one CSR and submit a new one after this long: kubelet's
+ *  certificate manager waits 15 min (client-go/util/certificate,
+ *  certificateWaitTimeout). */
+export const CSR_WAIT_MAX_MS: i64 = 900000;
+/** Renewal failed but the certificate is still valid: try again after this. */
+export const RENEW_RETRY_MS: i64 = 60000;
+
+const ID_READY: i32 = 0; // a usable certificate (or stopped renewing); renewal timed by renewAtMs
+const ID_SUBMIT: i32 = 1; // POST a CSR at nextMs
+const ID_WAIT: i32 = 2; // GET the CSR at nextMs until it is signed
+const ID_STOPPED: i32 = 3; // nothing more to try until restart (logged why)
+
+export class Identity {
+  state: i32 = ID_READY;
+  /** No usable client certificate: CSRs go with the bootstrap token and
+   *  without a client certificate; Node and Lease requests wait. */
+  bootstrapping: bool = false;
+  /** CERT_SOURCE_* of the certificate in use, 0 for none. */
+  source: i32 = 0;
+  notBeforeMs: i64 = 0;
+  notAfterMs: i64 = 0;
+  /** Wall time to start renewing; 0 = not computed yet, -1 = never this boot. */
+  renewAtMs: i64 = 0;
+  nextMs: i64 = 0;
+  /** A new certificate was installed or the identity fell back to the
+   *  token: the agent reconnects with `flags` once it is idle. */
+  switched: bool = false;
+  readonly backoff: Backoff = new Backoff();
+
+  private cfg: NodeConfig | null = null;
+  private waitUntilMs: i64 = 0;
+  private lastWallMs: i64 = -1;
+  private readonly pem: usize = heap.alloc(<usize>CSR_PEM_MAX);
+  private pemLen: i32 = 0;
+  private readonly auth: usize = heap.alloc(<usize>(BOOTSTRAP_TOKEN_MAX + 7));
+  private authLen: i32 = 0;
+  private readonly name: usize = heap.alloc(<usize>CSR_NAME_MAX);
+  private nameLen: i32 = 0;
+  private readonly gotName: usize = heap.alloc(<usize>CSR_NAME_MAX);
+  private readonly msg: usize = heap.alloc(<usize>CSR_MESSAGE_MAX);
+  private msgLen: i32 = 0;
+  private readonly info: usize = heap.alloc(16);
+  // Captured from the response being read.
+  private gotNameLen: i32 = 0;
+  private denied: bool = false;
+  private failed: bool = false;
+  private certBytes: i32 = 0;
+  private stageErr: i32 = OK;
+
+  /** Reads the token and the host's certificate; decides how to start. */
+  init(cfg: NodeConfig): void {
+    this.cfg = cfg;
+    copyLit(this.auth, 7, BEARER);
+    const n = config_get(litPtr(CFG_BOOTSTRAP_TOKEN), litLen(CFG_BOOTSTRAP_TOKEN), this.auth + 7, BOOTSTRAP_TOKEN_MAX);
+    this.authLen = n > 0 ? n + 7 : 0;
+    if (n == E_TOOLARGE) logText(LOG_ERROR, utf8("identity: bootstrap.token too long; ignored"));
+    this.readInfo();
+    // A static tls.cert_file certificate (operator-provisioned) is used as
+    // it is: nothing to say, nothing to renew.
+    if (this.source == CERT_SOURCE_STATIC) return;
+    if (this.source == CERT_SOURCE_NODE) {
+      logText(LOG_INFO, utf8("identity: own client certificate"));
+    } else if (this.authLen > 0) {
+      logText(LOG_INFO, utf8("identity: no certificate yet: joining with bootstrap.token"));
+      this.startBootstrap(0);
+    } else {
+      this.state = ID_STOPPED;
+      logText(LOG_ERROR, utf8("identity: no certificate, no bootstrap.token: npm run pico -- token create"));
+    }
+  }
+
+  /** net_connect flags for the API connection now. */
+  get flags(): i32 { return this.bootstrapping ? NET_TLS : NET_TLS | NET_CLIENT_CERT; }
+
+  /** Node and Lease requests must wait: there is no identity to send them with. */
+  get blocking(): bool { return this.bootstrapping || this.source == 0; }
+
+  /** Bearer header value "Bearer <token>" for bootstrap requests. */
+  get authPtr(): usize { return this.auth; }
+  get authBytes(): i32 { return this.authLen; }
+
+  /** Each poll: expiry and renewal timing against the wall clock (-1 unknown). */
+  tick(nowMs: i64, wallMs: i64): void {
+    if (wallMs < 0) return;
+    this.lastWallMs = wallMs;
+    if (this.source != CERT_SOURCE_NODE || this.state != ID_READY) return;
+    if (wallMs >= this.notAfterMs) {
+      this.source = 0;
+      if (this.authLen > 0) {
+        logText(LOG_WARN, utf8("identity: certificate expired: joining with bootstrap.token"));
+        this.startBootstrap(nowMs);
+        this.switched = true;
+      } else {
+        this.state = ID_STOPPED;
+        logText(LOG_ERROR, utf8("identity: certificate expired, no bootstrap.token: npm run pico -- token create"));
+      }
+      return;
+    }
+    if (this.renewAtMs == 0) this.renewAtMs = this.rotationDeadline();
+    if (this.renewAtMs > 0 && wallMs >= this.renewAtMs) {
+      logText(LOG_INFO, utf8("identity: renewing the client certificate"));
+      this.state = ID_SUBMIT;
+      this.nextMs = nowMs;
+    }
+  }
+
+  /** A CSR request is due now. */
+  due(nowMs: i64): bool {
+    return (this.state == ID_SUBMIT || this.state == ID_WAIT) && nowMs >= this.nextMs;
+  }
+
+  /** Monotonic time of the next CSR request, or i64.MAX_VALUE. */
+  get dueAtMs(): i64 {
+    return this.state == ID_SUBMIT || this.state == ID_WAIT ? this.nextMs : i64.MAX_VALUE;
+  }
+
+  /** The request to send now (REQ_CSR_*), or 0 when none can be made (logged). */
+  request(): i32 {
+    if (this.state == ID_WAIT) return REQ_CSR_GET;
+    const cfg = this.cfg!;
+    const k = key_ensure(KEY_SLOT_CLIENT);
+    if (k < 0) {
+      lineStart(utf8("identity: no node key (host error "));
+      lineInt(k);
+      lineLit(utf8("); see its log above"));
+      lineEmit(LOG_ERROR);
+      this.stop();
+      return 0;
+    }
+    // CN=system:node:<name>: the Node authorizer's identity for this node.
+    const cn = memory.data(12 + NODE_NAME_MAX);
+    let n = copyLit(cn, 12, NODE_CN_PREFIX);
+    memory.copy(cn + <usize>n, cfg.name.ptr, <usize>cfg.name.len);
+    n += cfg.name.len;
+    const r = csr_create(KEY_SLOT_CLIENT, cn, n, litPtr(NODES_GROUP), litLen(NODES_GROUP), this.pem, CSR_PEM_MAX);
+    if (r <= 0) {
+      lineStart(utf8("identity: CSR not made (host error "));
+      lineInt(r);
+      lineLit(utf8(")"));
+      lineEmit(LOG_ERROR);
+      this.stop();
+      return 0;
+    }
+    this.pemLen = r;
+    return REQ_CSR_CREATE;
+  }
+
+  /** The CertificateSigningRequest object for the CSR made by request(). */
+  writeCsr(w: JsonWriter): void {
+    w.beginObject();
+    w.keyLit(utf8("apiVersion")); w.strLit(utf8("certificates.k8s.io/v1"));
+    w.keyLit(utf8("kind")); w.strLit(utf8("CertificateSigningRequest"));
+    w.keyLit(utf8("metadata")); w.beginObject();
+    w.keyLit(utf8("generateName")); w.strLit(utf8("node-csr-"));
+    w.endObject();
+    w.keyLit(utf8("spec")); w.beginObject();
+    w.keyLit(utf8("request")); w.strBase64(this.pem, this.pemLen);
+    w.keyLit(utf8("signerName")); w.strLit(SIGNER);
+    // The approver accepts exactly these for an ECDSA key: "digital
+    // signature" and "client auth" (key encipherment only for RSA), as in
+    // sarapprove.go isNodeClientCert / k8s.io/api/certificates/v1 usages.
+    w.keyLit(utf8("usages")); w.beginArray();
+    w.strLit(utf8("digital signature")); w.strLit(utf8("client auth"));
+    w.endArray();
+    w.endObject();
+    w.endObject();
+  }
+
+  /** Writes the request target for `req` into (dst, cap); returns its length. */
+  path(req: i32, dst: usize, cap: i32): i32 {
+    let n = copyLit(dst, cap, CSR_PATH);
+    if (req == REQ_CSR_GET && n + 1 + this.nameLen <= cap) {
+      store<u8>(dst + <usize>n, 0x2f);
+      memory.copy(dst + <usize>n + 1, this.name, <usize>this.nameLen);
+      n += 1 + this.nameLen;
+    }
+    return n;
+  }
+
+  /** Before a response is read. */
+  beginResponse(): void {
+    this.gotNameLen = 0;
+    this.denied = false;
+    this.failed = false;
+    this.certBytes = 0;
+    this.stageErr = OK;
+    this.msgLen = 0;
+    cert_stage(KEY_SLOT_CLIENT, 0, 0);
+  }
+
+  /** One token of a CSR response (the reader streams long strings). */
+  onToken(rd: JsonReader, t: i32): void {
+    if (t != TOK_STRING && t != TOK_STRING_PART) return;
+    if (rd.pathIsLit(utf8("status.certificate"))) {
+      const len = rd.valueLen;
+      if (len <= 0 || this.stageErr != OK) return;
+      const r = cert_stage(KEY_SLOT_CLIENT, rd.valuePtr, len);
+      if (r < 0) this.stageErr = r;
+      else this.certBytes = r;
+      return;
+    }
+    if (t != TOK_STRING) return;
+    if (rd.pathIsLit(utf8("metadata.name"))) {
+      const n = rd.valueLen;
+      if (n > 0 && n <= CSR_NAME_MAX) {
+        memory.copy(this.gotName, rd.valuePtr, <usize>n);
+        this.gotNameLen = n;
+      }
+    } else if (rd.pathIsLit(utf8("status.conditions[].type"))) {
+      if (rd.valueIsLit(utf8("Denied"))) this.denied = true;
+      else if (rd.valueIsLit(utf8("Failed"))) this.failed = true;
+    } else if (rd.pathIsLit(utf8("status.conditions[].message"))) {
+      const n = rd.valueLen < CSR_MESSAGE_MAX ? rd.valueLen : CSR_MESSAGE_MAX;
+      memory.copy(this.msg, rd.valuePtr, <usize>n);
+      this.msgLen = n;
+    }
+  }
+
+  /** A CSR response is complete. Returns OK when handled here (including
+   *  HTTP errors, logged, retried with the identity's backoff or stopped),
+   *  or E_MALFORMED for the agent to treat as a failed request. */
+  onResponse(req: i32, status: i32, nowMs: i64): i32 {
+    const ok = status >= 200 && status < 300;
+    if (req == REQ_CSR_CREATE) {
+      if (ok) {
+        if (this.gotNameLen == 0) return E_MALFORMED;
+        memory.copy(this.name, this.gotName, <usize>this.gotNameLen);
+        this.nameLen = this.gotNameLen;
+        this.state = ID_WAIT;
+        this.waitUntilMs = nowMs + CSR_WAIT_MAX_MS;
+        this.nextMs = nowMs + CSR_POLL_MS;
+        this.backoff.reset();
+        lineStart(utf8("identity: submitted CSR "));
+        lineBytes(this.name, this.nameLen);
+        lineLit(utf8(" for system:node:"));
+        lineBytes(this.cfg!.name.ptr, this.cfg!.name.len);
+        lineLit(utf8("; waiting for approval"));
+        lineEmit(LOG_INFO);
+        return OK;
+      }
+      if (status == 401 && this.bootstrapping) {
+        logText(LOG_ERROR, utf8("identity: bootstrap.token rejected (wrong/expired): npm run pico -- token create"));
+        this.stop();
+        return OK;
+      }
+      if (status == 403) {
+        lineStart(utf8("identity: CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
+        lineEmit(LOG_WARN);
+      } else {
+        lineStart(utf8("identity: CSR submission failed: HTTP "));
+        lineInt(status);
+        lineLit(utf8("; retrying"));
+        lineEmit(LOG_WARN);
+      }
+      this.nextMs = nowMs + this.backoff.next();
+      return OK;
+    }
+    // REQ_CSR_GET
+    if (status == 404) {
+      lineStart(utf8("identity: CSR "));
+      lineBytes(this.name, this.nameLen);
+      lineLit(utf8(" is gone; submitting a new one"));
+      lineEmit(LOG_WARN);
+      this.state = ID_SUBMIT;
+      this.nextMs = nowMs + this.backoff.next();
+      return OK;
+    }
+    if (!ok) {
+      if (status == 401 && this.bootstrapping) {
+        logText(LOG_ERROR, utf8("identity: bootstrap.token expired while the CSR waited: npm run pico -- token create"));
+        this.stop();
+        return OK;
+      }
+      lineStart(utf8("identity: reading the CSR failed: HTTP "));
+      lineInt(status);
+      lineLit(utf8("; retrying"));
+      lineEmit(LOG_WARN);
+      this.nextMs = nowMs + this.backoff.next();
+      return OK;
+    }
+    this.backoff.reset();
+    if (this.denied || this.failed) {
+      lineStart(utf8("identity: CSR "));
+      lineBytes(this.name, this.nameLen);
+      lineLit(this.denied ? utf8(" was denied") : utf8(" failed"));
+      if (this.msgLen > 0) { lineLit(utf8(": ")); lineBytes(this.msg, this.msgLen); }
+      lineLit(utf8("; not asking again until restart"));
+      lineEmit(LOG_ERROR);
+      this.stop();
+      return OK;
+    }
+    if (this.stageErr != OK) {
+      logText(LOG_ERROR, utf8("identity: issued certificate > SHIM_CERT_STAGE_MAX"));
+      this.stop();
+      return OK;
+    }
+    if (this.certBytes == 0) {
+      if (nowMs >= this.waitUntilMs) {
+        lineStart(utf8("identity: CSR "));
+        lineBytes(this.name, this.nameLen);
+        lineLit(utf8(" unsigned after 15 min; submitting a new one"));
+        lineEmit(LOG_WARN);
+        this.state = ID_SUBMIT;
+      }
+      this.nextMs = nowMs + CSR_POLL_MS;
+      return OK;
+    }
+    const r = cert_install(KEY_SLOT_CLIENT);
+    if (r != OK) {
+      lineStart(utf8("identity: host refused the certificate (error "));
+      lineInt(r);
+      lineLit(utf8("); see its reason above"));
+      lineEmit(LOG_ERROR);
+      this.stop();
+      return OK;
+    }
+    this.readInfo();
+    this.bootstrapping = false;
+    this.state = ID_READY;
+    this.renewAtMs = 0;
+    this.switched = true;
+    lineStart(utf8("identity: installed the certificate issued for CSR "));
+    lineBytes(this.name, this.nameLen);
+    lineLit(utf8("; reconnecting as system:node:"));
+    lineBytes(this.cfg!.name.ptr, this.cfg!.name.len);
+    lineEmit(LOG_INFO);
+    return OK;
+  }
+
+  // ---- internals ----
+
+  private startBootstrap(nowMs: i64): void {
+    this.bootstrapping = true;
+    this.state = ID_SUBMIT;
+    this.nextMs = nowMs;
+  }
+
+  /** Nothing more to try: while a valid certificate is in use keep it (and
+   *  try renewing again later); without one, stop until restart. */
+  private stop(): void {
+    if (!this.bootstrapping && this.source == CERT_SOURCE_NODE) {
+      this.state = ID_READY;
+      this.renewAtMs = this.lastWallMs > 0 ? this.lastWallMs + RENEW_RETRY_MS : 0;
+      return;
+    }
+    this.state = ID_STOPPED;
+  }
+
+  private readInfo(): void {
+    const r = cert_info(KEY_SLOT_CLIENT, this.info, 16);
+    if (r == CERT_SOURCE_STATIC || r == CERT_SOURCE_NODE) {
+      this.source = r;
+      this.notBeforeMs = load<i64>(this.info);
+      this.notAfterMs = load<i64>(this.info + 8);
+    } else {
+      this.source = 0;
+    }
+  }
+
+  /** notBefore + a jittered 70-90% of the lifetime: kubelet's
+   *  nextRotationDeadline (client-go/util/certificate/certificate_manager.go:
+   *  wait.Jitter(total, 0.2) - 0.3 * total). */
+  private rotationDeadline(): i64 {
+    const total = this.notAfterMs - this.notBeforeMs;
+    if (total <= 0) return -1;
+    const rnd = memory.data(4);
+    store<u32>(rnd, 0);
+    random_fill(rnd, 4);
+    const frac = <f64>load<u32>(rnd) / 4294967296.0;
+    return this.notBeforeMs + <i64>(<f64>total * (0.7 + 0.2 * frac));
+  }
+}

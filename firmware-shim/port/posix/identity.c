@@ -1,0 +1,677 @@
+/*
+ * POSIX port: the node's own identity (issue 6). Keys are ECDSA P-256 made
+ * from the OS entropy (through the port's CTR_DRBG), kept in the state
+ * directory with mode 0600, and never copied out, logged or sent: the core
+ * only asks for a CSR and hands back the certificate the cluster issued.
+ *
+ * State directory: config key state.dir, default "<node.name>.state" beside
+ * the config file. Files: client-key.pem, client.pem (slot 0) and
+ * serving-key.pem (slot 1, reserved). Every write is temp file + fsync +
+ * rename, so a crash leaves the old file or the new one, never half of one.
+ *
+ * Certificates for slot 0 are double-buffered: installing builds the new
+ * chain and TLS configuration in the spare buffer and switches to it; the
+ * previous one stays alive until the install after next, so connections
+ * opened with it keep going (the core reconnects after an install).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
+
+#include "port.h"
+#include "port_posix.h"
+#include "port_posix_tls.h"
+
+/* A PEM private key (P-256: ~230 bytes) or a PEM chain read back. */
+#define PORT_ID_FILE_MAX 16384
+/* DER-to-PEM room for a P-256 key (SEC1 ~121 bytes DER). */
+#define PORT_ID_KEY_PEM_MAX 1024
+/* Subject text "CN=<cn>,O=<org>". */
+#define PORT_ID_SUBJECT_MAX (2 * SHIM_CSR_NAME_MAX + 8)
+/* A path in the state directory. */
+#define PORT_ID_PATH_MAX (2 * SHIM_CONFIG_MAX_VALUE + 64)
+
+static const char *const port_id_key_files[SHIM_KEY_SLOTS] = {"client-key.pem",
+                                                              "serving-key.pem"};
+static const char port_id_cert_file[] = "client.pem";
+
+typedef struct {
+  mbedtls_x509_crt crt;
+  mbedtls_ssl_config conf;
+  int live;
+} port_id_cert_t;
+
+static mbedtls_pk_context port_id_keys[SHIM_KEY_SLOTS];
+static int port_id_key_live[SHIM_KEY_SLOTS];
+static port_id_cert_t port_id_certs[2]; /* slot 0, double-buffered */
+static int port_id_current = -1;        /* index into port_id_certs, -1 = none */
+static unsigned char port_id_stage[SHIM_CERT_STAGE_MAX];
+static size_t port_id_stage_len;
+static unsigned char port_id_buf[PORT_ID_FILE_MAX + 1];
+
+static void port_id_strerror(int ret, char *out, size_t cap) {
+#if defined(MBEDTLS_ERROR_C)
+  mbedtls_strerror(ret, out, cap);
+#else
+  snprintf(out, cap, "-0x%04x", (unsigned)-ret);
+#endif
+}
+
+/* ---- state directory and files ---- */
+
+static int32_t port_id_dir(char *out, size_t cap) {
+  const char *dir = shim_config_lookup("state.dir");
+  const char *name = shim_config_lookup("node.name");
+  char rel[SHIM_CONFIG_MAX_VALUE + 16];
+  if (dir == NULL || dir[0] == '\0') {
+    if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL) {
+      shim_log(SHIM_LOG_ERROR, "identity: set node.name (or state.dir) to keep the node's key");
+      return SHIM_E_INVAL;
+    }
+    snprintf(rel, sizeof(rel), "%s.state", name);
+    dir = rel;
+  }
+  return port_posix_config_path(dir, out, cap);
+}
+
+static int32_t port_id_path(const char *file, char *out, size_t cap) {
+  char dir[PORT_ID_PATH_MAX];
+  int n;
+  int32_t rc = port_id_dir(dir, sizeof(dir));
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  n = snprintf(out, cap, "%s/%s", dir, file);
+  return (n < 0 || (size_t)n >= cap) ? SHIM_E_TOOLARGE : SHIM_OK;
+}
+
+/* Reads a whole file into port_id_buf, NUL-terminated. Returns its length
+ * (without the NUL), SHIM_E_NOTFOUND when absent, SHIM_E_IO otherwise. */
+static int32_t port_id_read(const char *path) {
+  FILE *f = fopen(path, "rb");
+  size_t n;
+  if (f == NULL) {
+    if (errno == ENOENT) {
+      return SHIM_E_NOTFOUND;
+    }
+    shim_log(SHIM_LOG_ERROR, "identity: cannot open %s: %s", path, strerror(errno));
+    return SHIM_E_IO;
+  }
+  n = fread(port_id_buf, 1, PORT_ID_FILE_MAX + 1, f);
+  if (ferror(f) || n > PORT_ID_FILE_MAX) {
+    shim_log(SHIM_LOG_ERROR, "identity: cannot read %s: %s", path,
+             ferror(f) ? strerror(errno) : "too large");
+    fclose(f);
+    return SHIM_E_IO;
+  }
+  fclose(f);
+  port_id_buf[n] = '\0';
+  return (int32_t)n;
+}
+
+/* Writes data to path atomically with the given mode: temp, fsync, rename. */
+static int32_t port_id_write(const char *path, const unsigned char *data, size_t len, mode_t mode) {
+  char tmp[PORT_ID_PATH_MAX + 8];
+  char dir[PORT_ID_PATH_MAX];
+  size_t off = 0;
+  int fd;
+  int32_t rc = SHIM_E_IO;
+
+  if (port_id_dir(dir, sizeof(dir)) != SHIM_OK) {
+    return SHIM_E_IO;
+  }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    shim_log(SHIM_LOG_ERROR, "identity: cannot create state directory %s: %s", dir,
+             strerror(errno));
+    return SHIM_E_IO;
+  }
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  (void)unlink(tmp);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode);
+  if (fd < 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: cannot write %s: %s", tmp, strerror(errno));
+    return SHIM_E_IO;
+  }
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      goto fail;
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) != 0) {
+    goto fail;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    goto fail;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0) {
+    goto fail;
+  }
+  return SHIM_OK;
+fail:
+  shim_log(SHIM_LOG_ERROR, "identity: cannot write %s: %s", path, strerror(errno));
+  if (fd >= 0) {
+    close(fd);
+  }
+  (void)unlink(tmp);
+  return rc;
+}
+
+/* ---- keys ---- */
+
+static int32_t port_id_key_generate(uint32_t slot, const char *path) {
+  mbedtls_pk_context *key = &port_id_keys[slot];
+  unsigned char pem[PORT_ID_KEY_PEM_MAX];
+  char reason[128];
+  int ret;
+  int32_t rc;
+
+  mbedtls_pk_init(key);
+  ret = mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+  if (ret == 0) {
+    /* P-256: k3s' CAs are P-256 and RSA signing takes seconds on an M0+. */
+    ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
+                              mbedtls_ctr_drbg_random, &port_drbg);
+  }
+  if (ret == 0) {
+    ret = mbedtls_pk_write_key_pem(key, pem, sizeof(pem));
+  }
+  if (ret != 0) {
+    port_id_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "identity: key generation failed: %s", reason);
+    mbedtls_pk_free(key);
+    return SHIM_E_IO;
+  }
+  rc = port_id_write(path, pem, strlen((const char *)pem), 0600);
+  mbedtls_platform_zeroize(pem, sizeof(pem));
+  if (rc != SHIM_OK) {
+    mbedtls_pk_free(key);
+    return rc;
+  }
+  port_id_key_live[slot] = 1;
+  shim_log(SHIM_LOG_INFO, "identity: generated a new P-256 key (slot %lu)", (unsigned long)slot);
+  return 1;
+}
+
+/* The curve of an EC key: Mbed TLS 3.x made the group private and gives an
+ * accessor (3.5+); 2.28 has only the field. */
+static mbedtls_ecp_group_id port_id_key_group(mbedtls_pk_context *key) {
+#if MBEDTLS_VERSION_MAJOR >= 3
+  return mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*key));
+#else
+  return mbedtls_pk_ec(*key)->grp.id;
+#endif
+}
+
+static int32_t port_id_key_load(uint32_t slot, const char *path) {
+  mbedtls_pk_context *key = &port_id_keys[slot];
+  char reason[128];
+  int32_t n = port_id_read(path);
+  int ret;
+  if (n < 0) {
+    return n;
+  }
+  mbedtls_pk_init(key);
+#if MBEDTLS_VERSION_MAJOR >= 3
+  ret = mbedtls_pk_parse_key(key, port_id_buf, (size_t)n + 1, NULL, 0, mbedtls_ctr_drbg_random,
+                             &port_drbg);
+#else
+  ret = mbedtls_pk_parse_key(key, port_id_buf, (size_t)n + 1, NULL, 0);
+#endif
+  mbedtls_platform_zeroize(port_id_buf, sizeof(port_id_buf));
+  if (ret == 0 && (mbedtls_pk_get_type(key) != MBEDTLS_PK_ECKEY ||
+                   port_id_key_group(key) != MBEDTLS_ECP_DP_SECP256R1)) {
+    ret = MBEDTLS_ERR_PK_KEY_INVALID_FORMAT;
+  }
+  if (ret != 0) {
+    port_id_strerror(ret, reason, sizeof(reason));
+    /* Never overwrite it: an operator may still want what it holds. */
+    shim_log(SHIM_LOG_ERROR,
+             "identity: %s is not a usable P-256 key (%s); move it away to make a new one", path,
+             reason);
+    mbedtls_pk_free(key);
+    return SHIM_E_IO;
+  }
+  port_id_key_live[slot] = 1;
+  return 0;
+}
+
+int32_t port_key_ensure(uint32_t slot) {
+  char path[PORT_ID_PATH_MAX];
+  int32_t rc;
+  if (slot >= SHIM_KEY_SLOTS) {
+    return SHIM_E_INVAL;
+  }
+  if (port_id_key_live[slot]) {
+    return 0;
+  }
+  rc = port_id_path(port_id_key_files[slot], path, sizeof(path));
+  if (rc != SHIM_OK) {
+    return SHIM_E_IO;
+  }
+  rc = port_id_key_load(slot, path);
+  if (rc == SHIM_E_NOTFOUND) {
+    rc = port_id_key_generate(slot, path);
+  }
+  return rc;
+}
+
+/* ---- CSR ---- */
+
+/* Characters that would change the meaning of a "CN=..,O=.." string
+ * (mbedtls_x509_string_to_names: ',' separates, '=' assigns, '\\' escapes). */
+static int port_id_dn_safe(const char *s) {
+  for (; *s != '\0'; s++) {
+    if (*s == ',' || *s == '=' || *s == '\\' || (unsigned char)*s < 0x20) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t *out, size_t cap) {
+  mbedtls_x509write_csr csr;
+  char subject[PORT_ID_SUBJECT_MAX];
+  unsigned char pem[4096];
+  char reason[128];
+  size_t len;
+  int ret;
+
+  if (slot >= SHIM_KEY_SLOTS || cn == NULL || org == NULL || out == NULL) {
+    return SHIM_E_INVAL;
+  }
+  if (!port_id_key_live[slot] || !port_id_dn_safe(cn) || !port_id_dn_safe(org)) {
+    return SHIM_E_INVAL;
+  }
+  snprintf(subject, sizeof(subject), "CN=%s,O=%s", cn, org);
+  mbedtls_x509write_csr_init(&csr);
+  mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
+  mbedtls_x509write_csr_set_key(&csr, &port_id_keys[slot]);
+  ret = mbedtls_x509write_csr_set_subject_name(&csr, subject);
+  if (ret == 0) {
+    ret = mbedtls_x509write_csr_pem(&csr, pem, sizeof(pem), mbedtls_ctr_drbg_random, &port_drbg);
+  }
+  mbedtls_x509write_csr_free(&csr);
+  if (ret != 0) {
+    port_id_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "identity: CSR failed: %s", reason);
+    return SHIM_E_INVAL;
+  }
+  len = strlen((const char *)pem);
+  if (len > cap) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(out, pem, len);
+  return (int32_t)len;
+}
+
+/* ---- certificates ---- */
+
+int32_t port_cert_stage(uint32_t slot, const uint8_t *buf, size_t len) {
+  if (slot != SHIM_KEY_SLOT_CLIENT) {
+    return SHIM_E_UNSUPPORTED;
+  }
+  if (len == 0) {
+    port_id_stage_len = 0;
+    return 0;
+  }
+  if (buf == NULL || len > sizeof(port_id_stage) - port_id_stage_len) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(port_id_stage + port_id_stage_len, buf, len);
+  port_id_stage_len += len;
+  return (int32_t)port_id_stage_len;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). */
+static int64_t port_id_days(int64_t y, int64_t m, int64_t d) {
+  int64_t era;
+  int64_t yoe;
+  int64_t doy;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int64_t port_id_time_ms(const mbedtls_x509_time *t) {
+  int64_t days = port_id_days(t->year, t->mon, t->day);
+  return ((days * 24 + t->hour) * 60 + t->min) * 60000 + (int64_t)t->sec * 1000;
+}
+
+/* Checks one RDN attribute of name: exactly one, equal to want. */
+static int port_id_name_is(const mbedtls_x509_name *name, const char *oid, size_t oid_len,
+                           const char *want) {
+  int found = 0;
+  for (; name != NULL; name = name->next) {
+    if (name->oid.len == oid_len && memcmp(name->oid.p, oid, oid_len) == 0) {
+      if (found || name->val.len != strlen(want) || memcmp(name->val.p, want, name->val.len) != 0) {
+        return 0;
+      }
+      found = 1;
+    }
+  }
+  return found;
+}
+
+/* Decodes the staged text (PEM, or base64 of PEM) into port_id_buf with its
+ * NUL counted, as Mbed TLS wants. Returns the length or SHIM_E_INVAL. */
+static int32_t port_id_staged_pem(void) {
+  size_t olen = 0;
+  static const char begin[] = "-----BEGIN ";
+  if (port_id_stage_len == 0) {
+    return SHIM_E_INVAL;
+  }
+  if (port_id_stage_len >= sizeof(begin) - 1 &&
+      memcmp(port_id_stage, begin, sizeof(begin) - 1) == 0) {
+    if (port_id_stage_len > PORT_ID_FILE_MAX) {
+      return SHIM_E_TOOLARGE;
+    }
+    memcpy(port_id_buf, port_id_stage, port_id_stage_len);
+    olen = port_id_stage_len;
+  } else if (mbedtls_base64_decode(port_id_buf, PORT_ID_FILE_MAX, &olen, port_id_stage,
+                                   port_id_stage_len) != 0) {
+    return SHIM_E_INVAL;
+  }
+  port_id_buf[olen] = '\0';
+  return (int32_t)olen + 1;
+}
+
+/* Parses and checks a chain in port_id_buf (len with NUL) for slot 0 into
+ * e->crt. SHIM_OK or SHIM_E_CERT / SHIM_E_INVAL with the reason logged. */
+static int32_t port_id_check(port_id_cert_t *e, size_t len) {
+  const char *name = shim_config_lookup("node.name");
+  char cn[SHIM_CSR_NAME_MAX + 1];
+  char reason[128];
+  uint64_t wall = port_wall_ms();
+  int64_t nb;
+  int64_t na;
+  int ret;
+
+  mbedtls_x509_crt_init(&e->crt);
+  ret = mbedtls_x509_crt_parse(&e->crt, port_id_buf, len);
+  if (ret != 0 || e->crt.version == 0) {
+    port_id_strerror(ret, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "identity: the issued certificate is not a valid PEM chain: %s",
+             reason);
+    return SHIM_E_INVAL;
+  }
+#if MBEDTLS_VERSION_MAJOR >= 3
+  ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0], mbedtls_ctr_drbg_random, &port_drbg);
+#else
+  ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0]);
+#endif
+  if (ret != 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: the certificate is not for this node's key; not used");
+    return SHIM_E_CERT;
+  }
+  snprintf(cn, sizeof(cn), "system:node:%s", name == NULL ? "" : name);
+  if (!port_id_name_is(&e->crt.subject, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN),
+                       cn) ||
+      !port_id_name_is(&e->crt.subject, MBEDTLS_OID_AT_ORGANIZATION,
+                       MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION), "system:nodes")) {
+    shim_log(SHIM_LOG_ERROR, "identity: the certificate subject is not CN=%s, O=system:nodes", cn);
+    return SHIM_E_CERT;
+  }
+  nb = port_id_time_ms(&e->crt.valid_from);
+  na = port_id_time_ms(&e->crt.valid_to);
+  if (wall == 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: no wall clock yet: cannot check the certificate's dates");
+    return SHIM_E_CERT;
+  }
+  if ((int64_t)wall < nb) {
+    shim_log(SHIM_LOG_ERROR,
+             "identity: the certificate is not valid until %04d-%02d-%02dT%02d:%02d:%02dZ: "
+             "is this device's clock right?",
+             e->crt.valid_from.year, e->crt.valid_from.mon, e->crt.valid_from.day,
+             e->crt.valid_from.hour, e->crt.valid_from.min, e->crt.valid_from.sec);
+    return SHIM_E_CERT;
+  }
+  if ((int64_t)wall >= na) {
+    shim_log(SHIM_LOG_ERROR,
+             "identity: the certificate expired at %04d-%02d-%02dT%02d:%02d:%02dZ",
+             e->crt.valid_to.year, e->crt.valid_to.mon, e->crt.valid_to.day,
+             e->crt.valid_to.hour, e->crt.valid_to.min, e->crt.valid_to.sec);
+    return SHIM_E_CERT;
+  }
+  return SHIM_OK;
+}
+
+static void port_id_cert_free(port_id_cert_t *e) {
+  if (e->live) {
+    mbedtls_ssl_config_free(&e->conf);
+  }
+  mbedtls_x509_crt_free(&e->crt);
+  e->live = 0;
+}
+
+/* Makes e's TLS configuration; on success it becomes the current one. */
+static int32_t port_id_activate(int index) {
+  port_id_cert_t *e = &port_id_certs[index];
+  mbedtls_ssl_config_init(&e->conf);
+  if (port_posix_client_conf(&e->conf, &e->crt, &port_id_keys[0]) != 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the new certificate failed");
+    mbedtls_ssl_config_free(&e->conf);
+    return SHIM_E_TLS;
+  }
+  e->live = 1;
+  port_id_current = index;
+  return SHIM_OK;
+}
+
+int32_t port_cert_install(uint32_t slot) {
+  char path[PORT_ID_PATH_MAX];
+  int spare = port_id_current == 0 ? 1 : 0;
+  port_id_cert_t *e = &port_id_certs[spare];
+  int32_t len;
+  int32_t rc;
+
+  if (slot != SHIM_KEY_SLOT_CLIENT) {
+    return SHIM_E_UNSUPPORTED;
+  }
+  if (!port_id_key_live[0]) {
+    return SHIM_E_INVAL;
+  }
+  len = port_id_staged_pem();
+  port_id_stage_len = 0;
+  if (len < 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: the issued certificate is neither PEM nor base64 PEM");
+    return len;
+  }
+  port_id_cert_free(e); /* the one before the current: its connections are gone */
+  rc = port_id_check(e, (size_t)len);
+  if (rc == SHIM_OK) {
+    rc = port_id_path(port_id_cert_file, path, sizeof(path));
+  }
+  if (rc == SHIM_OK) {
+    rc = port_id_write(path, port_id_buf, (size_t)len - 1, 0644);
+  }
+  if (rc == SHIM_OK) {
+    rc = port_id_activate(spare);
+  }
+  if (rc != SHIM_OK) {
+    port_id_cert_free(e);
+    return rc;
+  }
+  shim_log(SHIM_LOG_INFO,
+           "identity: installed client certificate valid until %04d-%02d-%02dT%02d:%02d:%02dZ",
+           e->crt.valid_to.year, e->crt.valid_to.mon, e->crt.valid_to.day, e->crt.valid_to.hour,
+           e->crt.valid_to.min, e->crt.valid_to.sec);
+  return SHIM_OK;
+}
+
+int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after_ms) {
+  const mbedtls_x509_crt *crt = NULL;
+  int32_t source;
+  if (slot != SHIM_KEY_SLOT_CLIENT || not_before_ms == NULL || not_after_ms == NULL) {
+    return SHIM_E_NOTFOUND;
+  }
+  crt = port_posix_static_cert();
+  source = SHIM_CERT_SOURCE_STATIC;
+  if (crt == NULL && port_id_current >= 0) {
+    crt = &port_id_certs[port_id_current].crt;
+    source = SHIM_CERT_SOURCE_NODE;
+  }
+  if (crt == NULL) {
+    return SHIM_E_NOTFOUND;
+  }
+  *not_before_ms = port_id_time_ms(&crt->valid_from);
+  *not_after_ms = port_id_time_ms(&crt->valid_to);
+  return source;
+}
+
+mbedtls_ssl_config *port_posix_identity_conf(void) {
+  return port_id_current >= 0 ? &port_id_certs[port_id_current].conf : NULL;
+}
+
+/* ---- startup ---- */
+
+int32_t port_posix_identity_load(void) {
+  char path[PORT_ID_PATH_MAX];
+  port_id_cert_t *e = &port_id_certs[0];
+  int32_t n;
+  int32_t rc;
+  int ret;
+
+  if (port_posix_static_cert() != NULL) {
+    return SHIM_OK; /* operator-provisioned identity: the state is not used */
+  }
+  if (shim_config_lookup("node.name") == NULL && shim_config_lookup("state.dir") == NULL) {
+    return SHIM_OK;
+  }
+  rc = port_id_path(port_id_key_files[0], path, sizeof(path));
+  if (rc != SHIM_OK) {
+    return SHIM_E_IO;
+  }
+  rc = port_id_key_load(0, path);
+  if (rc == SHIM_E_NOTFOUND) {
+    return SHIM_OK; /* first boot: the core asks for a key when it joins */
+  }
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if (port_id_path(port_id_cert_file, path, sizeof(path)) != SHIM_OK) {
+    return SHIM_E_IO;
+  }
+  n = port_id_read(path);
+  if (n == SHIM_E_NOTFOUND) {
+    return SHIM_OK;
+  }
+  if (n < 0) {
+    return n;
+  }
+  mbedtls_x509_crt_init(&e->crt);
+  ret = mbedtls_x509_crt_parse(&e->crt, port_id_buf, (size_t)n + 1);
+#if MBEDTLS_VERSION_MAJOR >= 3
+  if (ret == 0) {
+    ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0], mbedtls_ctr_drbg_random, &port_drbg);
+  }
+#else
+  if (ret == 0) {
+    ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0]);
+  }
+#endif
+  if (ret != 0) {
+    /* Kept on disk for inspection; the node joins again with its token. */
+    shim_log(SHIM_LOG_WARN, "identity: %s does not hold a certificate for this node's key; "
+                            "ignoring it", path);
+    mbedtls_x509_crt_free(&e->crt);
+    return SHIM_OK;
+  }
+  /* Expired or not: the core reads the dates (cert_info) and decides. */
+  return port_id_activate(0);
+}
+
+void port_posix_identity_free(void) {
+  uint32_t i;
+  port_id_cert_free(&port_id_certs[0]);
+  port_id_cert_free(&port_id_certs[1]);
+  port_id_current = -1;
+  for (i = 0; i < SHIM_KEY_SLOTS; i++) {
+    if (port_id_key_live[i]) {
+      mbedtls_pk_free(&port_id_keys[i]); /* zeroizes */
+      port_id_key_live[i] = 0;
+    }
+  }
+  port_id_stage_len = 0;
+}
+
+/* ---- CA hash ---- */
+
+static int port_id_hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int32_t port_posix_ca_hash_check(void) {
+  const char *want = shim_config_lookup("server.ca_hash");
+  const char *ca = shim_config_lookup("tls.ca_file");
+  char path[PORT_ID_PATH_MAX];
+  unsigned char got[32];
+  int32_t n;
+  size_t i;
+  static const char prefix[] = "sha256:";
+
+  if (want == NULL || want[0] == '\0') {
+    return SHIM_OK;
+  }
+  if (strncmp(want, prefix, sizeof(prefix) - 1) != 0 || strlen(want) != sizeof(prefix) - 1 + 64) {
+    shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
+    return SHIM_E_CERT;
+  }
+  if (ca == NULL || port_posix_config_path(ca, path, sizeof(path)) != SHIM_OK) {
+    shim_log(SHIM_LOG_ERROR, "config: server.ca_hash is set but tls.ca_file is not");
+    return SHIM_E_CERT;
+  }
+  n = port_id_read(path);
+  if (n < 0) {
+    shim_log(SHIM_LOG_ERROR, "config: cannot read tls.ca_file %s to check server.ca_hash", path);
+    return SHIM_E_CERT;
+  }
+#if MBEDTLS_VERSION_MAJOR >= 3
+  (void)mbedtls_sha256(port_id_buf, (size_t)n, got, 0);
+#else
+  (void)mbedtls_sha256_ret(port_id_buf, (size_t)n, got, 0);
+#endif
+  want += sizeof(prefix) - 1;
+  for (i = 0; i < 32; i++) {
+    int hi = port_id_hex(want[2 * i]);
+    int lo = port_id_hex(want[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
+      return SHIM_E_CERT;
+    }
+    if (got[i] != (unsigned char)(hi * 16 + lo)) {
+      shim_log(SHIM_LOG_ERROR,
+               "config: the CA bundle %s does not match server.ca_hash: refusing to connect "
+               "(wrong CA file or a different server)", path);
+      return SHIM_E_CERT;
+    }
+  }
+  return SHIM_OK;
+}
