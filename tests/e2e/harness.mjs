@@ -28,7 +28,20 @@ export class Cluster {
     if (r.status !== 0) throw new Error(`cluster.sh ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   }
-  up() { return this.sh('up'); }
+  /** Starts the control plane; when its port is taken (another suite or
+   *  a developer's cluster), moves to the next free one, so SimNodes must be
+   *  made after up(). */
+  up() {
+    for (let i = 0; ; i++) {
+      try {
+        return this.sh('up');
+      } catch (e) {
+        if (i >= 20 || !/already in use/.test(e.message)) throw e;
+        this.port += 1;
+        this.env.PICO_CLUSTER_PORT = String(this.port);
+      }
+    }
+  }
   down() { return this.sh('down'); }
   reset() { return this.sh('reset'); }
   /** Runs kubectl as system:admin; returns stdout, throws with stderr on failure. */

@@ -117,7 +117,7 @@ test('API server restart mid-run: the node recovers by itself', async () => {
   }, 60000, 1000);
   await waitReady('pico-e2e-a', 30000);
   assert.ok(a.proc.exitCode === null, 'simulator kept running');
-  assert.match(a.logText.slice(mark), /cannot connect to 127\.0\.0\.1:17443/, 'the outage was logged');
+  assert.match(a.logText.slice(mark), new RegExp(`cannot connect to 127\\.0\\.0\\.1:${cluster.port}`), 'the outage was logged');
 });
 
 test('a deleted Node is registered again, with a new Lease owned by it', async () => {
