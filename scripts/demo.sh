@@ -18,7 +18,7 @@ npx tsc -p cli
 bash "$CLUSTER" up
 
 PORT=${PICO_CLUSTER_PORT:-6443}
-KUBECTL="$DIR/bin/kubectl --kubeconfig $DIR/admin.kubeconfig"
+KUBECTL="$ROOT/.cluster/bin/kubectl --kubeconfig $DIR/admin.kubeconfig"
 NODEDIR=$DIR/demo-nodes
 mkdir -p "$NODEDIR"
 PIDS=()
@@ -35,6 +35,8 @@ trap stop_all INT TERM EXIT
 
 PICO="node build/cli/main.js"
 $PICO rbac apply --kubeconfig "$DIR/admin.kubeconfig"
+# Nodes may read the fleet ConfigMap default/pico-config (and nothing else).
+$KUBECTL apply -f manifests/pico-configmap-rbac.yaml >/dev/null
 # One bootstrap token for this demo's nodes; a node that already has its
 # certificate (kept in $NODEDIR/<name>.state) does not need it again.
 TOKEN=$($PICO token create --ttl 2h --description "k3s-pico-node demo" --kubeconfig "$DIR/admin.kubeconfig")
@@ -60,9 +62,11 @@ cat <<MSG
 The cluster is running with $NODES simulated Pico W nodes. In another terminal:
 
   export KUBECONFIG=$DIR/admin.kubeconfig
-  $DIR/bin/kubectl get nodes -o wide        # kubectl built from the cluster's Kubernetes version
-  $DIR/bin/kubectl describe node pico-node-1
-  $DIR/bin/kubectl -n kube-node-lease get leases
+  $ROOT/.cluster/bin/kubectl get nodes -o wide        # kubectl built from the cluster's Kubernetes version
+  $ROOT/.cluster/bin/kubectl describe node pico-node-1
+  $ROOT/.cluster/bin/kubectl -n kube-node-lease get leases
+  $ROOT/.cluster/bin/kubectl create configmap pico-config --from-literal=memory_values="0=0x42,1=0x43,2=0xFF"
+                                             # every node writes those bytes into its device memory
 
 Press Ctrl-C to stop the nodes and the control plane (its data is kept in $DIR;
 npm run cluster:reset wipes it).

@@ -16,8 +16,8 @@ import { applyManifest, createToken, loadKubeConfig, parseDuration, serverOf } f
 import { NodeSettings, writeConfigUf2, writeSimConfig } from './nodeconfig.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** The shipped RBAC manifest (cli/manifests/), from build/cli/ or cli/src/. */
-export const RBAC_MANIFEST = path.resolve(HERE, '../../cli/manifests/node-bootstrap-rbac.yaml');
+/** The shipped RBAC manifest (manifests/), from build/cli/ or cli/src/. */
+export const RBAC_MANIFEST = path.resolve(HERE, '../../manifests/node-bootstrap-rbac.yaml');
 
 const USAGE = `usage:
   k3s-pico-node token create [--ttl 24h] [--nodes N] [--description TEXT] [--kubeconfig FILE]
