@@ -17,11 +17,14 @@ import { ValueSet } from "./values";
 
 const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
 
+// @ts-ignore: decorator
+@unmanaged
 export class DeviceMemory {
   /** Region size in bytes (platform.devmem_bytes), 0 until init. */
   size: i32 = 0;
-  readonly image: usize = heap.alloc(<usize>DEVMEM_MAX);
-  readonly shadow: usize = heap.alloc(<usize>DEVMEM_MAX);
+  // One heap block for both.
+  readonly image: usize = heap.alloc(<usize>(DEVMEM_MAX << 1));
+  readonly shadow: usize = this.image + <usize>DEVMEM_MAX;
   /** Commits that reached the host since init. */
   commits: i32 = 0;
 

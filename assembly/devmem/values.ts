@@ -34,9 +34,12 @@ const NUMBER_DIGITS_MAX: i32 = 8;
 
 /** Addresses named by one source and their values: DEVMEM_MAX values plus a
  *  bit per address. */
+// @ts-ignore: decorator
+@unmanaged
 export class ValueSet {
-  readonly values: usize = heap.alloc(<usize>DEVMEM_MAX);
-  readonly named: usize = heap.alloc(<usize>(DEVMEM_MAX >> 3));
+  // One heap block: DEVMEM_MAX values, then the bitmap.
+  readonly values: usize = heap.alloc(<usize>(DEVMEM_MAX + (DEVMEM_MAX >> 3)));
+  readonly named: usize = this.values + <usize>DEVMEM_MAX;
   count: i32 = 0;
 
   constructor() { this.clear(); }
@@ -73,6 +76,8 @@ export class ValueSet {
 @inline function isBlank(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a; }
 
 /** Parses memory_values texts; keeps the first error's details. */
+// @ts-ignore: decorator
+@unmanaged
 export class ValuesParser {
   errorKind: i32 = VE_NONE;
   /** Offset and length of the offending entry in the text. */

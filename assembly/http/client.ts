@@ -14,7 +14,7 @@
 
 import { net_close, net_connect, net_recv, net_send } from "../host/imports";
 import { E_AGAIN, E_CLOSED, E_INVAL, E_TIMEOUT, E_TOOLARGE, OK } from "../util/errors";
-import { HTTP_HOST_MAX, HTTP_RESPONSE_DEADLINE_MS } from "../util/limits";
+import { HTTP_HOST_MAX, HTTP_RECV_CAP, HTTP_RESPONSE_DEADLINE_MS } from "../util/limits";
 import { writeStr, utf8Len, formatI64, decLen } from "../util/bytes";
 import { RequestWriter } from "./request";
 import { Lit, utf8 } from "../util/lit";
@@ -29,17 +29,21 @@ export const HTTP_BODY: i32 = 2;
 /** The response is complete; status is valid. Reported once, then HTTP_IDLE. */
 export const HTTP_DONE: i32 = 3;
 
+/** The receive buffer all clients share (see the constructor). */
+const RECV: usize = memory.data(HTTP_RECV_CAP);
+
 // Internal phases.
 const PH_IDLE: i32 = 0;
 const PH_SENDING: i32 = 1;
 const PH_RECEIVING: i32 = 2;
 
+// @ts-ignore: decorator
+@unmanaged
 export class HttpClient {
   /** The caller writes the next request here (or via begin()), then send(). */
   readonly req: RequestWriter;
   private parser: ResponseParser = new ResponseParser();
-  private reqBuf: StaticArray<u8>;
-  private recvBuf: StaticArray<u8>;
+  private recvBuf: usize;
   private recvCap: i32;
   private recvPos: i32 = 0;
   private recvLen: i32 = 0;
@@ -63,13 +67,17 @@ export class HttpClient {
   private body: usize = 0;
   private bodyLength: i32 = 0;
 
-  /** Allocates the request (reqCap) and receive (recvCap) buffers. Init time only. */
+  /** Allocates the request buffer (reqCap). Init time only. Every client
+   *  reads into the ONE shared receive buffer (RECV, HTTP_RECV_CAP bytes);
+   *  recvCap (<= HTTP_RECV_CAP) bounds each read. Sharing is safe because
+   *  poll() leaves unparsed bytes there only when it returns HTTP_BODY, and
+   *  callers poll the same client again at once until it returns something
+   *  else (or close it) before any other client polls: Agent.pump and
+   *  ConfigMaps.pump do. */
   constructor(reqCap: i32, recvCap: i32) {
-    const reqBuf = new StaticArray<u8>(reqCap);
-    this.reqBuf = reqBuf;
-    this.req = new RequestWriter(changetype<usize>(reqBuf), reqCap);
-    this.recvBuf = new StaticArray<u8>(recvCap);
-    this.recvCap = recvCap;
+    this.req = new RequestWriter(heap.alloc(<usize>reqCap), reqCap);
+    this.recvBuf = RECV;
+    this.recvCap = recvCap < HTTP_RECV_CAP ? recvCap : HTTP_RECV_CAP;
   }
 
   /** Server to talk to and net_connect flags (NET_TLS | NET_CLIENT_CERT).
@@ -175,7 +183,7 @@ export class HttpClient {
     // PH_RECEIVING: feed buffered bytes, read more, until something to report.
     while (true) {
       if (this.recvPos < this.recvLen) {
-        const c = this.parser.feed(changetype<usize>(this.recvBuf) + <usize>this.recvPos, this.recvLen - this.recvPos);
+        const c = this.parser.feed(this.recvBuf + <usize>this.recvPos, this.recvLen - this.recvPos);
         if (c < 0) return this.fail(c);
         this.recvPos += c;
         if (this.parser.done) {
@@ -197,7 +205,7 @@ export class HttpClient {
         }
         continue;
       }
-      const n = net_recv(this.handle, changetype<usize>(this.recvBuf), this.recvCap);
+      const n = net_recv(this.handle, this.recvBuf, this.recvCap);
       if (n > 0) {
         this.gotBytes = true;
         this.recvPos = 0;
@@ -243,18 +251,20 @@ export class HttpClient {
     return OK;
   }
 
-  private hostHeader(): void {
-    const scratch = memory.data(HTTP_HOST_MAX + 8);
-    memory.copy(scratch, this.host, <usize>this.hostLen);
-    let n = this.hostLen;
+  /** Writes the Host header (RFC 9112 §3.2) into `req`: after
+   *  req.startLit()/appendTargetBytes() when the target is built in pieces;
+   *  begin*() do it themselves. */
+  hostHeader(): void {
+    // ":port" (<= 6 bytes); the host name is written from the caller's bytes.
+    const port = memory.data(8);
+    let n = 0;
     // The port is omitted only when it is the scheme's default (RFC 9110 §7.2, §4.2).
     const tls = (this.flags & 1) != 0;
     if (!((tls && this.port == 443) || (!tls && this.port == 80))) {
-      store<u8>(scratch + <usize>n, 0x3a);
-      n++;
-      n += formatI64(scratch + <usize>n, decLen(this.port), this.port);
+      store<u8>(port, 0x3a);
+      n = 1 + formatI64(port + 1, decLen(this.port), this.port);
     }
-    this.req.headerLitBytes(utf8("Host"), scratch, n);
+    this.req.headerLitBytes2(utf8("Host"), this.host, this.hostLen, port, n);
   }
 
   private connect(): i32 {
@@ -274,7 +284,7 @@ export class HttpClient {
 
   /** An idle connection is usable: nothing arrived, no close, no error. */
   private idleConnectionAlive(): bool {
-    const n = net_recv(this.handle, changetype<usize>(this.recvBuf), this.recvCap);
+    const n = net_recv(this.handle, this.recvBuf, this.recvCap);
     // E_AGAIN: nothing to read (or still connecting): alive. Bytes on an
     // idle connection are not ours to read: the connection is out of step.
     return n == E_AGAIN || n == 0;

@@ -4,10 +4,18 @@ import { E_INVAL, E_TOOLARGE, OK } from "../util/errors";
 import { decLen, formatI64, writeStr, utf8Len } from "../util/bytes";
 import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_HTTP11_CRLF: Lit = utf8(" HTTP/1.1\r\n");
+const K_CRLF: Lit = utf8("\r\n");
+const K_COLON_SP: Lit = utf8(": ");
+const K_PUT: Lit = utf8("PUT");
+
 /** Writes one request: start(), header()..., finish(body). The first error
  *  sticks until the next start(): E_TOOLARGE when the buffer is full, E_INVAL
  *  for CR, LF or other controls in the target or a header (they would let
  *  outside data inject headers, RFC 9112 §2.2). */
+// @ts-ignore: decorator
+@unmanaged
 export class RequestWriter {
   private buf: usize;
   private cap: i32;
@@ -56,7 +64,7 @@ export class RequestWriter {
       this.checkField(this.pos, n, false);
       this.pos += n;
     }
-    this.ascii(utf8(" HTTP/1.1\r\n"));
+    this.ascii(K_HTTP11_CRLF);
   }
 
   /** Like start() with the target given as bytes. */
@@ -68,7 +76,7 @@ export class RequestWriter {
     if (this.room(m)) { writeStr(this.buf, m, method); this.pos = m; }
     this.begin(m);
     this.bytes(pathPtr, pathLen, false);
-    this.ascii(utf8(" HTTP/1.1\r\n"));
+    this.ascii(K_HTTP11_CRLF);
   }
 
   /** Like startBytes() with the method given as a UTF-8 literal (util/lit.ts). */
@@ -79,7 +87,7 @@ export class RequestWriter {
     this.ascii(method);
     this.begin(litLen(method));
     this.bytes(pathPtr, pathLen, false);
-    this.ascii(utf8(" HTTP/1.1\r\n"));
+    this.ascii(K_HTTP11_CRLF);
   }
 
   /** Appends more bytes to the target (before the first header): query parts. */
@@ -93,7 +101,7 @@ export class RequestWriter {
       this.checkField(this.pos, n, false);
       this.pos += n;
     }
-    this.ascii(utf8(" HTTP/1.1\r\n"));
+    this.ascii(K_HTTP11_CRLF);
   }
 
   /** Appends bytes to the target, like appendTarget(). */
@@ -101,7 +109,7 @@ export class RequestWriter {
     if (this.locked || this.err != OK) return;
     this.pos -= 11;
     this.bytes(ptr, len, false);
-    this.ascii(utf8(" HTTP/1.1\r\n"));
+    this.ascii(K_HTTP11_CRLF);
   }
 
   header(name: string, value: string): void {
@@ -112,21 +120,28 @@ export class RequestWriter {
       this.checkField(this.pos, n, true);
       this.pos += n;
     }
-    this.ascii(utf8("\r\n"));
+    this.ascii(K_CRLF);
   }
 
   headerBytes(name: string, ptr: usize, len: i32): void {
     this.nameStr(name);
     this.bytes(ptr, len, true);
-    this.ascii(utf8("\r\n"));
+    this.ascii(K_CRLF);
   }
 
   /** A header whose name is a UTF-8 literal and whose value is bytes. */
   headerLitBytes(name: Lit, ptr: usize, len: i32): void {
+    this.headerLitBytes2(name, ptr, len, 0, 0);
+  }
+
+  /** headerLitBytes() with the value in two runs (e.g. a host name and
+   *  ":port"), so the caller needs no buffer to join them. */
+  headerLitBytes2(name: Lit, ptr: usize, len: i32, ptr2: usize, len2: i32): void {
     this.ascii(name);
-    this.ascii(utf8(": "));
+    this.ascii(K_COLON_SP);
     this.bytes(ptr, len, true);
-    this.ascii(utf8("\r\n"));
+    if (len2 > 0) this.bytes(ptr2, len2, true);
+    this.ascii(K_CRLF);
   }
 
   /** A header whose name and value are UTF-8 literals. */
@@ -136,13 +151,13 @@ export class RequestWriter {
 
   headerInt(name: Lit, v: i64): void {
     this.ascii(name);
-    this.ascii(utf8(": "));
+    this.ascii(K_COLON_SP);
     const n = decLen(v);
     if (this.room(n)) {
       formatI64(this.buf + <usize>this.pos, n, v);
       this.pos += n;
     }
-    this.ascii(utf8("\r\n"));
+    this.ascii(K_CRLF);
   }
 
   /** Ends the header section and appends the body. Content-Length is written
@@ -153,7 +168,7 @@ export class RequestWriter {
     if (this.locked) return E_INVAL;
     if (this.err == OK && bodyLen < 0) this.err = E_INVAL;
     if (bodyLen > 0 || this.needsLength) this.headerInt(utf8("Content-Length"), bodyLen);
-    this.ascii(utf8("\r\n"));
+    this.ascii(K_CRLF);
     if (bodyLen > 0 && this.room(bodyLen)) {
       memory.copy(this.buf + <usize>this.pos, bodyPtr, <usize>bodyLen);
       this.pos += bodyLen;
@@ -169,10 +184,10 @@ export class RequestWriter {
   private begin(m: i32): void {
     this.finished = false;
     const b = this.buf;
-    this.needsLength = this.isMethod(b, m, utf8("POST")) || this.isMethod(b, m, utf8("PUT")) ||
+    this.needsLength = this.isMethod(b, m, utf8("POST")) || this.isMethod(b, m, K_PUT) ||
       this.isMethod(b, m, utf8("PATCH"));
     this.head = this.isMethod(b, m, utf8("HEAD"));
-    this.idem = this.head || this.isMethod(b, m, utf8("GET")) || this.isMethod(b, m, utf8("PUT")) ||
+    this.idem = this.head || this.isMethod(b, m, utf8("GET")) || this.isMethod(b, m, K_PUT) ||
       this.isMethod(b, m, utf8("DELETE")) || this.isMethod(b, m, utf8("OPTIONS"));
     this.ascii(utf8(" "));
   }
@@ -209,7 +224,7 @@ export class RequestWriter {
       writeStr(this.buf + <usize>this.pos, n, name);
       this.pos += n;
     }
-    this.ascii(utf8(": "));
+    this.ascii(K_COLON_SP);
   }
 
   /** Rejects controls (a value may hold HTAB, RFC 9110 §5.5; a target not

@@ -57,6 +57,8 @@ const STATUS_CAP: i32 = 13;
 
 /** Parses one response at a time; reset() before the next. The first error
  *  sticks until reset(). */
+// @ts-ignore: decorator
+@unmanaged
 export class ResponseParser {
   /** Status code (valid once headersDone). */
   status: i32 = 0;
@@ -85,8 +87,8 @@ export class ResponseParser {
   private sawTe: bool = false;
   private remaining: i64 = 0;
   private sizeDigits: i32 = 0;
-  private line: StaticArray<u8> = new StaticArray<u8>(VALUE_CAP);
-  private date: StaticArray<u8> = new StaticArray<u8>(HTTP_DATE_MAX);
+  private line: usize = heap.alloc(<usize>VALUE_CAP);
+  private date: usize = heap.alloc(<usize>HTTP_DATE_MAX);
   private dateLength: i32 = 0;
 
   constructor() {}
@@ -116,7 +118,7 @@ export class ResponseParser {
 
   get error(): i32 { return this.err; }
   /** The Date header's value (bytes valid until reset), or length 0. */
-  get datePtr(): usize { return changetype<usize>(this.date); }
+  get datePtr(): usize { return this.date; }
   get dateLen(): i32 { return this.dateLength; }
 
   /** The Date header as Unix milliseconds; 0 when absent or not an
@@ -169,7 +171,7 @@ export class ResponseParser {
   }
 
   private keep(c: u32, cap: i32): void {
-    if (this.lineLen < cap) store<u8>(changetype<usize>(this.line) + <usize>this.lineLen, c);
+    if (this.lineLen < cap) store<u8>(this.line + <usize>this.lineLen, c);
     this.lineLen++;
   }
 
@@ -277,7 +279,7 @@ export class ResponseParser {
   private identify(): i32 {
     const n = this.lineLen;
     if (n > NAME_CAP) return H_OTHER;
-    const p = changetype<usize>(this.line);
+    const p = this.line;
     if (bytesEqualLitNoCase(p, n, utf8("content-length"))) return H_CONTENT_LENGTH;
     if (bytesEqualLitNoCase(p, n, utf8("transfer-encoding"))) return H_TRANSFER_ENCODING;
     if (bytesEqualLitNoCase(p, n, utf8("connection"))) return H_CONNECTION;
@@ -291,7 +293,7 @@ export class ResponseParser {
     const id = this.headerId;
     this.headerId = H_OTHER;
     if (id == H_OTHER) return OK;
-    const p = changetype<usize>(this.line);
+    const p = this.line;
     let n = this.lineLen;
     const over = n > VALUE_CAP;
     if (over) n = VALUE_CAP;
@@ -333,7 +335,7 @@ export class ResponseParser {
     }
     // H_DATE
     if (!over && n <= HTTP_DATE_MAX) {
-      memory.copy(changetype<usize>(this.date), p, <usize>n);
+      memory.copy(this.date, p, <usize>n);
       this.dateLength = n;
     }
     return OK;
@@ -341,7 +343,7 @@ export class ResponseParser {
 
   /** "HTTP/1.x NNN[ reason]" (RFC 9112 §4). */
   private parseStatusLine(): i32 {
-    const p = changetype<usize>(this.line);
+    const p = this.line;
     const n = this.lineLen;
     if (n < 12) return E_MALFORMED;
     // "HTTP/1." then the minor digit

@@ -66,14 +66,16 @@ const N_EXP: i32 = 7;
 }
 
 /** Pull tokenizer. Errors (E_MALFORMED, E_DEPTH) stick until reset(). */
+// @ts-ignore: decorator
+@unmanaged
 export class JsonReader {
-  private scratch: StaticArray<u8>;
+  private scratch: usize;
   private scratchCap: i32;
-  private path: StaticArray<u8>;
-  private kind: StaticArray<u8>; // container kind per level (1..depth)
+  private path: usize;
+  private kind: usize; // container kind per level (1..depth)
   // i16 (pathCap and JSON_KEY_MAX are far below 2^15): half the bytes of i32.
-  private keyStart: StaticArray<i16>; // offset of the level's key in `path`
-  private keyLength: StaticArray<i16>; // its length; -1 when over the cap
+  private keyStart: usize; // offset of the level's key in `path`
+  private keyLength: usize; // its length; -1 when over the cap
 
   private inPtr: usize = 0;
   private inLen: i32 = 0;
@@ -113,11 +115,16 @@ export class JsonReader {
     this.scratchCap = valueCap;
     this.pathCap = pathCap;
     this.depthMax = depthMax;
-    this.scratch = new StaticArray<u8>(valueCap);
-    this.path = new StaticArray<u8>(pathCap);
-    this.kind = new StaticArray<u8>(depthMax + 1);
-    this.keyStart = new StaticArray<i16>(depthMax + 1);
-    this.keyLength = new StaticArray<i16>(depthMax + 1);
+    this.scratch = heap.alloc(<usize>valueCap);
+    this.path = heap.alloc(<usize>pathCap);
+    // One block for the level stack: keyStart, keyLength (i16 each), kind
+    // (u8). heap.alloc does not clear it; level 0's key start must read 0.
+    const levels = <usize>(depthMax + 1);
+    const stack = heap.alloc(levels * 5);
+    memory.fill(stack, 0, levels * 5);
+    this.keyStart = stack;
+    this.keyLength = stack + (levels << 1);
+    this.kind = stack + (levels << 2);
   }
 
   /** Forgets the document, the input and any error. */
@@ -152,21 +159,21 @@ export class JsonReader {
   get depth(): i32 { return this.level; }
   get error(): i32 { return this.err; }
   /** Current string (unescaped UTF-8) or number/literal text; valid until the next call of next(). */
-  get valuePtr(): usize { return changetype<usize>(this.scratch); }
+  get valuePtr(): usize { return this.scratch; }
   get valueLen(): i32 { return this.trunc ? 0 : this.valLen; }
   /** The current string was longer than the scratch: skipped, valueLen 0. */
   get truncated(): bool { return this.trunc; }
 
   /** The key labelling the current token (UTF-8 in the path stack), or 0/-1 length. */
   get keyPtr(): usize {
-    return changetype<usize>(this.path) + <usize>unchecked(this.keyStart[this.tokLevel]);
+    return this.path + <usize><i32>load<i16>(this.keyStart + (<usize>(this.tokLevel) << 1));
   }
   /** Length of keyPtr's key; -1 when the current value has no key (array
    *  element, root) or the key was longer than JSON_KEY_MAX. */
   get keyLen(): i32 {
     const l = this.tokLevel;
-    if (l == 0 || unchecked(this.kind[l]) != C_OBJECT) return -1;
-    return unchecked(this.keyLength[l]);
+    if (l == 0 || load<u8>(this.kind + <usize>(l)) != C_OBJECT) return -1;
+    return <i32>load<i16>(this.keyLength + (<usize>(l) << 1));
   }
 
   /** The key of the current value (in its enclosing object) is `k`. */
@@ -180,10 +187,10 @@ export class JsonReader {
    *  element levels written "[]" ("items[].metadata.name"); "" is the root.
    *  For BEGIN/END tokens it is the container's own path. */
   pathIs(p: string): bool {
-    const base = changetype<usize>(this.path);
+    const base = this.path;
     let j = 0;
     for (let i = 1; i <= this.tokLevel; i++) {
-      if (unchecked(this.kind[i]) == C_ARRAY) {
+      if (load<u8>(this.kind + <usize>(i)) == C_ARRAY) {
         if (j + 2 > p.length || p.charCodeAt(j) != 0x5b || p.charCodeAt(j + 1) != 0x5d) return false;
         j += 2;
         continue;
@@ -192,9 +199,9 @@ export class JsonReader {
         if (j >= p.length || p.charCodeAt(j) != 0x2e) return false;
         j++;
       }
-      const n = unchecked(this.keyLength[i]);
+      const n = <i32>load<i16>(this.keyLength + (<usize>(i) << 1));
       if (n < 0) return false;
-      j = matchUtf8At(base + <usize>unchecked(this.keyStart[i]), n, p, j);
+      j = matchUtf8At(base + <usize><i32>load<i16>(this.keyStart + (<usize>(i) << 1)), n, p, j);
       if (j < 0) return false;
     }
     return j == p.length;
@@ -202,12 +209,12 @@ export class JsonReader {
 
   /** pathIs() with the path given as a UTF-8 literal (util/lit.ts). */
   pathIsLit(p: Lit): bool {
-    const base = changetype<usize>(this.path);
+    const base = this.path;
     const q = litPtr(p);
     const pn = litLen(p);
     let j = 0;
     for (let i = 1; i <= this.tokLevel; i++) {
-      if (unchecked(this.kind[i]) == C_ARRAY) {
+      if (load<u8>(this.kind + <usize>(i)) == C_ARRAY) {
         if (j + 2 > pn || load<u8>(q + <usize>j) != 0x5b || load<u8>(q + <usize>(j + 1)) != 0x5d) return false;
         j += 2;
         continue;
@@ -216,9 +223,9 @@ export class JsonReader {
         if (j >= pn || load<u8>(q + <usize>j) != 0x2e) return false;
         j++;
       }
-      const n = unchecked(this.keyLength[i]);
+      const n = <i32>load<i16>(this.keyLength + (<usize>(i) << 1));
       if (n < 0 || j + n > pn) return false;
-      if (memory.compare(base + <usize>unchecked(this.keyStart[i]), q + <usize>j, <usize>n) != 0) return false;
+      if (memory.compare(base + <usize><i32>load<i16>(this.keyStart + (<usize>(i) << 1)), q + <usize>j, <usize>n) != 0) return false;
       j += n;
     }
     return j == pn;
@@ -292,14 +299,14 @@ export class JsonReader {
     const l = this.level;
     if (l >= this.depthMax) return E_DEPTH;
     this.tokLevel = l;
-    let start: i32 = unchecked(this.keyStart[l]);
-    if (l > 0 && unchecked(this.kind[l]) == C_OBJECT) {
-      const kl: i32 = unchecked(this.keyLength[l]);
+    let start: i32 = <i32>load<i16>(this.keyStart + (<usize>(l) << 1));
+    if (l > 0 && load<u8>(this.kind + <usize>(l)) == C_OBJECT) {
+      const kl: i32 = <i32>load<i16>(this.keyLength + (<usize>(l) << 1));
       if (kl > 0) start += kl;
     }
-    unchecked((this.kind[l + 1] = k));
-    unchecked((this.keyStart[l + 1] = <i16>start));
-    unchecked((this.keyLength[l + 1] = 0));
+    store<u8>(this.kind + <usize>(l + 1), k);
+    store<i16>(this.keyStart + (<usize>(l + 1) << 1), <i16>start);
+    store<i16>(this.keyLength + (<usize>(l + 1) << 1), 0);
     this.level = l + 1;
     this.valLen = 0;
     this.trunc = false;
@@ -308,7 +315,7 @@ export class JsonReader {
   }
 
   private pop(): i32 {
-    const k = unchecked(this.kind[this.level]);
+    const k = load<u8>(this.kind + <usize>(this.level));
     this.level--;
     this.tokLevel = this.level;
     this.valLen = 0;
@@ -328,7 +335,7 @@ export class JsonReader {
 
   private beginKey(): void {
     this.inKey = true;
-    unchecked((this.keyLength[this.level] = 0));
+    store<i16>(this.keyLength + (<usize>(this.level) << 1), 0);
     this.hiSurrogate = 0;
     this.state = S_STRING;
   }
@@ -366,15 +373,15 @@ export class JsonReader {
   private putByte(c: u32): void {
     if (this.inKey) {
       const l = this.level;
-      const n: i32 = unchecked(this.keyLength[l]);
+      const n: i32 = <i32>load<i16>(this.keyLength + (<usize>(l) << 1));
       if (n < 0) return;
-      const start: i32 = unchecked(this.keyStart[l]);
+      const start: i32 = <i32>load<i16>(this.keyStart + (<usize>(l) << 1));
       if (n >= JSON_KEY_MAX || start + n >= this.pathCap) {
-        unchecked((this.keyLength[l] = -1));
+        store<i16>(this.keyLength + (<usize>(l) << 1), -1);
         return;
       }
-      store<u8>(changetype<usize>(this.path) + <usize>(start + n), c);
-      unchecked((this.keyLength[l] = <i16>(n + 1)));
+      store<u8>(this.path + <usize>(start + n), c);
+      store<i16>(this.keyLength + (<usize>(l) << 1), <i16>(n + 1));
       return;
     }
     if (this.trunc) return;
@@ -382,7 +389,7 @@ export class JsonReader {
       this.trunc = true;
       return;
     }
-    store<u8>(changetype<usize>(this.scratch) + <usize>this.valLen, c);
+    store<u8>(this.scratch + <usize>this.valLen, c);
     this.valLen++;
   }
 
@@ -559,7 +566,7 @@ export class JsonReader {
         continue;
       }
       // S_AFTER
-      const k = unchecked(this.kind[this.level]);
+      const k = load<u8>(this.kind + <usize>(this.level));
       if (c == 0x2c) {
         this.state = k == C_OBJECT ? S_KEY : S_VALUE;
         continue;

@@ -13,6 +13,8 @@ const HEX: Lit = utf8("0123456789abcdef");
 /** Writes one JSON text into (buf, cap). The first error (E_TOOLARGE when the
  *  buffer is full, E_DEPTH when nesting exceeds JSON_DEPTH_MAX) sticks until
  *  reset(); after it `len` stops growing and the text is incomplete. */
+// @ts-ignore: decorator
+@unmanaged
 export class JsonWriter {
   private buf: usize;
   private cap: i32;

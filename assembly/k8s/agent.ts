@@ -22,7 +22,7 @@ import {
 } from "../util/errors";
 import {
   HTTP_RECV_CAP, HTTP_REQUEST_CAP, K8S_HEAD_RESERVE, K8S_PATH_MAX, K8S_RESOURCE_VERSION_MAX,
-  K8S_UID_MAX, USER_AGENT_MAX,
+  K8S_UID_MAX, USER_AGENT_MAX, CSR_PEM_MAX,
 } from "../util/limits";
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
@@ -32,6 +32,12 @@ import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
 import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
 import { ConfigMaps, REPORT_EVENT, REPORT_NONE } from "./configmap";
 import { Identity, REQ_CSR_CREATE, REQ_CSR_GET } from "./identity";
+
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_GET: Lit = utf8("GET");
+const K_POST: Lit = utf8("POST");
+const K_PATCH: Lit = utf8("PATCH");
+const K_LEASE_KUBE_NODE_LEASE: Lit = utf8("lease: kube-node-lease/");
 
 /** Status report interval without changes: kubelet's nodeStatusReportFrequency
  *  default, 5 min (pkg/kubelet/apis/config/v1beta1/defaults.go). */
@@ -74,6 +80,8 @@ const CT_SMP = utf8("application/strategic-merge-patch+json");
 /** "Content-Length: " + up to 10 digits + CRLF + the blank line's CRLF. */
 const CONTENT_LENGTH_LINE_MAX: i32 = 30;
 
+// @ts-ignore: decorator
+@unmanaged
 export class Agent {
   readonly cfg: NodeConfig = new NodeConfig();
   readonly cond: Conditions = new Conditions();
@@ -88,7 +96,9 @@ export class Agent {
   /** Followed ConfigMaps: own watch connections; reports go through `client`. */
   readonly configmaps: ConfigMaps = new ConfigMaps();
   /** The node's client certificate: bootstrap-token join and renewal (k8s/identity.ts). */
-  readonly identity: Identity = new Identity();
+  readonly identity: Identity = new Identity(
+    this.client.req.ptr + <usize>(this.client.req.capacity - CSR_PEM_MAX), this.cfg,
+  );
 
   private readonly path: usize = heap.alloc(<usize>K8S_PATH_MAX);
   private pathLen: i32 = 0;
@@ -348,33 +358,33 @@ export class Agent {
   private start(req: i32, nowMs: i64): void {
     const wall = this.wallNow(nowMs);
     const w = this.body;
-    let method = utf8("GET");
+    let method = K_GET;
     let ctype = utf8("");
     w.reset();
     if (req == REQ_NODE_CREATE) {
-      method = utf8("POST"); ctype = CT_JSON;
+      method = K_POST; ctype = CT_JSON;
       this.setPath(NODES_PATH, false, utf8(""));
       writeNodeRegistration(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_NODE_GET) {
       this.setPath(NODES_PATH, true, utf8(""));
     } else if (req == REQ_NODE_STATUS) {
-      method = utf8("PATCH"); ctype = CT_SMP;
+      method = K_PATCH; ctype = CT_SMP;
       this.setPath(NODES_PATH, true, utf8("/status"));
       writeNodeStatusPatch(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_LEASE_GET) {
       this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
     } else if (req == REQ_LEASE_CREATE) {
-      method = utf8("POST"); ctype = CT_JSON;
+      method = K_POST; ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, false, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
     } else if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
-      if (req == REQ_CSR_CREATE) { method = utf8("POST"); ctype = CT_JSON; this.identity.writeCsr(w); }
+      if (req == REQ_CSR_CREATE) { method = K_POST; ctype = CT_JSON; this.identity.writeCsr(w); }
       this.pathLen = this.identity.path(req, this.path, K8S_PATH_MAX);
     } else if (req == REQ_CONFIGMAP_REPORT) {
       const kind = this.configmaps.writeReport(w, this.path, K8S_PATH_MAX, this.cfg.name.ptr, this.cfg.name.len, wall);
       if (kind == REPORT_NONE) return;
       this.pathLen = this.configmaps.reportPathLen;
-      method = kind == REPORT_EVENT ? utf8("POST") : utf8("PATCH");
+      method = kind == REPORT_EVENT ? K_POST : K_PATCH;
       ctype = kind == REPORT_EVENT ? CT_JSON : utf8("application/merge-patch+json");
     } else {
       method = utf8("PUT"); ctype = CT_JSON;
@@ -508,7 +518,7 @@ export class Agent {
           // deleted, most likely by the garbage collector because its owner,
           // our Node, was deleted. Check the Node (GET, then POST on 404) and
           // the next renewal carries the new owner uid.
-          lineStart(utf8("lease: kube-node-lease/"));
+          lineStart(K_LEASE_KUBE_NODE_LEASE);
           lineBytes(this.cfg.name.ptr, this.cfg.name.len);
           lineLit(utf8(" had been deleted and was recreated; checking the Node"));
           lineEmit(LOG_WARN);
@@ -525,7 +535,7 @@ export class Agent {
       if (status == 404) {
         // Gone: recreate it, after checking that the Node itself still exists.
         this.succeeded();
-        lineStart(utf8("lease: kube-node-lease/"));
+        lineStart(K_LEASE_KUBE_NODE_LEASE);
         lineBytes(this.cfg.name.ptr, this.cfg.name.len);
         lineLit(utf8(" was deleted; recreating"));
         lineEmit(LOG_WARN);
@@ -656,7 +666,7 @@ export class Agent {
     if (req == REQ_NODE_CREATE) lineLit(utf8("registration"));
     else if (req == REQ_NODE_GET) lineLit(utf8("GET Node"));
     else if (req == REQ_NODE_STATUS) lineLit(utf8("status update"));
-    else if (req == REQ_LEASE_GET) lineLit(utf8("GET"));
+    else if (req == REQ_LEASE_GET) lineLit(K_GET);
     else if (req == REQ_LEASE_CREATE) lineLit(utf8("create"));
     else if (req == REQ_CONFIGMAP_REPORT) lineLit(utf8("ConfigMap report"));
     else if (req == REQ_CSR_CREATE) lineLit(utf8("CSR submission"));

@@ -17,6 +17,8 @@ export const BACKOFF_JITTER_DIV: i64 = 5;
 
 const RND: usize = memory.data(4);
 
+// @ts-ignore: decorator
+@unmanaged
 export class Backoff {
   private base: i64 = 0;
   private count: i32 = 0;

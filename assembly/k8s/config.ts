@@ -15,6 +15,11 @@ import {
 } from "../util/limits";
 import { lineEmit, lineInt, lineLit, lineStart } from "./log";
 
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_NODE_CONFIG_KEY: Lit = utf8("node: config key ");
+const K_CANNOT_BE_READ: Lit = utf8(" cannot be read");
+const K_IS_NOT_A_NUMBER_IN_RANGE: Lit = utf8(" is not a number in range");
+
 /** Default API server port: k3s serves the API on 6443 (supervisor and apiserver share it). */
 export const DEFAULT_SERVER_PORT: i32 = 6443;
 /** Default kubelet port (kubelet's --port default, KubeletConfiguration.port 10250). */
@@ -31,15 +36,15 @@ const DEFAULT_OS_IMAGE = utf8("k3s-pico-node");
 const DEFAULT_KERNEL = utf8("unknown");
 const DEFAULT_RUNTIME = utf8("wamr://unknown");
 
-/** A text value in a fixed buffer owned by the config. */
+/** A text value in a fixed buffer owned by the config. Unmanaged and
+ *  allocated together with its bytes (newText): one heap block, not an object
+ *  header plus a second block. Treat ptr and cap as read-only. */
+// @ts-ignore: decorator
+@unmanaged
 export class Text {
-  readonly ptr: usize;
-  readonly cap: i32;
-  len: i32 = 0;
-  constructor(cap: i32) {
-    this.cap = cap;
-    this.ptr = heap.alloc(<usize>cap);
-  }
+  ptr: usize;
+  cap: i32;
+  len: i32;
   /** Copies literal `s`; false when it does not fit. */
   setLit(s: Lit): bool {
     const n = copyLit(this.ptr, this.cap, s);
@@ -55,6 +60,16 @@ export class Text {
   }
 }
 
+/** A Text of `cap` bytes (init time only). */
+export function newText(cap: i32): Text {
+  const at = heap.alloc(offsetof<Text>() + <usize>cap);
+  const t = changetype<Text>(at);
+  t.ptr = at + offsetof<Text>();
+  t.cap = cap;
+  t.len = 0;
+  return t;
+}
+
 /** Scratch for reading numbers. */
 const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
 
@@ -63,23 +78,25 @@ function cfgGet(key: Lit, optr: usize, ocap: i32): i32 {
 }
 
 function logKey(what: Lit, key: Lit): void {
-  lineStart(utf8("node: config key "));
+  lineStart(K_NODE_CONFIG_KEY);
   lineLit(key);
   lineLit(what);
   lineEmit(LOG_ERROR);
 }
 
+// @ts-ignore: decorator
+@unmanaged
 export class NodeConfig {
-  readonly name: Text = new Text(NODE_NAME_MAX);
-  readonly serverHost: Text = new Text(SERVER_HOST_MAX);
-  readonly ip: Text = new Text(NODE_IP_MAX);
-  readonly hostname: Text = new Text(NODE_NAME_MAX);
-  readonly os: Text = new Text(PLATFORM_TEXT_MAX);
-  readonly arch: Text = new Text(PLATFORM_TEXT_MAX);
-  readonly osImage: Text = new Text(PLATFORM_TEXT_MAX);
-  readonly kernel: Text = new Text(PLATFORM_TEXT_MAX);
-  readonly runtime: Text = new Text(PLATFORM_TEXT_MAX);
-  readonly machineId: Text = new Text(PLATFORM_TEXT_MAX);
+  readonly name: Text = newText(NODE_NAME_MAX);
+  readonly serverHost: Text = newText(SERVER_HOST_MAX);
+  readonly ip: Text = newText(NODE_IP_MAX);
+  readonly hostname: Text = newText(NODE_NAME_MAX);
+  readonly os: Text = newText(PLATFORM_TEXT_MAX);
+  readonly arch: Text = newText(PLATFORM_TEXT_MAX);
+  readonly osImage: Text = newText(PLATFORM_TEXT_MAX);
+  readonly kernel: Text = newText(PLATFORM_TEXT_MAX);
+  readonly runtime: Text = newText(PLATFORM_TEXT_MAX);
+  readonly machineId: Text = newText(PLATFORM_TEXT_MAX);
   serverPort: i32 = DEFAULT_SERVER_PORT;
   kubeletPort: i32 = DEFAULT_KUBELET_PORT;
   cpuCores: i32 = DEFAULT_CPU_CORES;
@@ -137,7 +154,7 @@ export class NodeConfig {
       return OK;
     }
     if (n == E_TOOLARGE) {
-      lineStart(utf8("node: config key "));
+      lineStart(K_NODE_CONFIG_KEY);
       lineLit(key);
       lineLit(utf8(" is longer than "));
       lineInt(t.cap);
@@ -145,7 +162,7 @@ export class NodeConfig {
       lineEmit(LOG_ERROR);
       return E_TOOLARGE;
     }
-    logKey(utf8(" cannot be read"), key);
+    logKey(K_CANNOT_BE_READ, key);
     return n;
   }
 
@@ -154,12 +171,12 @@ export class NodeConfig {
     const n = cfgGet(key, NUM, CONFIG_NUMBER_MAX);
     if (n == E_NOTFOUND) return dflt;
     if (n < 0) {
-      logKey(n == E_TOOLARGE ? utf8(" is not a number in range") : utf8(" cannot be read"), key);
+      logKey(n == E_TOOLARGE ? K_IS_NOT_A_NUMBER_IN_RANGE : K_CANNOT_BE_READ, key);
       return n == E_TOOLARGE ? E_MALFORMED : n;
     }
     const v = parseDec(NUM, n);
     if (v < lo || v > hi) {
-      logKey(utf8(" is not a number in range"), key);
+      logKey(K_IS_NOT_A_NUMBER_IN_RANGE, key);
       return E_MALFORMED;
     }
     return v;

@@ -25,6 +25,7 @@
 import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, config_get, random_fill } from "../host/imports";
 import { CFG_CONFIGMAP_NAMES, CFG_CONFIGMAP_NAMESPACE } from "../host/config";
 import { HttpClient, HTTP_BODY, HTTP_DONE } from "../http/client";
+import { RequestWriter } from "../http/request";
 import { JsonReader, TOK_BEGIN_OBJECT, TOK_END, TOK_END_OBJECT, TOK_STRING, TOK_NUMBER } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { DeviceMemory } from "../devmem/memory";
@@ -35,13 +36,27 @@ import { formatI64 } from "../util/bytes";
 import { E_HTTP_STATUS, E_MALFORMED, E_NEED_MORE, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
 import {
   CONFIGMAP_JSON_DEPTH_MAX, CONFIGMAP_JSON_PATH_MAX, CONFIGMAP_MAX, CONFIGMAP_MESSAGE_MAX, CONFIGMAP_NAME_MAX, CONFIGMAP_NAMES_MAX, CONFIGMAP_RECV_CAP,
-  CONFIGMAP_REQUEST_CAP, CONFIGMAP_TARGET_MAX, K8S_RESOURCE_VERSION_MAX, K8S_UID_MAX, MEMORY_VALUES_MAX, NAMESPACE_MAX,
+  CONFIGMAP_REQUEST_CAP, K8S_RESOURCE_VERSION_MAX, K8S_UID_MAX, MEMORY_VALUES_MAX, NAMESPACE_MAX,
 } from "../util/limits";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart } from "./log";
 import { writeTime } from "./status";
+
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_API_V1_NAMESPACES: Lit = utf8("/api/v1/namespaces/");
+const K_LIST_WITHOUT_A_RESOURCEVERSION: Lit = utf8("list without a resourceVersion");
+const K_CONFIGMAP: Lit = utf8("configmap: ");
+const K_COLON_SP: Lit = utf8(": ");
+const K_TYPE: Lit = utf8("type");
+const K_SP_AT: Lit = utf8(" @");
+const K_METADATA: Lit = utf8("metadata");
+const K_APIVERSION: Lit = utf8("apiVersion");
+const K_V1: Lit = utf8("v1");
+const K_KIND: Lit = utf8("kind");
+const K_NAME: Lit = utf8("name");
+const K_NAMESPACE: Lit = utf8("namespace");
 
 /** The data key holding the bytes to write. */
 export const MEMORY_VALUES_KEY: Lit = utf8("memory_values");
@@ -84,12 +99,15 @@ export const REPORT_ANNOTATION: i32 = 2;
 /** Bytes of memory_values shown in the "update detected" log line. */
 const RAW_SHOWN_MAX: i32 = 96;
 
-/** A fixed byte buffer with a length. */
+/** A fixed byte buffer with a length. Unmanaged and allocated together with
+ *  its bytes (newBuf): one heap block instead of an object (16-byte header)
+ *  plus a second block, ~30 bytes less per buffer (~30 buffers). */
+// @ts-ignore: decorator
+@unmanaged
 class Buf {
-  readonly ptr: usize;
-  readonly cap: i32;
-  len: i32 = 0;
-  constructor(cap: i32) { this.cap = cap; this.ptr = heap.alloc(<usize>cap); }
+  ptr: usize;
+  cap: i32;
+  len: i32;
   set(p: usize, n: i32): bool {
     if (n < 0 || n > this.cap) return false;
     memory.copy(this.ptr, p, <usize>n);
@@ -117,14 +135,44 @@ class Buf {
   eq(o: Buf): bool { return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0; }
 }
 
+/** Appends literal `l` to the request target (RequestWriter.appendTargetBytes). */
+function appendLit(q: RequestWriter, l: Lit): void {
+  q.appendTargetBytes(litPtr(l), litLen(l));
+}
+
+/** Writes (p, n) at `at` in (dst, cap); returns the new length, or -1 when it
+ *  does not fit or `at` is already -1. */
+function putBytes(dst: usize, cap: i32, at: i32, p: usize, n: i32): i32 {
+  if (at < 0 || n > cap - at) return -1;
+  memory.copy(dst + <usize>at, p, <usize>n);
+  return at + n;
+}
+
+/** putBytes() of a literal. */
+function putLit(dst: usize, cap: i32, at: i32, l: Lit): i32 {
+  return putBytes(dst, cap, at, litPtr(l), litLen(l));
+}
+
+/** A Buf of `cap` bytes (init time only). */
+function newBuf(cap: i32): Buf {
+  const at = heap.alloc(offsetof<Buf>() + <usize>cap);
+  const b = changetype<Buf>(at);
+  b.ptr = at + offsetof<Buf>();
+  b.cap = cap;
+  b.len = 0;
+  return b;
+}
+
 /** One followed ConfigMap: its watch and what was last applied from it. */
+// @ts-ignore: decorator
+@unmanaged
 export class ConfigMapWatch {
-  readonly name: Buf = new Buf(CONFIGMAP_NAME_MAX);
+  readonly name: Buf = newBuf(CONFIGMAP_NAME_MAX);
   readonly client: HttpClient = new HttpClient(CONFIGMAP_REQUEST_CAP, CONFIGMAP_RECV_CAP);
   readonly reader: JsonReader = new JsonReader(MEMORY_VALUES_MAX, CONFIGMAP_JSON_PATH_MAX, CONFIGMAP_JSON_DEPTH_MAX);
   readonly backoff: Backoff = new Backoff();
   /** resourceVersion to resume from (list rv, then each event's). */
-  readonly rv: Buf = new Buf(K8S_RESOURCE_VERSION_MAX);
+  readonly rv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
   state: i32 = WS_LIST_DUE;
   listing: bool = false;
   retryAtMs: i64 = 0;
@@ -134,8 +182,8 @@ export class ConfigMapWatch {
 
   // The document being read.
   docType: i32 = EV_NONE;
-  readonly docRv: Buf = new Buf(K8S_RESOURCE_VERSION_MAX);
-  readonly docUid: Buf = new Buf(K8S_UID_MAX);
+  readonly docRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
+  readonly docUid: Buf = newBuf(K8S_UID_MAX);
   docCode: i64 = 0;
   docItems: i32 = 0;
   dataLevel: i32 = -1;
@@ -143,28 +191,28 @@ export class ConfigMapWatch {
   valuesTooLarge: bool = false;
   valuesError: i32 = OK;
   valuesErrorKind: i32 = 0;
-  readonly valuesErrorText: Buf = new Buf(32);
+  readonly valuesErrorText: Buf = newBuf(32);
   unknownKeys: i32 = 0;
   binaryData: bool = false;
-  readonly raw: Buf = new Buf(RAW_SHOWN_MAX);
+  readonly raw: Buf = newBuf(RAW_SHOWN_MAX);
   rawLen: i32 = 0;
   readonly pending: ValueSet = new ValueSet();
 
   // What was last applied from this ConfigMap.
   readonly applied: ValueSet = new ValueSet();
-  readonly appliedRv: Buf = new Buf(K8S_RESOURCE_VERSION_MAX);
+  readonly appliedRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
   /** Object rv last evaluated (applied or rejected): a relist or resume
    *  that returns it again changes and reports nothing. */
-  readonly seenRv: Buf = new Buf(K8S_RESOURCE_VERSION_MAX);
+  readonly seenRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
   exists: bool = false;
 
   // The Event to report (the latest one wins when several queue up).
   eventPending: bool = false;
   eventWarning: bool = false;
-  readonly eventReason: Buf = new Buf(16);
-  readonly eventMessage: Buf = new Buf(CONFIGMAP_MESSAGE_MAX);
-  readonly eventUid: Buf = new Buf(K8S_UID_MAX);
-  readonly eventRv: Buf = new Buf(K8S_RESOURCE_VERSION_MAX);
+  readonly eventReason: Buf = newBuf(16);
+  readonly eventMessage: Buf = newBuf(CONFIGMAP_MESSAGE_MAX);
+  readonly eventUid: Buf = newBuf(K8S_UID_MAX);
+  readonly eventRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
 
   // Counters (benchmarks, tests).
   events: i32 = 0;
@@ -172,16 +220,16 @@ export class ConfigMapWatch {
 }
 
 /** The followed ConfigMaps of this node and the device memory they write. */
+// @ts-ignore: decorator
+@unmanaged
 export class ConfigMaps {
   readonly mem: DeviceMemory = new DeviceMemory();
   readonly parser: ValuesParser = new ValuesParser();
   readonly w0: ConfigMapWatch = new ConfigMapWatch();
   /** The second slot exists only when CONFIGMAP_MAX > 1 (~6 KB of memory). */
   readonly w1: ConfigMapWatch = CONFIGMAP_MAX > 1 ? new ConfigMapWatch() : this.w0;
-  readonly namespace: Buf = new Buf(NAMESPACE_MAX);
-  private readonly names: Buf = new Buf(CONFIGMAP_NAMES_MAX);
-  private readonly target: Buf = new Buf(CONFIGMAP_TARGET_MAX);
-  private readonly msg: Buf = new Buf(CONFIGMAP_MESSAGE_MAX);
+  readonly namespace: Buf = newBuf(NAMESPACE_MAX);
+  private readonly msg: Buf = newBuf(CONFIGMAP_MESSAGE_MAX);
   count: i32 = 0;
   annotationPending: bool = false;
   private userAgentPtr: usize = 0;
@@ -204,13 +252,17 @@ export class ConfigMaps {
       lineEmit(LOG_WARN);
       return OK;
     }
-    let r = this.readKey(CFG_CONFIGMAP_NAMESPACE, this.namespace, DEFAULT_NAMESPACE);
-    if (r != OK) return r;
-    r = this.readKey(CFG_CONFIGMAP_NAMES, this.names, DEFAULT_NAMES);
-    if (r != OK) return r;
+    const ns = this.namespace;
+    let r = this.readKey(CFG_CONFIGMAP_NAMESPACE, ns.ptr, ns.cap, DEFAULT_NAMESPACE);
+    if (r < 0) return r;
+    ns.len = r;
+    // configmap.names is needed only here: it is read into the first watch's
+    // request buffer (idle until the first request), not a buffer of its own.
+    const q = this.w0.client.req;
+    const p = q.ptr;
+    const n = this.readKey(CFG_CONFIGMAP_NAMES, p, q.capacity < CONFIGMAP_NAMES_MAX ? q.capacity : CONFIGMAP_NAMES_MAX, DEFAULT_NAMES);
+    if (n < 0) return n;
     // Split on ',' (blanks trimmed); "{node}" expands to the node name.
-    const p = this.names.ptr;
-    const n = this.names.len;
     let i = 0;
     while (i < n) {
       let e = i;
@@ -251,9 +303,11 @@ export class ConfigMaps {
     return OK;
   }
 
-  private readKey(key: Lit, out: Buf, dflt: Lit): i32 {
-    const n = config_get(litPtr(key), litLen(key), out.ptr, out.cap);
-    if (n == E_NOTFOUND) { out.len = copyLit(out.ptr, out.cap, dflt); return OK; }
+  /** Reads config `key` into (ptr, cap), or `dflt` when it is absent;
+   *  returns the length or the (logged) error. */
+  private readKey(key: Lit, ptr: usize, cap: i32, dflt: Lit): i32 {
+    const n = config_get(litPtr(key), litLen(key), ptr, cap);
+    if (n == E_NOTFOUND) return copyLit(ptr, cap, dflt);
     if (n < 0) {
       lineStart(utf8("configmap: config key "));
       lineLit(key);
@@ -261,8 +315,7 @@ export class ConfigMaps {
       lineEmit(LOG_WARN);
       return n;
     }
-    out.len = n;
-    return OK;
+    return n;
   }
 
   private lineName(w: ConfigMapWatch): void {
@@ -315,25 +368,28 @@ export class ConfigMaps {
   }
 
   private start(w: ConfigMapWatch, list: bool, nowMs: i64): void {
-    const t = this.target;
-    t.len = 0;
-    t.lit(utf8("/api/v1/namespaces/"));
-    t.add(this.namespace.ptr, this.namespace.len);
-    t.lit(utf8("/configmaps?fieldSelector=metadata.name%3D"));
-    t.add(w.name.ptr, w.name.len);
+    // The target is written in pieces straight into the request buffer (no
+    // staging copy); an overflow is the request's sticky E_TOOLARGE.
+    const c = w.client;
+    const q = c.req;
+    const base = K_API_V1_NAMESPACES;
+    q.startLit(utf8("GET"), litPtr(base), litLen(base));
+    q.appendTargetBytes(this.namespace.ptr, this.namespace.len);
+    appendLit(q, utf8("/configmaps?fieldSelector=metadata.name%3D"));
+    q.appendTargetBytes(w.name.ptr, w.name.len);
     let timeoutS = 0;
     if (!list) {
-      t.lit(utf8("&watch=1&allowWatchBookmarks=true&resourceVersion="));
-      t.add(w.rv.ptr, w.rv.len);
+      appendLit(q, utf8("&watch=1&allowWatchBookmarks=true&resourceVersion="));
+      q.appendTargetBytes(w.rv.ptr, w.rv.len);
       const rnd = memory.data(4);
       store<u32>(rnd, 0);
       random_fill(rnd, 4);
       timeoutS = WATCH_TIMEOUT_MIN_S + <i32>(load<u32>(rnd) % <u32>WATCH_TIMEOUT_MIN_S);
-      t.lit(utf8("&timeoutSeconds="));
-      t.int(timeoutS);
+      appendLit(q, utf8("&timeoutSeconds="));
+      const num = memory.data(12);
+      q.appendTargetBytes(num, formatI64(num, 12, timeoutS));
     }
-    const c = w.client;
-    c.beginLit(utf8("GET"), t.ptr, t.len);
+    c.hostHeader();
     c.req.headerLitBytes(utf8("User-Agent"), this.userAgentPtr, this.userAgentLen);
     c.req.headerLit(utf8("Accept"), utf8("application/json"));
     const f = c.req.finish(0, 0);
@@ -387,7 +443,7 @@ export class ConfigMaps {
     const wasList = w.state == WS_LISTING;
     if (status == 200 && wasList && w.rv.len == 0) {
       w.state = WS_LIST_DUE;
-      this.failed(w, utf8("list without a resourceVersion"), E_MALFORMED, nowMs);
+      this.failed(w, K_LIST_WITHOUT_A_RESOURCEVERSION, E_MALFORMED, nowMs);
       return;
     }
     if (status == 200 && !wasList && nowMs - w.watchStartMs < WATCH_MIN_LIFETIME_MS && w.events == w.eventsAtStart) {
@@ -411,7 +467,7 @@ export class ConfigMaps {
   }
 
   private gone(w: ConfigMapWatch): void {
-    lineStart(utf8("configmap: "));
+    lineStart(K_CONFIGMAP);
     this.lineName(w);
     lineLit(utf8(": resourceVersion "));
     lineBytes(w.rv.ptr, w.rv.len);
@@ -430,9 +486,9 @@ export class ConfigMaps {
     if (w.state == WS_LISTING || w.rv.len == 0) w.state = WS_LIST_DUE;
     else if (w.state == WS_WATCHING) w.state = WS_WATCH_DUE;
     if (w.backoff.failures > 1 && w.backoff.failures % 20 != 0) return; // the first, then every 20th
-    lineStart(utf8("configmap: "));
+    lineStart(K_CONFIGMAP);
     this.lineName(w);
-    lineLit(utf8(": "));
+    lineLit(K_COLON_SP);
     lineLit(why);
     if (code != 0) { lineLit(utf8(" ")); lineInt(code); }
     lineLit(utf8("; retrying in "));
@@ -514,12 +570,12 @@ export class ConfigMaps {
       return;
     }
     if (t == TOK_STRING) {
-      if (rd.pathIsLit(utf8("type"))) {
-        if (rd.valueIs("ADDED")) w.docType = EV_ADDED;
-        else if (rd.valueIs("MODIFIED")) w.docType = EV_MODIFIED;
-        else if (rd.valueIs("DELETED")) w.docType = EV_DELETED;
-        else if (rd.valueIs("BOOKMARK")) w.docType = EV_BOOKMARK;
-        else if (rd.valueIs("ERROR")) w.docType = EV_ERROR;
+      if (rd.pathIsLit(K_TYPE)) {
+        if (rd.valueIsLit(utf8("ADDED"))) w.docType = EV_ADDED;
+        else if (rd.valueIsLit(utf8("MODIFIED"))) w.docType = EV_MODIFIED;
+        else if (rd.valueIsLit(utf8("DELETED"))) w.docType = EV_DELETED;
+        else if (rd.valueIsLit(utf8("BOOKMARK"))) w.docType = EV_BOOKMARK;
+        else if (rd.valueIsLit(utf8("ERROR"))) w.docType = EV_ERROR;
       } else if (rd.pathIsLit(utf8("metadata.resourceVersion")) || rd.pathIsLit(utf8("object.metadata.resourceVersion"))) {
         if (!w.docRv.set(rd.valuePtr, rd.valueLen)) w.docRv.len = 0;
       } else if (rd.pathIsLit(utf8("items[].metadata.resourceVersion"))) {
@@ -539,7 +595,7 @@ export class ConfigMaps {
       if (w.docRv.len == 0) {
         w.client.close();
         w.state = WS_LIST_DUE;
-        this.failed(w, utf8("list without a resourceVersion"), E_MALFORMED, nowMs);
+        this.failed(w, K_LIST_WITHOUT_A_RESOURCEVERSION, E_MALFORMED, nowMs);
         return false;
       }
       w.rv.set(w.docRv.ptr, w.docRv.len);
@@ -624,11 +680,11 @@ export class ConfigMaps {
     if (!w.hasValues) m.lit(utf8(" (no memory_values key)"));
     if (w.binaryData) m.lit(utf8("; binaryData ignored"));
     if (w.unknownKeys > 0) { m.lit(utf8("; ")); m.int(w.unknownKeys); m.lit(utf8(" unknown key(s) ignored")); }
-    lineStart(utf8("configmap: "));
+    lineStart(K_CONFIGMAP);
     this.lineName(w);
-    lineLit(utf8(" @"));
+    lineLit(K_SP_AT);
     lineBytes(rv.ptr, rv.len);
-    lineLit(utf8(": "));
+    lineLit(K_COLON_SP);
     lineBytes(m.ptr, m.len);
     lineEmit(LOG_INFO);
     this.queueEvent(w, false, utf8("ConfigApplied"));
@@ -647,11 +703,11 @@ export class ConfigMaps {
       m.add(w.valuesErrorText.ptr, w.valuesErrorText.len);
       m.lit(utf8("\""));
     }
-    lineStart(utf8("configmap: "));
+    lineStart(K_CONFIGMAP);
     this.lineName(w);
-    lineLit(utf8(" @"));
+    lineLit(K_SP_AT);
     lineBytes(rv.ptr, rv.len);
-    lineLit(utf8(": "));
+    lineLit(K_COLON_SP);
     lineBytes(m.ptr, m.len);
     lineEmit(LOG_WARN);
     this.queueEvent(w, true, utf8("ConfigRejected"));
@@ -672,7 +728,7 @@ export class ConfigMaps {
   private absent(w: ConfigMapWatch, idx: i32): void {
     if (!w.exists) {
       if (w.seenRv.len == 0) {
-        lineStart(utf8("configmap: "));
+        lineStart(K_CONFIGMAP);
         this.lineName(w);
         lineLit(utf8(" does not exist yet; watching for it"));
         lineEmit(LOG_INFO);
@@ -690,7 +746,7 @@ export class ConfigMaps {
     mem.begin();
     for (let i = 0; i < this.count; i++) mem.overlay(this.watch(i).applied);
     if (mem.changed) mem.commit();
-    lineStart(utf8("configmap: "));
+    lineStart(K_CONFIGMAP);
     this.lineName(w);
     lineLit(utf8(" was deleted; its addresses keep their last values"));
     lineEmit(LOG_INFO);
@@ -716,30 +772,25 @@ export class ConfigMaps {
   /** Writes the next report's body into `body` and its path into (path,
    *  pathCap); returns REPORT_* with the path length in reportPathLen. */
   writeReport(body: JsonWriter, path: usize, pathCap: i32, nodeName: usize, nodeNameLen: i32, wallMs: i64): i32 {
-    const t = this.target;
     for (let i = 0; i < this.count; i++) {
       const w = this.watch(i);
       if (!w.eventPending) continue;
       w.eventPending = false;
       this.reportIndex = i;
-      t.len = 0;
-      t.lit(utf8("/api/v1/namespaces/"));
-      t.add(this.namespace.ptr, this.namespace.len);
-      t.lit(utf8("/events"));
-      if (t.len > pathCap) return REPORT_NONE;
-      memory.copy(path, t.ptr, <usize>t.len);
-      this.reportPathLen = t.len;
+      let n = putLit(path, pathCap, 0, K_API_V1_NAMESPACES);
+      n = putBytes(path, pathCap, n, this.namespace.ptr, this.namespace.len);
+      n = putLit(path, pathCap, n, utf8("/events"));
+      if (n < 0) return REPORT_NONE;
+      this.reportPathLen = n;
       this.writeEvent(body, w, nodeName, nodeNameLen, wallMs);
       return REPORT_EVENT;
     }
     if (!this.annotationPending) return REPORT_NONE;
     this.annotationPending = false;
-    t.len = 0;
-    t.lit(utf8("/api/v1/nodes/"));
-    t.add(nodeName, nodeNameLen);
-    if (t.len > pathCap) return REPORT_NONE;
-    memory.copy(path, t.ptr, <usize>t.len);
-    this.reportPathLen = t.len;
+    let n = putLit(path, pathCap, 0, utf8("/api/v1/nodes/"));
+    n = putBytes(path, pathCap, n, nodeName, nodeNameLen);
+    if (n < 0) return REPORT_NONE;
+    this.reportPathLen = n;
     // {"metadata":{"annotations":{"pico.k3s.io/configmap-applied":"ns/name@rv,..."}}}
     const m = this.msg;
     m.len = 0;
@@ -754,7 +805,7 @@ export class ConfigMaps {
       m.add(w.appliedRv.ptr, w.appliedRv.len);
     }
     body.beginObject();
-    body.keyLit(utf8("metadata"));
+    body.keyLit(K_METADATA);
     body.beginObject();
     body.keyLit(utf8("annotations"));
     body.beginObject();
@@ -785,23 +836,23 @@ export class ConfigMaps {
       nm.add(litPtr(H) + <usize>(v & 15), 1);
     }
     b.beginObject();
-    b.keyLit(utf8("apiVersion")); b.strLit(utf8("v1"));
-    b.keyLit(utf8("kind")); b.strLit(utf8("Event"));
-    b.keyLit(utf8("metadata")); b.beginObject();
-    b.keyLit(utf8("name")); b.strBytes(nm.ptr, nm.len);
-    b.keyLit(utf8("namespace")); b.strBytes(this.namespace.ptr, this.namespace.len);
+    b.keyLit(K_APIVERSION); b.strLit(K_V1);
+    b.keyLit(K_KIND); b.strLit(utf8("Event"));
+    b.keyLit(K_METADATA); b.beginObject();
+    b.keyLit(K_NAME); b.strBytes(nm.ptr, nm.len);
+    b.keyLit(K_NAMESPACE); b.strBytes(this.namespace.ptr, this.namespace.len);
     b.endObject();
     b.keyLit(utf8("involvedObject")); b.beginObject();
-    b.keyLit(utf8("apiVersion")); b.strLit(utf8("v1"));
-    b.keyLit(utf8("kind")); b.strLit(utf8("ConfigMap"));
-    b.keyLit(utf8("namespace")); b.strBytes(this.namespace.ptr, this.namespace.len);
-    b.keyLit(utf8("name")); b.strBytes(w.name.ptr, w.name.len);
+    b.keyLit(K_APIVERSION); b.strLit(K_V1);
+    b.keyLit(K_KIND); b.strLit(utf8("ConfigMap"));
+    b.keyLit(K_NAMESPACE); b.strBytes(this.namespace.ptr, this.namespace.len);
+    b.keyLit(K_NAME); b.strBytes(w.name.ptr, w.name.len);
     if (w.eventUid.len > 0) { b.keyLit(utf8("uid")); b.strBytes(w.eventUid.ptr, w.eventUid.len); }
     if (w.eventRv.len > 0) { b.keyLit(utf8("resourceVersion")); b.strBytes(w.eventRv.ptr, w.eventRv.len); }
     b.endObject();
     b.keyLit(utf8("reason")); b.strBytes(w.eventReason.ptr, w.eventReason.len);
     b.keyLit(utf8("message")); b.strBytes(w.eventMessage.ptr, w.eventMessage.len);
-    b.keyLit(utf8("type")); b.strLit(w.eventWarning ? utf8("Warning") : utf8("Normal"));
+    b.keyLit(K_TYPE); b.strLit(w.eventWarning ? utf8("Warning") : utf8("Normal"));
     b.keyLit(utf8("source")); b.beginObject();
     b.keyLit(utf8("component")); b.strLit(EVENT_COMPONENT);
     b.keyLit(utf8("host")); b.strBytes(nodeName, nodeNameLen);

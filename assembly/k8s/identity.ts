@@ -27,6 +27,10 @@ import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, logText } from "./log";
 
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_RETRYING: Lit = utf8("; retrying");
+const K_IDENTITY_CSR: Lit = utf8("identity: CSR ");
+
 // Requests the agent sends on the identity's behalf (agent.ts REQ_*).
 export const REQ_CSR_CREATE: i32 = 30;
 export const REQ_CSR_GET: i32 = 31;
@@ -56,6 +60,8 @@ const ID_SUBMIT: i32 = 1; // POST a CSR at nextMs
 const ID_WAIT: i32 = 2; // GET the CSR at nextMs until it is signed
 const ID_STOPPED: i32 = 3; // nothing more to try until restart (logged why)
 
+// @ts-ignore: decorator
+@unmanaged
 export class Identity {
   state: i32 = ID_READY;
   /** No usable client certificate: CSRs go with the bootstrap token and
@@ -73,10 +79,11 @@ export class Identity {
   switched: bool = false;
   readonly backoff: Backoff = new Backoff();
 
-  private cfg: NodeConfig | null = null;
+  private cfg: NodeConfig;
   private waitUntilMs: i64 = 0;
   private lastWallMs: i64 = -1;
-  private readonly pem: usize = heap.alloc(<usize>CSR_PEM_MAX);
+  /** CSR_PEM_MAX bytes lent by the agent (see the constructor). */
+  private readonly pem: usize;
   private pemLen: i32 = 0;
   private readonly auth: usize = heap.alloc(<usize>(BOOTSTRAP_TOKEN_MAX + 7));
   private authLen: i32 = 0;
@@ -90,6 +97,17 @@ export class Identity {
   private gotNameLen: i32 = 0;
   private denied: bool = false;
   private failed: bool = false;
+
+  /** `pemScratch`: CSR_PEM_MAX bytes where csr_create puts the PEM CSR until
+   *  writeCsr() has base64-encoded it into the request body. The agent lends
+   *  the tail of its request buffer: a CSR body (~1.2 KB: ~300 bytes of JSON
+   *  plus the base64 of <= CSR_PEM_MAX bytes) written behind the head reserve
+   *  ends far before it, and nothing else uses the buffer in between. `cfg`: the
+   *  agent's config (init() reads it). */
+  constructor(pemScratch: usize, cfg: NodeConfig) {
+    this.pem = pemScratch;
+    this.cfg = cfg;
+  }
   private certBytes: i32 = 0;
   private stageErr: i32 = OK;
 
@@ -163,7 +181,7 @@ export class Identity {
   /** The request to send now (REQ_CSR_*), or 0 when none can be made (logged). */
   request(): i32 {
     if (this.state == ID_WAIT) return REQ_CSR_GET;
-    const cfg = this.cfg!;
+    const cfg = this.cfg;
     const k = key_ensure(KEY_SLOT_CLIENT);
     if (k < 0) {
       lineStart(utf8("identity: no node key (host error "));
@@ -279,13 +297,13 @@ export class Identity {
         lineStart(utf8("identity: submitted CSR "));
         lineBytes(this.name, this.nameLen);
         lineLit(utf8(" for system:node:"));
-        lineBytes(this.cfg!.name.ptr, this.cfg!.name.len);
+        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
         lineLit(utf8("; waiting for approval"));
         lineEmit(LOG_INFO);
         return OK;
       }
       if (status == 401 && this.bootstrapping) {
-        logText(LOG_ERROR, utf8("identity: bootstrap.token rejected (wrong/expired): npm run pico -- token create"));
+        logText(LOG_ERROR, utf8("identity: the API server rejected the bootstrap token (wrong or expired): npm run pico -- token create"));
         this.stop();
         return OK;
       }
@@ -295,7 +313,7 @@ export class Identity {
       } else {
         lineStart(utf8("identity: CSR submission failed: HTTP "));
         lineInt(status);
-        lineLit(utf8("; retrying"));
+        lineLit(K_RETRYING);
         lineEmit(LOG_WARN);
       }
       this.nextMs = nowMs + this.backoff.next();
@@ -303,7 +321,7 @@ export class Identity {
     }
     // REQ_CSR_GET
     if (status == 404) {
-      lineStart(utf8("identity: CSR "));
+      lineStart(K_IDENTITY_CSR);
       lineBytes(this.name, this.nameLen);
       lineLit(utf8(" is gone; submitting a new one"));
       lineEmit(LOG_WARN);
@@ -319,14 +337,14 @@ export class Identity {
       }
       lineStart(utf8("identity: reading the CSR failed: HTTP "));
       lineInt(status);
-      lineLit(utf8("; retrying"));
+      lineLit(K_RETRYING);
       lineEmit(LOG_WARN);
       this.nextMs = nowMs + this.backoff.next();
       return OK;
     }
     this.backoff.reset();
     if (this.denied || this.failed) {
-      lineStart(utf8("identity: CSR "));
+      lineStart(K_IDENTITY_CSR);
       lineBytes(this.name, this.nameLen);
       lineLit(this.denied ? utf8(" was denied") : utf8(" failed"));
       if (this.msgLen > 0) { lineLit(utf8(": ")); lineBytes(this.msg, this.msgLen); }
@@ -342,7 +360,7 @@ export class Identity {
     }
     if (this.certBytes == 0) {
       if (nowMs >= this.waitUntilMs) {
-        lineStart(utf8("identity: CSR "));
+        lineStart(K_IDENTITY_CSR);
         lineBytes(this.name, this.nameLen);
         lineLit(utf8(" unsigned after 15 min; submitting a new one"));
         lineEmit(LOG_WARN);
@@ -368,7 +386,7 @@ export class Identity {
     lineStart(utf8("identity: installed the certificate issued for CSR "));
     lineBytes(this.name, this.nameLen);
     lineLit(utf8("; reconnecting as system:node:"));
-    lineBytes(this.cfg!.name.ptr, this.cfg!.name.len);
+    lineBytes(this.cfg.name.ptr, this.cfg.name.len);
     lineEmit(LOG_INFO);
     return OK;
   }

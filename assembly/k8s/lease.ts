@@ -7,7 +7,12 @@ import { JsonWriter } from "../json/writer";
 import { NodeConfig } from "./config";
 import { formatRfc3339 } from "./time";
 import { writeText } from "./status";
-import { utf8 } from "../util/lit";
+import { Lit, utf8 } from "../util/lit";
+
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_APIVERSION: Lit = utf8("apiVersion");
+const K_KIND: Lit = utf8("kind");
+const K_NAME: Lit = utf8("name");
 
 /** Namespace of node leases (corev1.NamespaceNodeLease). */
 export const LEASE_NAMESPACE = utf8("kube-node-lease");
@@ -29,20 +34,20 @@ export function writeLease(
 ): void {
   w.reset();
   w.beginObject();
-  w.keyLit(utf8("apiVersion")); w.strLit(utf8("coordination.k8s.io/v1"));
-  w.keyLit(utf8("kind")); w.strLit(utf8("Lease"));
+  w.keyLit(K_APIVERSION); w.strLit(utf8("coordination.k8s.io/v1"));
+  w.keyLit(K_KIND); w.strLit(utf8("Lease"));
   w.keyLit(utf8("metadata"));
   w.beginObject();
-  w.keyLit(utf8("name")); writeText(w, cfg.name);
+  w.keyLit(K_NAME); writeText(w, cfg.name);
   w.keyLit(utf8("namespace")); w.strLit(LEASE_NAMESPACE);
   if (rvLen > 0) { w.keyLit(utf8("resourceVersion")); w.strBytes(rv, rvLen); }
   if (uidLen > 0) {
     w.keyLit(utf8("ownerReferences"));
     w.beginArray();
     w.beginObject();
-    w.keyLit(utf8("apiVersion")); w.strLit(utf8("v1"));
-    w.keyLit(utf8("kind")); w.strLit(utf8("Node"));
-    w.keyLit(utf8("name")); writeText(w, cfg.name);
+    w.keyLit(K_APIVERSION); w.strLit(utf8("v1"));
+    w.keyLit(K_KIND); w.strLit(utf8("Node"));
+    w.keyLit(K_NAME); writeText(w, cfg.name);
     w.keyLit(utf8("uid")); w.strBytes(uid, uidLen);
     w.endObject();
     w.endArray();

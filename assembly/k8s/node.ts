@@ -8,6 +8,11 @@ import { NodeConfig } from "./config";
 import { Conditions, writeStatusMembers, writeText } from "./status";
 import { Lit, litLen, utf8 } from "../util/lit";
 
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_TRUE: Lit = utf8("true");
+const K_NOSCHEDULE: Lit = utf8("NoSchedule");
+const K_STATUS: Lit = utf8("status");
+
 /** node.kubernetes.io/instance-type label value (allowed by NodeRestriction:
  *  node.kubernetes.io/ is a kubelet-settable prefix). */
 export const INSTANCE_TYPE = utf8("rp2040-pico-w");
@@ -50,12 +55,12 @@ export function writeNodeRegistration(w: JsonWriter, cfg: NodeConfig, cond: Cond
   w.beginObject();
   w.keyLit(utf8("taints"));
   w.beginArray();
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, utf8("true"), utf8("NoSchedule"));
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, utf8("true"), utf8("NoExecute"));
-  writeTaint(w, NOT_READY_TAINT_KEY, utf8(""), utf8("NoSchedule"));
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, K_TRUE, K_NOSCHEDULE);
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, K_TRUE, utf8("NoExecute"));
+  writeTaint(w, NOT_READY_TAINT_KEY, utf8(""), K_NOSCHEDULE);
   w.endArray();
   w.endObject();
-  w.keyLit(utf8("status"));
+  w.keyLit(K_STATUS);
   w.beginObject();
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();
@@ -75,7 +80,7 @@ function writeTaint(w: JsonWriter, key: Lit, value: Lit, effect: Lit): void {
 export function writeNodeStatusPatch(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   w.reset();
   w.beginObject();
-  w.keyLit(utf8("status"));
+  w.keyLit(K_STATUS);
   w.beginObject();
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();

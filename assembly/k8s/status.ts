@@ -13,6 +13,13 @@ import { NodeConfig, Text } from "./config";
 import { formatRfc3339 } from "./time";
 import { Lit, utf8 } from "../util/lit";
 
+// Literals used more than once in this file: one copy each (util/lit.ts).
+const K_TYPE: Lit = utf8("type");
+const K_CPU: Lit = utf8("cpu");
+const K_MEMORY: Lit = utf8("memory");
+const K_PODS: Lit = utf8("pods");
+const K_ADDRESS: Lit = utf8("address");
+
 /** Condition indexes, in the order kubelet lists them in node status. */
 export const COND_MEMORY_PRESSURE: i32 = 0;
 export const COND_DISK_PRESSURE: i32 = 1;
@@ -70,23 +77,31 @@ export function writeBytesQuantity(w: JsonWriter, v: i64): void {
 }
 
 /** The node's conditions, with their transition times, kept from boot. */
+// @ts-ignore: decorator
+@unmanaged
 export class Conditions {
   /** status per condition: true = "True". */
-  private value: StaticArray<bool> = new StaticArray<bool>(COND_COUNT);
+  private value: usize = heap.alloc(<usize>COND_COUNT);
   /** lastTransitionTime per condition (Unix ms); 0 until the clock is known. */
-  private since: StaticArray<i64> = new StaticArray<i64>(COND_COUNT);
+  private since: usize = heap.alloc(<usize>COND_COUNT << 3);
 
   constructor() {
     // At boot: Ready (the agent is up and talking), no pressure of any kind.
-    this.value[COND_READY] = true;
+    // heap.alloc does not clear: transition times start unknown (0).
+    memory.fill(this.value, 0, <usize>COND_COUNT);
+    memory.fill(this.since, 0, <usize>COND_COUNT << 3);
+    store<bool>(this.value + <usize>(COND_READY), true);
   }
 
-  status(i: i32): bool { return this.value[i]; }
-  transitionMs(i: i32): i64 { return this.since[i]; }
+  // Indices are the COND_* constants; the public getters check the range
+  // (false / 0 outside it) and everything else indexes the plain buffers
+  // directly (no bounds-check code, no abort texts for an internal index).
+  status(i: i32): bool { return <u32>i < <u32>COND_COUNT && load<bool>(this.value + <usize>(i)); }
+  transitionMs(i: i32): i64 { return <u32>i < <u32>COND_COUNT ? load<i64>(this.since + (<usize>(i) << 3)) : 0; }
 
   /** Sets transition times still unknown (first wall clock reading) to `wallMs`. */
   stamp(wallMs: i64): void {
-    for (let i = 0; i < COND_COUNT; i++) if (this.since[i] == 0) this.since[i] = wallMs;
+    for (let i = 0; i < COND_COUNT; i++) if (load<i64>(this.since + (<usize>(i) << 3)) == 0) store<i64>(this.since + (<usize>(i) << 3), wallMs);
   }
 
   /** Sets condition `i`; returns true (and moves lastTransitionTime) only when
@@ -94,9 +109,9 @@ export class Conditions {
    *  measures no memory, disk or PID pressure, so those stay False (and
    *  their "True" reasons are not carried). */
   set(i: i32, v: bool, wallMs: i64): bool {
-    if (i != COND_READY || this.value[i] == v) return false;
-    this.value[i] = v;
-    this.since[i] = wallMs;
+    if (i != COND_READY || load<bool>(this.value + <usize>(i)) == v) return false;
+    store<bool>(this.value + <usize>(i), v);
+    store<i64>(this.since + (<usize>(i) << 3), wallMs);
     return true;
   }
 
@@ -104,9 +119,9 @@ export class Conditions {
   write(w: JsonWriter, wallMs: i64): void {
     w.beginArray();
     for (let i = 0; i < COND_COUNT; i++) {
-      const v = this.value[i];
+      const v = load<bool>(this.value + <usize>(i));
       w.beginObject();
-      w.keyLit(utf8("type"));
+      w.keyLit(K_TYPE);
       if (i == COND_READY) w.strLit(utf8("Ready"));
       else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("MemoryPressure"));
       else if (i == COND_DISK_PRESSURE) w.strLit(utf8("DiskPressure"));
@@ -116,7 +131,7 @@ export class Conditions {
       w.keyLit(utf8("lastHeartbeatTime"));
       writeTime(w, wallMs);
       w.keyLit(utf8("lastTransitionTime"));
-      writeTime(w, this.since[i]);
+      writeTime(w, load<i64>(this.since + (<usize>(i) << 3)));
       w.keyLit(utf8("reason"));
       if (i == COND_READY) w.strLit(v ? READY_TRUE_REASON : READY_FALSE_REASON);
       else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("KubeletHasSufficientMemory"));
@@ -148,22 +163,22 @@ export function writeStatusMembers(w: JsonWriter, cfg: NodeConfig, cond: Conditi
   const allocCpu = cfg.cpuCores > AGENT_RESERVED_CPU_CORES ? cfg.cpuCores - AGENT_RESERVED_CPU_CORES : 0;
   w.keyLit(utf8("capacity"));
   w.beginObject();
-  w.keyLit(utf8("cpu")); writeQuantity(w, cfg.cpuCores);
-  w.keyLit(utf8("memory")); writeBytesQuantity(w, cfg.memoryBytes);
-  w.keyLit(utf8("pods")); writeQuantity(w, NODE_MAX_PODS);
+  w.keyLit(K_CPU); writeQuantity(w, cfg.cpuCores);
+  w.keyLit(K_MEMORY); writeBytesQuantity(w, cfg.memoryBytes);
+  w.keyLit(K_PODS); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
   w.keyLit(utf8("allocatable"));
   w.beginObject();
-  w.keyLit(utf8("cpu")); writeQuantity(w, allocCpu);
-  w.keyLit(utf8("memory")); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
-  w.keyLit(utf8("pods")); writeQuantity(w, NODE_MAX_PODS);
+  w.keyLit(K_CPU); writeQuantity(w, allocCpu);
+  w.keyLit(K_MEMORY); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
+  w.keyLit(K_PODS); writeQuantity(w, NODE_MAX_PODS);
   w.endObject();
   w.keyLit(utf8("conditions"));
   cond.write(w, wallMs);
   w.keyLit(utf8("addresses"));
   w.beginArray();
-  w.beginObject(); w.keyLit(utf8("type")); w.strLit(utf8("InternalIP")); w.keyLit(utf8("address")); writeText(w, cfg.ip); w.endObject();
-  w.beginObject(); w.keyLit(utf8("type")); w.strLit(utf8("Hostname")); w.keyLit(utf8("address")); writeText(w, cfg.hostname); w.endObject();
+  w.beginObject(); w.keyLit(K_TYPE); w.strLit(utf8("InternalIP")); w.keyLit(K_ADDRESS); writeText(w, cfg.ip); w.endObject();
+  w.beginObject(); w.keyLit(K_TYPE); w.strLit(utf8("Hostname")); w.keyLit(K_ADDRESS); writeText(w, cfg.hostname); w.endObject();
   w.endArray();
   w.keyLit(utf8("daemonEndpoints"));
   w.beginObject();

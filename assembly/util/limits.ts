@@ -9,13 +9,15 @@
  *  behind the K8S_HEAD_RESERVE head (checked by tests/assembly/k8s/agent.spec.ts
  *  "fits the body when every config value is at its limit"). */
 export const HTTP_REQUEST_CAP: i32 = 3584;
-/** Receive buffer of the API client: bytes read from the host per net_recv.
+/** The receive buffer every HTTP client shares (the API client and the
+ *  ConfigMap watches; see HttpClient's constructor): bytes read from the host
+ *  per net_recv.
  *  Any size works (the parser is push-style and nothing must fit in it whole);
- *  larger means fewer calls. 512 bytes hold a Lease or status response's
- *  header block in one or two reads; a Node response (~5 KB with
- *  managedFields) takes ~10. The TLS record itself is buffered by the host,
- *  not here. */
-export const HTTP_RECV_CAP: i32 = 512;
+ *  larger means fewer calls (each net_recv copies out of the host's TLS
+ *  buffer; the agent polls the client again at once while body bytes come).
+ *  256 bytes: a Lease response takes a few reads, a Node response (~5 KB
+ *  with managedFields) ~20. The TLS record itself is buffered by the host. */
+export const HTTP_RECV_CAP: i32 = 256;
 /** Cap on a response's header block (status line + headers + blank line),
  *  counted across feeds, and separately on a chunked body's trailer section.
  *  The API server sends ~300 bytes of headers; 8 KB is what many servers allow
@@ -47,8 +49,12 @@ export const JSON_VALUE_MAX: i32 = 256;
  *  label/annotation keys (prefix/name) can reach 316 bytes but are matched as
  *  keys of a map, not as path elements we look for. */
 export const JSON_KEY_MAX: i32 = 64;
-/** Bytes of the reader's path stack (all keys of the current path, together). */
-export const JSON_PATH_MAX: i32 = 512;
+/** Bytes of the reader's path stack (all keys of the current path, together).
+ *  Must fit the longest path the agent matches plus the key being read under
+ *  it: "status.conditions[].message" is 27 bytes of keys; 192 fits six levels
+ *  of 32-byte keys. A key that does not fit is not kept (that path matches
+ *  nothing, e.g. deep in managedFields); parsing goes on. */
+export const JSON_PATH_MAX: i32 = 192;
 
 // ---- k8s limits ----
 
@@ -107,7 +113,9 @@ export const MEMORY_VALUES_MAX: i32 = 512;
 /** ConfigMaps one node follows: each is one watch, i.e. one HTTPS connection
  *  (one TLS session, ~21 KB on the device). 2: a fleet-wide and a per-node one. */
 export const CONFIGMAP_MAX: i32 = 2;
-/** configmap.names value: CONFIGMAP_MAX names of up to 253 bytes plus commas. */
+/** configmap.names value: CONFIGMAP_MAX names of up to 253 bytes plus commas.
+ *  Read at init into the first watch's request buffer (CONFIGMAP_REQUEST_CAP
+ *  bytes, idle then), so it must not exceed CONFIGMAP_REQUEST_CAP. */
 export const CONFIGMAP_NAMES_MAX: i32 = 256;
 /** A ConfigMap name: a DNS subdomain (<= 253 bytes, k8s.io/apimachinery IsDNS1123Subdomain). */
 export const CONFIGMAP_NAME_MAX: i32 = 253;
@@ -119,21 +127,22 @@ export const NAMESPACE_MAX: i32 = 63;
  *  &watch=1&allowWatchBookmarks=true&resourceVersion=<rv>&timeoutSeconds=<3>
  *  is ~190 bytes plus the three names; 640 fits a 40-byte server name, a
  *  63-byte namespace, a 100-byte ConfigMap name and a 20-digit rv. Longer
- *  requests fail with a log line (E_TOOLARGE), nothing is cut. */
+ *  requests fail with a log line (E_TOOLARGE), nothing is cut. The target is
+ *  written straight into this buffer (no staging copy). */
 export const CONFIGMAP_REQUEST_CAP: i32 = 640;
-/** Longest request target built for a watch (see CONFIGMAP_REQUEST_CAP). */
-export const CONFIGMAP_TARGET_MAX: i32 = 448;
-/** Watch receive buffer: any size works (the parser streams); 256 bytes keep
- *  two watches in the core's memory budget. */
+/** Bytes a watch reads per net_recv, into the shared receive buffer: at most
+ *  HTTP_RECV_CAP; any size works (the parser streams). */
 export const CONFIGMAP_RECV_CAP: i32 = 256;
 /** Nesting depth of a ConfigMap watch document. The deepest part is
  *  metadata.managedFields[].fieldsV1 ("object.metadata.managedFields[]
  *  .fieldsV1.f:metadata.f:annotations.f:<key>": 9 levels); 16 leaves room.
  *  Deeper is E_DEPTH: the stream is dropped and the ConfigMap listed again. */
 export const CONFIGMAP_JSON_DEPTH_MAX: i32 = 16;
-/** Key bytes of the current path in a ConfigMap watch document: the deepest
- *  managedFields path is ~150 bytes (keys over JSON_KEY_MAX are not kept). */
-export const CONFIGMAP_JSON_PATH_MAX: i32 = 256;
+/** Key bytes of the current path in a ConfigMap watch document. Must fit
+ *  the longest path matched, "items[].metadata.resourceVersion" (~30 bytes of
+ *  keys), and a data key (<= JSON_KEY_MAX) under "object.data". Deeper
+ *  managedFields keys (~150 bytes of path) are simply not kept. */
+export const CONFIGMAP_JSON_PATH_MAX: i32 = 128;
 /** One Event message / the reason a memory_values update was rejected. */
 export const CONFIGMAP_MESSAGE_MAX: i32 = 128;
 

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster, SimNode, ROOT, until, readyCondition } from './harness.mjs';
 import { uf2Decode, readLayout } from '../../tools/uf2/uf2.mjs';
@@ -56,6 +56,9 @@ before(() => {
   execFileSync('npx', ['tsc', '-p', 'cli'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync('mkdir', ['-p', work]);
   cluster.reset();
+  // Node state of an earlier run (keys, certificates from a cluster that no
+  // longer exists) must not leak into this one; the cluster dir is reset above.
+  for (const e of readdirSync(work)) if (e !== 'cluster') rmSync(path.join(work, e), { recursive: true, force: true });
   cluster.up();
   cli('rbac', 'apply', '--kubeconfig', cluster.kubeconfig);
 });

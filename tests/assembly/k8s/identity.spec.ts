@@ -132,7 +132,7 @@ describe("bootstrap join", () => {
     sent();
     reply(401, '{"kind":"Status","code":401}');
     a.poll(T0 + 1, WALL0 + 1);
-    expectHas(fakeLastLog(), "bootstrap.token rejected");
+    expectHas(fakeLastLog(), "rejected the bootstrap token (wrong or expired)");
     for (let i = 0; i < 20; i++) a.poll(T0 + 2000 + i * 10000, WALL0 + 2000 + i * 10000);
     expect(sent()).toBe("");
   });
