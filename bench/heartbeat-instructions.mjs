@@ -3,15 +3,17 @@
 // counted by callgrind, not timed: under wasm2c (build/sim) and, when built,
 // under WAMR's interpreter (build/sim-wamr, as on the device).
 //
-// Method: run the simulator under `valgrind --tool=callgrind
-// --toggle-collect=shim_runtime_poll` for a short and a long window; the
-// core's own instructions are poll's inclusive cost minus the host functions
-// it calls (Z_hostZ_* for wasm2c, shim_wamr_<import> for WAMR: TLS and
-// sockets are the host's cost, not the core's). The per-heartbeat figure is
-// the difference between the windows divided by the difference in renewals,
-// so registration and start-up cancel out.
+// Method: one run under `valgrind --tool=callgrind
+// --toggle-collect=shim_runtime_poll` with the node following no ConfigMap;
+// after a warm-up (registration, first status, Lease created) the counters
+// are dumped and zeroed (`callgrind_control --dump`), and dumped again after
+// the measuring window, so the second dump holds only steady-state polls.
+// The core's own instructions are poll's inclusive cost minus the host
+// functions it calls (Z_hostZ_* for wasm2c, shim_wamr_<import> for WAMR: TLS
+// and sockets are the host's cost, not the core's), divided by the Lease
+// renewals the log shows inside the window.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, SimNode, ROOT } from '../tests/e2e/harness.mjs';
@@ -21,8 +23,7 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('heartbeat-instructions: SKIPPED, valgrind is not installed (apt-get install valgrind)');
   process.exit(0);
 }
-const SHORT_S = Number(process.env.BENCH_CG_SHORT_S ?? 22);
-const LONG_S = Number(process.env.BENCH_CG_LONG_S ?? 52);
+const WINDOW_S = Number(process.env.BENCH_CG_WINDOW_S ?? 41);
 const IMPORTS = ['log', 'config_get', 'random_fill', 'net_connect', 'net_send', 'net_recv', 'net_close'];
 const sims = [
   { runtime: 'wasm2c', bin: path.join(ROOT, 'build/sim/pico-node-sim'), boundary: IMPORTS.map((n) => `Z_hostZ_${n}`) },
@@ -44,35 +45,46 @@ function inclusive(file) {
   return costs;
 }
 
-async function window(sim, node, seconds, tag) {
-  const cg = path.join(work, `callgrind.${sim.runtime}.${tag}.out`);
+const renewals = (text) => (text.match(/lease: renewed/g) ?? []).length;
+
+async function measure(sim, node) {
+  const cg = path.join(work, `callgrind.${sim.runtime}.out`);
+  for (const f of readdirSync(work)) if (f.startsWith(`callgrind.${sim.runtime}.out`)) rmSync(path.join(work, f));
   node.logText = '';
   const p = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${cg}`, '--toggle-collect=shim_runtime_poll',
     sim.bin, '--config', node.config, '--log-level', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
   p.stderr.on('data', (d) => { node.logText += d; });
   const exited = new Promise((res) => p.on('exit', res));
-  await sleep(seconds * 1000);
-  p.kill('SIGTERM');
-  await exited;
-  const costs = inclusive(cg);
-  const poll = costs.get('shim_runtime_poll') ?? 0;
-  const host = sim.boundary.reduce((a, n) => a + (costs.get(n) ?? 0), 0);
-  const renewals = (node.logText.match(/lease: renewed/g) ?? []).length;
-  return { core: poll - host, renewals };
+  try {
+    await node.waitForLog(/lease: (created|renewed)/, 120000);
+    await sleep(3000);
+    spawnSync('callgrind_control', ['--dump=warmup', String(p.pid)]);
+    const before = renewals(node.logText);
+    await sleep(WINDOW_S * 1000);
+    spawnSync('callgrind_control', ['--dump=window', String(p.pid)]);
+    const n = renewals(node.logText) - before;
+    const dumps = readdirSync(work).filter((f) => f.startsWith(`callgrind.${sim.runtime}.out.`)).sort();
+    const costs = inclusive(path.join(work, dumps[dumps.length - 1]));
+    const poll = costs.get('shim_runtime_poll') ?? 0;
+    const host = sim.boundary.reduce((a, f) => a + (costs.get(f) ?? 0), 0);
+    return { core: poll - host, renewals: n };
+  } finally {
+    p.kill('SIGTERM');
+    await exited;
+  }
 }
 
 cluster.reset();
 cluster.up();
 try {
   const creds = cluster.issueNodeCert('pico-cg', path.join(work, 'creds'));
-  const node = new SimNode({ name: 'pico-cg', cluster, dir: path.join(work, 'nodes'), ...creds });
+  const node = new SimNode({ name: 'pico-cg', cluster, dir: path.join(work, 'nodes'), ...creds, extra: { 'configmap.names': '' } });
   for (const sim of sims) {
-    const a = await window(sim, node, SHORT_S, 'short');
-    const b = await window(sim, node, LONG_S, 'long');
-    const dr = b.renewals - a.renewals;
-    if (dr <= 0) { console.error(`heartbeat-instructions: ${sim.runtime}: no extra renewals in the long window`); continue; }
-    out(`core_instructions_per_heartbeat_${sim.runtime}`, Math.round((b.core - a.core) / dr), 'instructions',
-      { method: 'callgrind, (long - short window) / extra renewals', renewals: [a.renewals, b.renewals] });
+    let r;
+    try { r = await measure(sim, node); } catch (e) { console.error(`heartbeat-instructions: ${sim.runtime}: ${e.message.split('\n')[0]}`); continue; }
+    if (r.renewals <= 0) { console.error(`heartbeat-instructions: ${sim.runtime}: no renewal inside the window`); continue; }
+    out(`core_instructions_per_heartbeat_${sim.runtime}`, Math.round(r.core / r.renewals), 'instructions',
+      { method: 'callgrind, steady-state window / Lease renewals in it (one renewal + ~10 idle polls each)', renewals: r.renewals, window_s: WINDOW_S });
   }
   if (!sims.some((s) => s.runtime === 'wamr')) console.error('heartbeat-instructions: WAMR figure SKIPPED (build/sim-wamr missing: set WAMR_ROOT and npm run build:sim)');
 } finally {
