@@ -72,8 +72,7 @@ export class ValueSet {
   }
 }
 
-// @ts-ignore: decorator
-@inline function isBlank(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a; }
+function isBlank(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0a; }
 
 /** Parses memory_values texts; keeps the first error's details. */
 // @ts-ignore: decorator

@@ -8,7 +8,12 @@ import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 const K_HTTP11_CRLF: Lit = utf8(" HTTP/1.1\r\n");
 const K_CRLF: Lit = utf8("\r\n");
 const K_COLON_SP: Lit = utf8(": ");
-const K_PUT: Lit = utf8("PUT");
+
+/** Method names, exported so callers share these copies (util/lit.ts). */
+export const METHOD_GET: Lit = utf8("GET");
+export const METHOD_POST: Lit = utf8("POST");
+export const METHOD_PUT: Lit = utf8("PUT");
+export const METHOD_PATCH: Lit = utf8("PATCH");
 
 /** Writes one request: start(), header()..., finish(body). The first error
  *  sticks until the next start(): E_TOOLARGE when the buffer is full, E_INVAL
@@ -184,10 +189,10 @@ export class RequestWriter {
   private begin(m: i32): void {
     this.finished = false;
     const b = this.buf;
-    this.needsLength = this.isMethod(b, m, utf8("POST")) || this.isMethod(b, m, K_PUT) ||
-      this.isMethod(b, m, utf8("PATCH"));
+    this.needsLength = this.isMethod(b, m, METHOD_POST) || this.isMethod(b, m, METHOD_PUT) ||
+      this.isMethod(b, m, METHOD_PATCH);
     this.head = this.isMethod(b, m, utf8("HEAD"));
-    this.idem = this.head || this.isMethod(b, m, utf8("GET")) || this.isMethod(b, m, K_PUT) ||
+    this.idem = this.head || this.isMethod(b, m, METHOD_GET) || this.isMethod(b, m, METHOD_PUT) ||
       this.isMethod(b, m, utf8("DELETE")) || this.isMethod(b, m, utf8("OPTIONS"));
     this.ascii(utf8(" "));
   }

@@ -15,6 +15,7 @@ import { E_DEPTH, E_MALFORMED, E_NEED_MORE, E_TOOLARGE, OK } from "../util/error
 import { JSON_DEPTH_MAX, JSON_KEY_MAX, JSON_PATH_MAX, JSON_VALUE_MAX } from "../util/limits";
 import { hexVal, matchUtf8At, bytesEqualStr, parseI64, parsedI64, putUtf8 } from "../util/bytes";
 import { bytesEqualLit, Lit, litLen, litPtr } from "../util/lit";
+import { LIT_FALSE, LIT_NULL, LIT_TRUE } from "./writer";
 
 /** The top-level value is complete (call next() again to read the next one of a stream). */
 export const TOK_END: i32 = 0;
@@ -525,11 +526,11 @@ export class JsonReader {
         continue;
       }
       if (st == S_LITERAL) {
-        const lit = this.litTok == TOK_TRUE ? "true" : this.litTok == TOK_FALSE ? "false" : "null";
-        if (c != <u32>lit.charCodeAt(this.litIdx)) return E_MALFORMED;
+        const lit = this.litTok == TOK_TRUE ? LIT_TRUE : this.litTok == TOK_FALSE ? LIT_FALSE : LIT_NULL;
+        if (c != <u32>load<u8>(litPtr(lit) + <usize>this.litIdx)) return E_MALFORMED;
         this.inPos++;
         this.putByte(c);
-        if (++this.litIdx == lit.length) {
+        if (++this.litIdx == litLen(lit)) {
           this.afterValue();
           return this.litTok;
         }

@@ -8,7 +8,12 @@ import { codePointAt, formatI64, decLen } from "../util/bytes";
 import { Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { base64Encode, base64Len } from "../util/base64";
 
-const HEX: Lit = utf8("0123456789abcdef");
+/** Lower-case hex digits, shared with other writers of hex text. */
+export const HEX: Lit = utf8("0123456789abcdef");
+/** JSON literal names (RFC 8259 section 3), shared with the reader. */
+export const LIT_TRUE: Lit = utf8("true");
+export const LIT_FALSE: Lit = utf8("false");
+export const LIT_NULL: Lit = utf8("null");
 
 /** Writes one JSON text into (buf, cap). The first error (E_TOOLARGE when the
  *  buffer is full, E_DEPTH when nesting exceeds JSON_DEPTH_MAX) sticks until
@@ -78,6 +83,39 @@ export class JsonWriter {
     this.keyBytes(litPtr(k), litLen(k));
   }
 
+  // Key + value in one call: each pair is one call site instead of two
+  // (code size, see DESIGN.md "Budgets").
+
+  /** keyLit(k) then strLit(v). */
+  kvLit(k: Lit, v: Lit): void {
+    this.keyLit(k);
+    this.strLit(v);
+  }
+
+  /** keyLit(k) then strBytes(ptr, len). */
+  kvBytes(k: Lit, ptr: usize, len: i32): void {
+    this.keyLit(k);
+    this.strBytes(ptr, len);
+  }
+
+  /** keyLit(k) then int(v). */
+  kvInt(k: Lit, v: i64): void {
+    this.keyLit(k);
+    this.int(v);
+  }
+
+  /** keyLit(k) then beginObject(). */
+  keyObject(k: Lit): void {
+    this.keyLit(k);
+    this.beginObject();
+  }
+
+  /** keyLit(k) then beginArray(). */
+  keyArray(k: Lit): void {
+    this.keyLit(k);
+    this.beginArray();
+  }
+
   /** A string value given as a UTF-8 literal (escaped like strBytes). */
   strLit(s: Lit): void {
     this.strBytes(litPtr(s), litLen(s));
@@ -106,12 +144,12 @@ export class JsonWriter {
 
   bool(v: bool): void {
     this.separate();
-    this.ascii(v ? utf8("true") : utf8("false"));
+    this.ascii(v ? LIT_TRUE : LIT_FALSE);
   }
 
   nul(): void {
     this.separate();
-    this.ascii(utf8("null"));
+    this.ascii(LIT_NULL);
   }
 
   /** A pre-encoded JSON value, copied verbatim. */

@@ -17,6 +17,8 @@ import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { copyLit, Lit, litLen, utf8 } from "../util/lit";
+import { L_ACCEPT, L_APPLICATION_JSON, L_METADATA_RESOURCE_VERSION, L_RETRYING, L_USER_AGENT } from "./lits";
+import { METHOD_GET, METHOD_PATCH, METHOD_POST, METHOD_PUT } from "../http/request";
 import {
   E_CERT, E_CLOSED, E_CONNECT, E_HTTP_STATUS, E_IO, E_MALFORMED, E_NEED_MORE, E_TIMEOUT, E_TLS, E_TOOLARGE, OK,
 } from "../util/errors";
@@ -27,16 +29,13 @@ import {
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
 import { LEASE_COLLECTION_PATH, LEASE_RENEW_INTERVAL_MS, writeLease } from "./lease";
-import { lineBytes, lineEmit, lineInt, lineLit, lineStart } from "./log";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
 import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
 import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
 import { ConfigMaps, REPORT_EVENT, REPORT_NONE } from "./configmap";
 import { Identity, REQ_CSR_CREATE, REQ_CSR_GET } from "./identity";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
-const K_GET: Lit = utf8("GET");
-const K_POST: Lit = utf8("POST");
-const K_PATCH: Lit = utf8("PATCH");
 const K_LEASE_KUBE_NODE_LEASE: Lit = utf8("lease: kube-node-lease/");
 
 /** Status report interval without changes: kubelet's nodeStatusReportFrequency
@@ -75,7 +74,7 @@ const LEASE_HELD: i32 = 2; // resourceVersion cached: PUT to renew
 
 const NODES_PATH = utf8("/api/v1/nodes");
 const USER_AGENT_PRODUCT = utf8("k3s-pico-node/");
-const CT_JSON = utf8("application/json");
+const CT_JSON = L_APPLICATION_JSON;
 const CT_SMP = utf8("application/strategic-merge-patch+json");
 /** "Content-Length: " + up to 10 digits + CRLF + the blank line's CRLF. */
 const CONTENT_LENGTH_LINE_MAX: i32 = 30;
@@ -173,9 +172,9 @@ export class Agent {
     if (cm != OK) return cm;
     this.configured = true;
     lineStart(utf8("node: starting "));
-    lineBytes(cfg.name.ptr, cfg.name.len);
+    lineText(cfg.name);
     lineLit(utf8(", API server "));
-    lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+    lineText(cfg.serverHost);
     lineLit(utf8(":"));
     lineInt(cfg.serverPort);
     lineEmit(LOG_INFO);
@@ -259,7 +258,7 @@ export class Agent {
       if (rd.pathIsLit(utf8("metadata.uid"))) {
         const n = rd.valueLen;
         if (n > 0 && n <= K8S_UID_MAX) { memory.copy(this.gotUid, rd.valuePtr, <usize>n); this.gotUidLen = n; }
-      } else if (rd.pathIsLit(utf8("metadata.resourceVersion"))) {
+      } else if (rd.pathIsLit(L_METADATA_RESOURCE_VERSION)) {
         const n = rd.valueLen;
         if (n > 0 && n <= K8S_RESOURCE_VERSION_MAX) { memory.copy(this.gotRv, rd.valuePtr, <usize>n); this.gotRvLen = n; }
       }
@@ -275,8 +274,7 @@ export class Agent {
     if (!this.wallKnown) {
       this.wallKnown = true;
       this.cond.stamp(d);
-      lineStart(utf8("node: wall clock from the Date header"));
-      lineEmit(LOG_INFO);
+      logText(LOG_INFO, utf8("node: wall clock from the Date header"));
     }
   }
 
@@ -358,44 +356,44 @@ export class Agent {
   private start(req: i32, nowMs: i64): void {
     const wall = this.wallNow(nowMs);
     const w = this.body;
-    let method = K_GET;
+    let method = METHOD_GET;
     let ctype = utf8("");
     w.reset();
     if (req == REQ_NODE_CREATE) {
-      method = K_POST; ctype = CT_JSON;
+      method = METHOD_POST; ctype = CT_JSON;
       this.setPath(NODES_PATH, false, utf8(""));
       writeNodeRegistration(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_NODE_GET) {
       this.setPath(NODES_PATH, true, utf8(""));
     } else if (req == REQ_NODE_STATUS) {
-      method = K_PATCH; ctype = CT_SMP;
+      method = METHOD_PATCH; ctype = CT_SMP;
       this.setPath(NODES_PATH, true, utf8("/status"));
       writeNodeStatusPatch(w, this.cfg, this.cond, this.bootId, wall);
     } else if (req == REQ_LEASE_GET) {
       this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
     } else if (req == REQ_LEASE_CREATE) {
-      method = K_POST; ctype = CT_JSON;
+      method = METHOD_POST; ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, false, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
     } else if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
-      if (req == REQ_CSR_CREATE) { method = K_POST; ctype = CT_JSON; this.identity.writeCsr(w); }
+      if (req == REQ_CSR_CREATE) { method = METHOD_POST; ctype = CT_JSON; this.identity.writeCsr(w); }
       this.pathLen = this.identity.path(req, this.path, K8S_PATH_MAX);
     } else if (req == REQ_CONFIGMAP_REPORT) {
       const kind = this.configmaps.writeReport(w, this.path, K8S_PATH_MAX, this.cfg.name.ptr, this.cfg.name.len, wall);
       if (kind == REPORT_NONE) return;
       this.pathLen = this.configmaps.reportPathLen;
-      method = kind == REPORT_EVENT ? K_POST : K_PATCH;
+      method = kind == REPORT_EVENT ? METHOD_POST : METHOD_PATCH;
       ctype = kind == REPORT_EVENT ? CT_JSON : utf8("application/merge-patch+json");
     } else {
-      method = utf8("PUT"); ctype = CT_JSON;
+      method = METHOD_PUT; ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, true, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, this.rv, this.rvLen, wall);
     }
     if (w.error != OK) { this.onFailure(req, w.error, 0, nowMs); return; }
     const q = this.client.req;
     this.client.beginLit(method, this.path, this.pathLen); // request line + Host
-    q.headerLitBytes(utf8("User-Agent"), this.userAgent, this.userAgentLen);
-    q.headerLit(utf8("Accept"), CT_JSON);
+    q.headerLitBytes(L_USER_AGENT, this.userAgent, this.userAgentLen);
+    q.headerLit(L_ACCEPT, CT_JSON);
     if (litLen(ctype) > 0) q.headerLit(utf8("Content-Type"), ctype);
     // The bootstrap token, only on CSR requests made without a certificate.
     const csr = req == REQ_CSR_CREATE || req == REQ_CSR_GET;
@@ -453,8 +451,7 @@ export class Agent {
         this.succeeded();
         this.nodeState = NODE_UNKNOWN;
         if (this.wallKnown) return;
-        lineStart(utf8("node: no wall clock yet (no SNTP, no Date header)"));
-        lineEmit(LOG_WARN);
+        logText(LOG_WARN, utf8("node: no wall clock yet (no SNTP, no Date header)"));
         this.retryAtMs = nowMs + this.backoff.next();
         return;
       }
@@ -467,8 +464,7 @@ export class Agent {
         const ready = this.cond.status(COND_READY);
         if (ready != this.readyLogged) {
           this.readyLogged = ready;
-          lineStart(ready ? utf8("node: Ready") : utf8("node: NotReady"));
-          lineEmit(LOG_INFO);
+          logText(LOG_INFO, ready ? utf8("node: Ready") : utf8("node: NotReady"));
         }
         return;
       }
@@ -478,7 +474,7 @@ export class Agent {
         // with the new uid.
         this.succeeded();
         lineStart(utf8("node: Node "));
-        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineText(this.cfg.name);
         lineLit(utf8(" was deleted; registering again"));
         lineEmit(LOG_WARN);
         this.nodeState = NODE_UNKNOWN;
@@ -504,7 +500,7 @@ export class Agent {
         this.leaseState = LEASE_HELD;
         this.leaseDueMs = nowMs + LEASE_RENEW_INTERVAL_MS;
         lineStart(utf8("lease: created kube-node-lease/"));
-        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineText(this.cfg.name);
         lineEmit(LOG_INFO);
         return;
       }
@@ -519,14 +515,13 @@ export class Agent {
           // our Node, was deleted. Check the Node (GET, then POST on 404) and
           // the next renewal carries the new owner uid.
           lineStart(K_LEASE_KUBE_NODE_LEASE);
-          lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+          lineText(this.cfg.name);
           lineLit(utf8(" had been deleted and was recreated; checking the Node"));
           lineEmit(LOG_WARN);
           this.nodeState = NODE_NEEDS_GET;
           return;
         }
-        lineStart(utf8("lease: renewed"));
-        lineEmit(LOG_DEBUG);
+        logText(LOG_DEBUG, utf8("lease: renewed"));
         return;
       }
       // Conflict: someone else wrote it; re-read, then renew (kubelet:
@@ -536,7 +531,7 @@ export class Agent {
         // Gone: recreate it, after checking that the Node itself still exists.
         this.succeeded();
         lineStart(K_LEASE_KUBE_NODE_LEASE);
-        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineText(this.cfg.name);
         lineLit(utf8(" was deleted; recreating"));
         lineEmit(LOG_WARN);
         this.leaseState = LEASE_ABSENT;
@@ -588,7 +583,7 @@ export class Agent {
     this.nodeState = NODE_REGISTERED;
     this.statusWanted = true;
     lineStart(what);
-    lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+    lineText(this.cfg.name);
     lineLit(utf8(" (uid "));
     lineBytes(this.uid, this.uidLen);
     lineLit(utf8(")"));
@@ -603,8 +598,7 @@ export class Agent {
     if (this.failing) {
       this.failing = false;
       this.lastErrKey = 0;
-      lineStart(utf8("node: API server reachable again"));
-      lineEmit(LOG_INFO);
+      logText(LOG_INFO, utf8("node: API server reachable again"));
     }
   }
 
@@ -634,18 +628,13 @@ export class Agent {
       else if (status == 403) lineLit(utf8(" (forbidden: check the node name matches the certificate CN system:node:<name>)"));
     } else if (code == E_CERT) {
       lineLit(utf8("server certificate rejected: see the shim's log line above; check tls.ca_file"));
-    } else if (code == E_CONNECT) {
-      lineLit(utf8("cannot connect to "));
-      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
-      lineLit(utf8(":"));
-      lineInt(cfg.serverPort);
-    } else if (code == E_TLS) {
-      lineLit(utf8("TLS error with "));
-      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
-
-    } else if (code == E_TIMEOUT) {
-      lineLit(utf8("no answer in time from "));
-      lineBytes(cfg.serverHost.ptr, cfg.serverHost.len);
+    } else if (code == E_CONNECT || code == E_TLS || code == E_TIMEOUT) {
+      lineLit(code == E_CONNECT ? utf8("cannot connect to ") : code == E_TLS ? utf8("TLS error with ") : utf8("no answer in time from "));
+      lineText(cfg.serverHost);
+      if (code == E_CONNECT) {
+        lineLit(utf8(":"));
+        lineInt(cfg.serverPort);
+      }
     } else if (code == E_CLOSED) {
       lineLit(utf8("connection closed by the API server"));
     } else if (code == E_IO) {
@@ -658,7 +647,7 @@ export class Agent {
       lineLit(utf8("error "));
       lineInt(code);
     }
-    lineLit(utf8("; retrying"));
+    lineLit(L_RETRYING);
     lineEmit(LOG_WARN);
   }
 
@@ -666,7 +655,7 @@ export class Agent {
     if (req == REQ_NODE_CREATE) lineLit(utf8("registration"));
     else if (req == REQ_NODE_GET) lineLit(utf8("GET Node"));
     else if (req == REQ_NODE_STATUS) lineLit(utf8("status update"));
-    else if (req == REQ_LEASE_GET) lineLit(K_GET);
+    else if (req == REQ_LEASE_GET) lineLit(METHOD_GET);
     else if (req == REQ_LEASE_CREATE) lineLit(utf8("create"));
     else if (req == REQ_CONFIGMAP_REPORT) lineLit(utf8("ConfigMap report"));
     else if (req == REQ_CSR_CREATE) lineLit(utf8("CSR submission"));

@@ -10,6 +10,7 @@ import {
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
 import { parseDec } from "../util/bytes";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE } from "./lits";
 import {
   CONFIG_NUMBER_MAX, NODE_IP_MAX, NODE_NAME_MAX, PLATFORM_TEXT_MAX, SERVER_HOST_MAX,
 } from "../util/limits";
@@ -17,7 +18,6 @@ import { lineEmit, lineInt, lineLit, lineStart } from "./log";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
 const K_NODE_CONFIG_KEY: Lit = utf8("node: config key ");
-const K_CANNOT_BE_READ: Lit = utf8(" cannot be read");
 const K_IS_NOT_A_NUMBER_IN_RANGE: Lit = utf8(" is not a number in range");
 
 /** Default API server port: k3s serves the API on 6443 (supervisor and apiserver share it). */
@@ -32,7 +32,7 @@ export const DEFAULT_MEMORY_BYTES: i64 = 270336;
 const DEFAULT_OS = utf8("none");
 /** GOARCH of the RP2040's Cortex-M0+. */
 const DEFAULT_ARCH = utf8("arm");
-const DEFAULT_OS_IMAGE = utf8("k3s-pico-node");
+const DEFAULT_OS_IMAGE = L_K3S_PICO_NODE;
 const DEFAULT_KERNEL = utf8("unknown");
 const DEFAULT_RUNTIME = utf8("wamr://unknown");
 
@@ -158,11 +158,11 @@ export class NodeConfig {
       lineLit(key);
       lineLit(utf8(" is longer than "));
       lineInt(t.cap);
-      lineLit(utf8(" bytes"));
+      lineLit(L_BYTES);
       lineEmit(LOG_ERROR);
       return E_TOOLARGE;
     }
-    logKey(K_CANNOT_BE_READ, key);
+    logKey(L_CANNOT_BE_READ, key);
     return n;
   }
 
@@ -171,7 +171,7 @@ export class NodeConfig {
     const n = cfgGet(key, NUM, CONFIG_NUMBER_MAX);
     if (n == E_NOTFOUND) return dflt;
     if (n < 0) {
-      logKey(n == E_TOOLARGE ? K_IS_NOT_A_NUMBER_IN_RANGE : K_CANNOT_BE_READ, key);
+      logKey(n == E_TOOLARGE ? K_IS_NOT_A_NUMBER_IN_RANGE : L_CANNOT_BE_READ, key);
       return n == E_TOOLARGE ? E_MALFORMED : n;
     }
     const v = parseDec(NUM, n);

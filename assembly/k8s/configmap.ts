@@ -25,9 +25,9 @@
 import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, config_get, random_fill } from "../host/imports";
 import { CFG_CONFIGMAP_NAMES, CFG_CONFIGMAP_NAMESPACE } from "../host/config";
 import { HttpClient, HTTP_BODY, HTTP_DONE } from "../http/client";
-import { RequestWriter } from "../http/request";
+import { METHOD_GET, RequestWriter } from "../http/request";
 import { JsonReader, TOK_BEGIN_OBJECT, TOK_END, TOK_END_OBJECT, TOK_STRING, TOK_NUMBER } from "../json/reader";
-import { JsonWriter } from "../json/writer";
+import { HEX, JsonWriter } from "../json/writer";
 import { DeviceMemory } from "../devmem/memory";
 import {
   ValueSet, ValuesParser, VE_ADDRESS, VE_ADDRESS_RANGE, VE_DUPLICATE, VE_NEGATIVE, VE_SYNTAX, VE_VALUE, VE_VALUE_RANGE,
@@ -39,9 +39,14 @@ import {
   CONFIGMAP_REQUEST_CAP, K8S_RESOURCE_VERSION_MAX, K8S_UID_MAX, MEMORY_VALUES_MAX, NAMESPACE_MAX,
 } from "../util/limits";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
+import {
+  L_ACCEPT, L_ANNOTATIONS, L_API_VERSION, L_APPLICATION_JSON, L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE,
+  L_KIND, L_MESSAGE, L_METADATA, L_METADATA_RESOURCE_VERSION, L_NAME, L_NAMESPACE, L_REASON,
+  L_RESOURCE_VERSION, L_TYPE, L_UID, L_USER_AGENT, L_V1,
+} from "./lits";
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
-import { lineBytes, lineEmit, lineInt, lineLit, lineStart } from "./log";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart, logText } from "./log";
 import { writeTime } from "./status";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
@@ -49,21 +54,14 @@ const K_API_V1_NAMESPACES: Lit = utf8("/api/v1/namespaces/");
 const K_LIST_WITHOUT_A_RESOURCEVERSION: Lit = utf8("list without a resourceVersion");
 const K_CONFIGMAP: Lit = utf8("configmap: ");
 const K_COLON_SP: Lit = utf8(": ");
-const K_TYPE: Lit = utf8("type");
 const K_SP_AT: Lit = utf8(" @");
-const K_METADATA: Lit = utf8("metadata");
-const K_APIVERSION: Lit = utf8("apiVersion");
-const K_V1: Lit = utf8("v1");
-const K_KIND: Lit = utf8("kind");
-const K_NAME: Lit = utf8("name");
-const K_NAMESPACE: Lit = utf8("namespace");
 
 /** The data key holding the bytes to write. */
 export const MEMORY_VALUES_KEY: Lit = utf8("memory_values");
 /** Node annotation with what was applied: "<ns>/<name>@<rv>,...". */
 export const APPLIED_ANNOTATION: Lit = utf8("pico.k3s.io/configmap-applied");
 /** Event source / reporting component. */
-export const EVENT_COMPONENT: Lit = utf8("k3s-pico-node");
+export const EVENT_COMPONENT: Lit = L_K3S_PICO_NODE;
 /** Watch timeout: reflector's minWatchTimeout (5 min), times 1 + rand. */
 export const WATCH_TIMEOUT_MIN_S: i32 = 300;
 /** A watch the server ends sooner than this without an event is renewed
@@ -132,6 +130,8 @@ class Buf {
     this.add(litPtr(H) + <usize>((v >> 4) & 15), 1);
     this.add(litPtr(H) + <usize>(v & 15), 1);
   }
+  /** Appends the bytes to the log line (log.ts lineBytes). */
+  line(): void { lineBytes(this.ptr, this.len); }
   eq(o: Buf): bool { return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0; }
 }
 
@@ -311,17 +311,23 @@ export class ConfigMaps {
     if (n < 0) {
       lineStart(utf8("configmap: config key "));
       lineLit(key);
-      lineLit(n == E_TOOLARGE ? utf8(" is too long") : utf8(" cannot be read"));
+      lineLit(n == E_TOOLARGE ? utf8(" is too long") : L_CANNOT_BE_READ);
       lineEmit(LOG_WARN);
       return n;
     }
     return n;
   }
 
+  /** Starts a line with "configmap: <ns>/<name>". */
+  private lineWatch(w: ConfigMapWatch): void {
+    lineStart(K_CONFIGMAP);
+    this.lineName(w);
+  }
+
   private lineName(w: ConfigMapWatch): void {
-    lineBytes(this.namespace.ptr, this.namespace.len);
+    this.namespace.line();
     lineLit(utf8("/"));
-    lineBytes(w.name.ptr, w.name.len);
+    w.name.line();
   }
 
   // ---- driving ----
@@ -373,7 +379,7 @@ export class ConfigMaps {
     const c = w.client;
     const q = c.req;
     const base = K_API_V1_NAMESPACES;
-    q.startLit(utf8("GET"), litPtr(base), litLen(base));
+    q.startLit(METHOD_GET, litPtr(base), litLen(base));
     q.appendTargetBytes(this.namespace.ptr, this.namespace.len);
     appendLit(q, utf8("/configmaps?fieldSelector=metadata.name%3D"));
     q.appendTargetBytes(w.name.ptr, w.name.len);
@@ -390,8 +396,8 @@ export class ConfigMaps {
       q.appendTargetBytes(num, formatI64(num, 12, timeoutS));
     }
     c.hostHeader();
-    c.req.headerLitBytes(utf8("User-Agent"), this.userAgentPtr, this.userAgentLen);
-    c.req.headerLit(utf8("Accept"), utf8("application/json"));
+    c.req.headerLitBytes(L_USER_AGENT, this.userAgentPtr, this.userAgentLen);
+    c.req.headerLit(L_ACCEPT, L_APPLICATION_JSON);
     const f = c.req.finish(0, 0);
     if (f < 0) { this.failed(w, utf8("request too large"), 0, nowMs); return; }
     w.reader.reset();
@@ -417,7 +423,7 @@ export class ConfigMaps {
         lineStart(utf8("configmap: watching "));
         this.lineName(w);
         lineLit(utf8(" again from resourceVersion "));
-        lineBytes(w.rv.ptr, w.rv.len);
+        w.rv.line();
         lineEmit(LOG_INFO);
       }
       if (r == HTTP_BODY) {
@@ -467,10 +473,9 @@ export class ConfigMaps {
   }
 
   private gone(w: ConfigMapWatch): void {
-    lineStart(K_CONFIGMAP);
-    this.lineName(w);
+    this.lineWatch(w);
     lineLit(utf8(": resourceVersion "));
-    lineBytes(w.rv.ptr, w.rv.len);
+    w.rv.line();
     lineLit(utf8(" is gone (410); listing again"));
     lineEmit(LOG_INFO);
     w.client.close();
@@ -486,8 +491,7 @@ export class ConfigMaps {
     if (w.state == WS_LISTING || w.rv.len == 0) w.state = WS_LIST_DUE;
     else if (w.state == WS_WATCHING) w.state = WS_WATCH_DUE;
     if (w.backoff.failures > 1 && w.backoff.failures % 20 != 0) return; // the first, then every 20th
-    lineStart(K_CONFIGMAP);
-    this.lineName(w);
+    this.lineWatch(w);
     lineLit(K_COLON_SP);
     lineLit(why);
     if (code != 0) { lineLit(utf8(" ")); lineInt(code); }
@@ -570,13 +574,13 @@ export class ConfigMaps {
       return;
     }
     if (t == TOK_STRING) {
-      if (rd.pathIsLit(K_TYPE)) {
+      if (rd.pathIsLit(L_TYPE)) {
         if (rd.valueIsLit(utf8("ADDED"))) w.docType = EV_ADDED;
         else if (rd.valueIsLit(utf8("MODIFIED"))) w.docType = EV_MODIFIED;
         else if (rd.valueIsLit(utf8("DELETED"))) w.docType = EV_DELETED;
         else if (rd.valueIsLit(utf8("BOOKMARK"))) w.docType = EV_BOOKMARK;
         else if (rd.valueIsLit(utf8("ERROR"))) w.docType = EV_ERROR;
-      } else if (rd.pathIsLit(utf8("metadata.resourceVersion")) || rd.pathIsLit(utf8("object.metadata.resourceVersion"))) {
+      } else if (rd.pathIsLit(L_METADATA_RESOURCE_VERSION) || rd.pathIsLit(utf8("object.metadata.resourceVersion"))) {
         if (!w.docRv.set(rd.valuePtr, rd.valueLen)) w.docRv.len = 0;
       } else if (rd.pathIsLit(utf8("items[].metadata.resourceVersion"))) {
         // The item's own rv: the Event's involvedObject.
@@ -636,12 +640,12 @@ export class ConfigMaps {
     const m = this.msg;
     m.len = 0;
     if (w.valuesTooLarge) {
-      this.reject(w, rv, utf8("memory_values is longer than "), MEMORY_VALUES_MAX, utf8(" bytes"));
+      this.reject(w, rv, utf8("memory_values is longer than "), MEMORY_VALUES_MAX, L_BYTES);
       return;
     }
     if (w.hasValues) {
       lineStart(utf8("ConfigMap update detected: "));
-      lineBytes(w.raw.ptr, w.raw.len);
+      w.raw.line();
       if (w.rawLen > w.raw.len) lineLit(utf8("..."));
       lineEmit(LOG_INFO);
       if (w.valuesError != OK) {
@@ -669,7 +673,7 @@ export class ConfigMaps {
       lineLit(utf8("] = "));
       m.len = 0;
       m.hex2(mem.byte(a));
-      lineBytes(m.ptr, m.len);
+      m.line();
       if (mem.byte(a) != w.pending.get(a)) lineLit(utf8(" (a higher-precedence ConfigMap sets it)"));
       lineEmit(LOG_INFO);
     }
@@ -680,14 +684,7 @@ export class ConfigMaps {
     if (!w.hasValues) m.lit(utf8(" (no memory_values key)"));
     if (w.binaryData) m.lit(utf8("; binaryData ignored"));
     if (w.unknownKeys > 0) { m.lit(utf8("; ")); m.int(w.unknownKeys); m.lit(utf8(" unknown key(s) ignored")); }
-    lineStart(K_CONFIGMAP);
-    this.lineName(w);
-    lineLit(K_SP_AT);
-    lineBytes(rv.ptr, rv.len);
-    lineLit(K_COLON_SP);
-    lineBytes(m.ptr, m.len);
-    lineEmit(LOG_INFO);
-    this.queueEvent(w, false, utf8("ConfigApplied"));
+    this.queueEvent(w, rv, false, utf8("ConfigApplied"));
     this.annotationPending = true;
   }
 
@@ -703,14 +700,7 @@ export class ConfigMaps {
       m.add(w.valuesErrorText.ptr, w.valuesErrorText.len);
       m.lit(utf8("\""));
     }
-    lineStart(K_CONFIGMAP);
-    this.lineName(w);
-    lineLit(K_SP_AT);
-    lineBytes(rv.ptr, rv.len);
-    lineLit(K_COLON_SP);
-    lineBytes(m.ptr, m.len);
-    lineEmit(LOG_WARN);
-    this.queueEvent(w, true, utf8("ConfigRejected"));
+    this.queueEvent(w, rv, true, utf8("ConfigRejected"));
   }
 
   private kindText(k: i32): Lit {
@@ -728,8 +718,7 @@ export class ConfigMaps {
   private absent(w: ConfigMapWatch, idx: i32): void {
     if (!w.exists) {
       if (w.seenRv.len == 0) {
-        lineStart(K_CONFIGMAP);
-        this.lineName(w);
+        this.lineWatch(w);
         lineLit(utf8(" does not exist yet; watching for it"));
         lineEmit(LOG_INFO);
         w.seenRv.set(litPtr(utf8("-")), 1); // said once
@@ -746,14 +735,21 @@ export class ConfigMaps {
     mem.begin();
     for (let i = 0; i < this.count; i++) mem.overlay(this.watch(i).applied);
     if (mem.changed) mem.commit();
-    lineStart(K_CONFIGMAP);
-    this.lineName(w);
+    this.lineWatch(w);
     lineLit(utf8(" was deleted; its addresses keep their last values"));
     lineEmit(LOG_INFO);
     this.annotationPending = true;
   }
 
-  private queueEvent(w: ConfigMapWatch, warning: bool, reason: Lit): void {
+  /** Logs the outcome in `msg` ("configmap: ns/name @rv: ...") and queues
+   *  it as the Event to report. */
+  private queueEvent(w: ConfigMapWatch, rv: Buf, warning: bool, reason: Lit): void {
+    this.lineWatch(w);
+    lineLit(K_SP_AT);
+    rv.line();
+    lineLit(K_COLON_SP);
+    this.msg.line();
+    lineEmit(warning ? LOG_WARN : LOG_INFO);
     w.eventPending = true;
     w.eventWarning = warning;
     w.eventReason.len = copyLit(w.eventReason.ptr, w.eventReason.cap, reason);
@@ -805,10 +801,8 @@ export class ConfigMaps {
       m.add(w.appliedRv.ptr, w.appliedRv.len);
     }
     body.beginObject();
-    body.keyLit(K_METADATA);
-    body.beginObject();
-    body.keyLit(utf8("annotations"));
-    body.beginObject();
+    body.keyObject(L_METADATA);
+    body.keyObject(L_ANNOTATIONS);
     body.keyLit(APPLIED_ANNOTATION);
     if (m.len > 0) body.strBytes(m.ptr, m.len);
     else body.nul(); // merge patch: null removes it
@@ -829,39 +823,38 @@ export class ConfigMaps {
     nm.len = 0;
     nm.add(w.name.ptr, w.name.len < 200 ? w.name.len : 200);
     nm.lit(utf8("."));
-    const H = utf8("0123456789abcdef");
     for (let i = 0; i < 8; i++) {
       const v = load<u8>(rnd + <usize>i);
-      nm.add(litPtr(H) + <usize>(v >> 4), 1);
-      nm.add(litPtr(H) + <usize>(v & 15), 1);
+      nm.add(litPtr(HEX) + <usize>(v >> 4), 1);
+      nm.add(litPtr(HEX) + <usize>(v & 15), 1);
     }
     b.beginObject();
-    b.keyLit(K_APIVERSION); b.strLit(K_V1);
-    b.keyLit(K_KIND); b.strLit(utf8("Event"));
-    b.keyLit(K_METADATA); b.beginObject();
-    b.keyLit(K_NAME); b.strBytes(nm.ptr, nm.len);
-    b.keyLit(K_NAMESPACE); b.strBytes(this.namespace.ptr, this.namespace.len);
+    b.kvLit(L_API_VERSION, L_V1);
+    b.kvLit(L_KIND, utf8("Event"));
+    b.keyObject(L_METADATA);
+    b.kvBytes(L_NAME, nm.ptr, nm.len);
+    b.kvBytes(L_NAMESPACE, this.namespace.ptr, this.namespace.len);
     b.endObject();
-    b.keyLit(utf8("involvedObject")); b.beginObject();
-    b.keyLit(K_APIVERSION); b.strLit(K_V1);
-    b.keyLit(K_KIND); b.strLit(utf8("ConfigMap"));
-    b.keyLit(K_NAMESPACE); b.strBytes(this.namespace.ptr, this.namespace.len);
-    b.keyLit(K_NAME); b.strBytes(w.name.ptr, w.name.len);
-    if (w.eventUid.len > 0) { b.keyLit(utf8("uid")); b.strBytes(w.eventUid.ptr, w.eventUid.len); }
-    if (w.eventRv.len > 0) { b.keyLit(utf8("resourceVersion")); b.strBytes(w.eventRv.ptr, w.eventRv.len); }
+    b.keyObject(utf8("involvedObject"));
+    b.kvLit(L_API_VERSION, L_V1);
+    b.kvLit(L_KIND, utf8("ConfigMap"));
+    b.kvBytes(L_NAMESPACE, this.namespace.ptr, this.namespace.len);
+    b.kvBytes(L_NAME, w.name.ptr, w.name.len);
+    if (w.eventUid.len > 0) { b.kvBytes(L_UID, w.eventUid.ptr, w.eventUid.len); }
+    if (w.eventRv.len > 0) { b.kvBytes(L_RESOURCE_VERSION, w.eventRv.ptr, w.eventRv.len); }
     b.endObject();
-    b.keyLit(utf8("reason")); b.strBytes(w.eventReason.ptr, w.eventReason.len);
-    b.keyLit(utf8("message")); b.strBytes(w.eventMessage.ptr, w.eventMessage.len);
-    b.keyLit(K_TYPE); b.strLit(w.eventWarning ? utf8("Warning") : utf8("Normal"));
-    b.keyLit(utf8("source")); b.beginObject();
-    b.keyLit(utf8("component")); b.strLit(EVENT_COMPONENT);
-    b.keyLit(utf8("host")); b.strBytes(nodeName, nodeNameLen);
+    b.kvBytes(L_REASON, w.eventReason.ptr, w.eventReason.len);
+    b.kvBytes(L_MESSAGE, w.eventMessage.ptr, w.eventMessage.len);
+    b.kvLit(L_TYPE, w.eventWarning ? utf8("Warning") : utf8("Normal"));
+    b.keyObject(utf8("source"));
+    b.kvLit(utf8("component"), EVENT_COMPONENT);
+    b.kvBytes(utf8("host"), nodeName, nodeNameLen);
     b.endObject();
-    b.keyLit(utf8("reportingComponent")); b.strLit(EVENT_COMPONENT);
-    b.keyLit(utf8("reportingInstance")); b.strBytes(nodeName, nodeNameLen);
-    b.keyLit(utf8("firstTimestamp")); writeTime(b, wallMs);
-    b.keyLit(utf8("lastTimestamp")); writeTime(b, wallMs);
-    b.keyLit(utf8("count")); b.int(1);
+    b.kvLit(utf8("reportingComponent"), EVENT_COMPONENT);
+    b.kvBytes(utf8("reportingInstance"), nodeName, nodeNameLen);
+    writeTime(b, utf8("firstTimestamp"), wallMs);
+    writeTime(b, utf8("lastTimestamp"), wallMs);
+    b.kvInt(utf8("count"), 1);
     b.endObject();
   }
 }

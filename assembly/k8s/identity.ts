@@ -23,12 +23,12 @@ import { JsonWriter } from "../json/writer";
 import { E_MALFORMED, E_TOOLARGE, OK } from "../util/errors";
 import { BOOTSTRAP_TOKEN_MAX, CSR_MESSAGE_MAX, CSR_NAME_MAX, CSR_PEM_MAX, NODE_NAME_MAX } from "../util/limits";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { L_API_VERSION, L_KIND, L_METADATA, L_RETRYING, L_SPEC } from "./lits";
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
-import { lineBytes, lineEmit, lineInt, lineLit, lineStart, logText } from "./log";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
-const K_RETRYING: Lit = utf8("; retrying");
 const K_IDENTITY_CSR: Lit = utf8("identity: CSR ");
 
 // Requests the agent sends on the identity's behalf (agent.ts REQ_*).
@@ -212,18 +212,18 @@ export class Identity {
   /** The CertificateSigningRequest object for the CSR made by request(). */
   writeCsr(w: JsonWriter): void {
     w.beginObject();
-    w.keyLit(utf8("apiVersion")); w.strLit(utf8("certificates.k8s.io/v1"));
-    w.keyLit(utf8("kind")); w.strLit(utf8("CertificateSigningRequest"));
-    w.keyLit(utf8("metadata")); w.beginObject();
-    w.keyLit(utf8("generateName")); w.strLit(utf8("node-csr-"));
+    w.kvLit(L_API_VERSION, utf8("certificates.k8s.io/v1"));
+    w.kvLit(L_KIND, utf8("CertificateSigningRequest"));
+    w.keyObject(L_METADATA);
+    w.kvLit(utf8("generateName"), utf8("node-csr-"));
     w.endObject();
-    w.keyLit(utf8("spec")); w.beginObject();
+    w.keyObject(L_SPEC);
     w.keyLit(utf8("request")); w.strBase64(this.pem, this.pemLen);
-    w.keyLit(utf8("signerName")); w.strLit(SIGNER);
+    w.kvLit(utf8("signerName"), SIGNER);
     // The approver accepts exactly these for an ECDSA key: "digital
     // signature" and "client auth" (key encipherment only for RSA), as in
     // sarapprove.go isNodeClientCert / k8s.io/api/certificates/v1 usages.
-    w.keyLit(utf8("usages")); w.beginArray();
+    w.keyArray(utf8("usages"));
     w.strLit(utf8("digital signature")); w.strLit(utf8("client auth"));
     w.endArray();
     w.endObject();
@@ -297,7 +297,7 @@ export class Identity {
         lineStart(utf8("identity: submitted CSR "));
         lineBytes(this.name, this.nameLen);
         lineLit(utf8(" for system:node:"));
-        lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+        lineText(this.cfg.name);
         lineLit(utf8("; waiting for approval"));
         lineEmit(LOG_INFO);
         return OK;
@@ -308,12 +308,11 @@ export class Identity {
         return OK;
       }
       if (status == 403) {
-        lineStart(utf8("identity: CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
-        lineEmit(LOG_WARN);
+        logText(LOG_WARN, utf8("identity: CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
       } else {
         lineStart(utf8("identity: CSR submission failed: HTTP "));
         lineInt(status);
-        lineLit(K_RETRYING);
+        lineLit(L_RETRYING);
         lineEmit(LOG_WARN);
       }
       this.nextMs = nowMs + this.backoff.next();
@@ -337,7 +336,7 @@ export class Identity {
       }
       lineStart(utf8("identity: reading the CSR failed: HTTP "));
       lineInt(status);
-      lineLit(K_RETRYING);
+      lineLit(L_RETRYING);
       lineEmit(LOG_WARN);
       this.nextMs = nowMs + this.backoff.next();
       return OK;
@@ -386,7 +385,7 @@ export class Identity {
     lineStart(utf8("identity: installed the certificate issued for CSR "));
     lineBytes(this.name, this.nameLen);
     lineLit(utf8("; reconnecting as system:node:"));
-    lineBytes(this.cfg.name.ptr, this.cfg.name.len);
+    lineText(this.cfg.name);
     lineEmit(LOG_INFO);
     return OK;
   }

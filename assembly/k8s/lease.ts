@@ -6,13 +6,11 @@
 import { JsonWriter } from "../json/writer";
 import { NodeConfig } from "./config";
 import { formatRfc3339 } from "./time";
-import { writeText } from "./status";
+import { writeKvText } from "./status";
 import { Lit, utf8 } from "../util/lit";
-
-// Literals used more than once in this file: one copy each (util/lit.ts).
-const K_APIVERSION: Lit = utf8("apiVersion");
-const K_KIND: Lit = utf8("kind");
-const K_NAME: Lit = utf8("name");
+import {
+  L_API_VERSION, L_KIND, L_METADATA, L_NAME, L_NAMESPACE, L_NODE, L_RESOURCE_VERSION, L_SPEC, L_UID, L_V1,
+} from "./lits";
 
 /** Namespace of node leases (corev1.NamespaceNodeLease). */
 export const LEASE_NAMESPACE = utf8("kube-node-lease");
@@ -34,29 +32,26 @@ export function writeLease(
 ): void {
   w.reset();
   w.beginObject();
-  w.keyLit(K_APIVERSION); w.strLit(utf8("coordination.k8s.io/v1"));
-  w.keyLit(K_KIND); w.strLit(utf8("Lease"));
-  w.keyLit(utf8("metadata"));
-  w.beginObject();
-  w.keyLit(K_NAME); writeText(w, cfg.name);
-  w.keyLit(utf8("namespace")); w.strLit(LEASE_NAMESPACE);
-  if (rvLen > 0) { w.keyLit(utf8("resourceVersion")); w.strBytes(rv, rvLen); }
+  w.kvLit(L_API_VERSION, utf8("coordination.k8s.io/v1"));
+  w.kvLit(L_KIND, utf8("Lease"));
+  w.keyObject(L_METADATA);
+  writeKvText(w, L_NAME, cfg.name);
+  w.kvLit(L_NAMESPACE, LEASE_NAMESPACE);
+  if (rvLen > 0) { w.kvBytes(L_RESOURCE_VERSION, rv, rvLen); }
   if (uidLen > 0) {
-    w.keyLit(utf8("ownerReferences"));
-    w.beginArray();
+    w.keyArray(utf8("ownerReferences"));
     w.beginObject();
-    w.keyLit(K_APIVERSION); w.strLit(utf8("v1"));
-    w.keyLit(K_KIND); w.strLit(utf8("Node"));
-    w.keyLit(K_NAME); writeText(w, cfg.name);
-    w.keyLit(utf8("uid")); w.strBytes(uid, uidLen);
+    w.kvLit(L_API_VERSION, L_V1);
+    w.kvLit(L_KIND, L_NODE);
+    writeKvText(w, L_NAME, cfg.name);
+    w.kvBytes(L_UID, uid, uidLen);
     w.endObject();
     w.endArray();
   }
   w.endObject();
-  w.keyLit(utf8("spec"));
-  w.beginObject();
-  w.keyLit(utf8("holderIdentity")); writeText(w, cfg.name);
-  w.keyLit(utf8("leaseDurationSeconds")); w.int(LEASE_DURATION_SECONDS);
+  w.keyObject(L_SPEC);
+  writeKvText(w, utf8("holderIdentity"), cfg.name);
+  w.kvInt(utf8("leaseDurationSeconds"), LEASE_DURATION_SECONDS);
   w.keyLit(utf8("renewTime"));
   const n = formatRfc3339(TIME, 32, wallMs, true);
   if (n > 0) w.strBytes(TIME, n); else w.nul();

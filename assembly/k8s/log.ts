@@ -7,6 +7,7 @@ import { log } from "../host/imports";
 import { formatI64 } from "../util/bytes";
 import { LOG_LINE_CAP } from "../util/limits";
 import { Lit, litLen, litPtr } from "../util/lit";
+import { Text } from "./config";
 
 const LINE: usize = memory.data(LOG_LINE_CAP);
 let lineLen: i32 = 0;
@@ -29,6 +30,11 @@ export function lineBytes(ptr: usize, len: i32): void {
   if (n <= 0) return;
   memory.copy(LINE + <usize>lineLen, ptr, <usize>n);
   lineLen += n;
+}
+
+/** Appends a configuration text (lineBytes of its bytes). */
+export function lineText(t: Text): void {
+  lineBytes(t.ptr, t.len);
 }
 
 /** Appends a decimal integer. */

@@ -3,15 +3,14 @@
 // them (pkg/kubelet/kubelet_node_status.go: initialNode, registerWithAPIServer,
 // tryUpdateNodeStatus -> PatchNodeStatus).
 
-import { JsonWriter } from "../json/writer";
+import { JsonWriter, LIT_TRUE } from "../json/writer";
 import { NodeConfig } from "./config";
-import { Conditions, writeStatusMembers, writeText } from "./status";
+import { Conditions, writeKvText, writeStatusMembers } from "./status";
 import { Lit, litLen, utf8 } from "../util/lit";
+import { L_ANNOTATIONS, L_API_VERSION, L_KIND, L_METADATA, L_NAME, L_NODE, L_SPEC, L_STATUS, L_V1 } from "./lits";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
-const K_TRUE: Lit = utf8("true");
 const K_NOSCHEDULE: Lit = utf8("NoSchedule");
-const K_STATUS: Lit = utf8("status");
 
 /** node.kubernetes.io/instance-type label value (allowed by NodeRestriction:
  *  node.kubernetes.io/ is a kubelet-settable prefix). */
@@ -28,40 +27,34 @@ export const NOT_READY_TAINT_KEY = utf8("node.kubernetes.io/not-ready");
 export function writeNodeRegistration(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   w.reset();
   w.beginObject();
-  w.keyLit(utf8("apiVersion")); w.strLit(utf8("v1"));
-  w.keyLit(utf8("kind")); w.strLit(utf8("Node"));
-  w.keyLit(utf8("metadata"));
-  w.beginObject();
-  w.keyLit(utf8("name")); writeText(w, cfg.name);
+  w.kvLit(L_API_VERSION, L_V1);
+  w.kvLit(L_KIND, L_NODE);
+  w.keyObject(L_METADATA);
+  writeKvText(w, L_NAME, cfg.name);
   // Only labels NodeRestriction lets a node set on itself
   // (plugin/pkg/admission/noderestriction, kubelet's well-known labels).
-  w.keyLit(utf8("labels"));
-  w.beginObject();
-  w.keyLit(utf8("kubernetes.io/hostname")); writeText(w, cfg.hostname);
-  w.keyLit(utf8("kubernetes.io/os")); writeText(w, cfg.os);
-  w.keyLit(utf8("kubernetes.io/arch")); writeText(w, cfg.arch);
-  w.keyLit(utf8("node.kubernetes.io/instance-type")); w.strLit(INSTANCE_TYPE);
+  w.keyObject(utf8("labels"));
+  writeKvText(w, utf8("kubernetes.io/hostname"), cfg.hostname);
+  writeKvText(w, utf8("kubernetes.io/os"), cfg.os);
+  writeKvText(w, utf8("kubernetes.io/arch"), cfg.arch);
+  w.kvLit(utf8("node.kubernetes.io/instance-type"), INSTANCE_TYPE);
   w.endObject();
   // k3s' agent sets these two (pkg/agent/config, node annotations); kubelet
   // sets the ttl annotation (node.alpha.kubernetes.io/ttl, 0 = no TTL caching).
-  w.keyLit(utf8("annotations"));
-  w.beginObject();
-  w.keyLit(utf8("k3s.io/hostname")); writeText(w, cfg.hostname);
-  w.keyLit(utf8("k3s.io/internal-ip")); writeText(w, cfg.ip);
-  w.keyLit(utf8("node.alpha.kubernetes.io/ttl")); w.strLit(utf8("0"));
+  w.keyObject(L_ANNOTATIONS);
+  writeKvText(w, utf8("k3s.io/hostname"), cfg.hostname);
+  writeKvText(w, utf8("k3s.io/internal-ip"), cfg.ip);
+  w.kvLit(utf8("node.alpha.kubernetes.io/ttl"), utf8("0"));
   w.endObject();
   w.endObject();
-  w.keyLit(utf8("spec"));
-  w.beginObject();
-  w.keyLit(utf8("taints"));
-  w.beginArray();
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, K_TRUE, K_NOSCHEDULE);
-  writeTaint(w, MICROCONTROLLER_TAINT_KEY, K_TRUE, utf8("NoExecute"));
+  w.keyObject(L_SPEC);
+  w.keyArray(utf8("taints"));
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, LIT_TRUE, K_NOSCHEDULE);
+  writeTaint(w, MICROCONTROLLER_TAINT_KEY, LIT_TRUE, utf8("NoExecute"));
   writeTaint(w, NOT_READY_TAINT_KEY, utf8(""), K_NOSCHEDULE);
   w.endArray();
   w.endObject();
-  w.keyLit(K_STATUS);
-  w.beginObject();
+  w.keyObject(L_STATUS);
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();
   w.endObject();
@@ -69,9 +62,9 @@ export function writeNodeRegistration(w: JsonWriter, cfg: NodeConfig, cond: Cond
 
 function writeTaint(w: JsonWriter, key: Lit, value: Lit, effect: Lit): void {
   w.beginObject();
-  w.keyLit(utf8("key")); w.strLit(key);
-  if (litLen(value) > 0) { w.keyLit(utf8("value")); w.strLit(value); }
-  w.keyLit(utf8("effect")); w.strLit(effect);
+  w.kvLit(utf8("key"), key);
+  if (litLen(value) > 0) { w.kvLit(utf8("value"), value); }
+  w.kvLit(utf8("effect"), effect);
   w.endObject();
 }
 
@@ -80,8 +73,7 @@ function writeTaint(w: JsonWriter, key: Lit, value: Lit, effect: Lit): void {
 export function writeNodeStatusPatch(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   w.reset();
   w.beginObject();
-  w.keyLit(K_STATUS);
-  w.beginObject();
+  w.keyObject(L_STATUS);
   writeStatusMembers(w, cfg, cond, bootId, wallMs);
   w.endObject();
   w.endObject();

@@ -12,9 +12,9 @@ import { formatI64 } from "../util/bytes";
 import { NodeConfig, Text } from "./config";
 import { formatRfc3339 } from "./time";
 import { Lit, utf8 } from "../util/lit";
+import { L_MESSAGE, L_REASON, L_STATUS, L_TYPE } from "./lits";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
-const K_TYPE: Lit = utf8("type");
 const K_CPU: Lit = utf8("cpu");
 const K_MEMORY: Lit = utf8("memory");
 const K_PODS: Lit = utf8("pods");
@@ -46,15 +46,17 @@ const READY_FALSE_MESSAGE = utf8("k3s-pico-node is not ready");
 const TIME: usize = memory.data(32);
 const NUM: usize = memory.data(24);
 
-/** Writes metav1.Time `wallMs` as a JSON string value. */
-export function writeTime(w: JsonWriter, wallMs: i64): void {
+/** Writes key `k` and metav1.Time `wallMs` as a JSON string value. */
+export function writeTime(w: JsonWriter, k: Lit, wallMs: i64): void {
+  w.keyLit(k);
   const n = formatRfc3339(TIME, 32, wallMs, false);
   if (n < 0) { w.nul(); return; }
   w.strBytes(TIME, n);
 }
 
-/** Writes `v` as a JSON string (a resource.Quantity in plain decimal). */
-export function writeQuantity(w: JsonWriter, v: i64): void {
+/** Writes key `k` and `v` as a JSON string (a resource.Quantity in plain decimal). */
+export function writeQuantity(w: JsonWriter, k: Lit, v: i64): void {
+  w.keyLit(k);
   const n = formatI64(NUM, 24, v);
   w.strBytes(NUM, n < 0 ? 0 : n);
 }
@@ -62,8 +64,9 @@ export function writeQuantity(w: JsonWriter, v: i64): void {
 /** Writes a byte count as a binary-SI resource.Quantity ("264Ki"), the form
  *  kubelet reports memory in (k8s.io/apimachinery/pkg/api/resource: BinarySI);
  *  counts that are not whole KiB stay plain decimal. */
-export function writeBytesQuantity(w: JsonWriter, v: i64): void {
-  if (v <= 0 || (v & 1023) != 0) { writeQuantity(w, v); return; }
+export function writeBytesQuantity(w: JsonWriter, k: Lit, v: i64): void {
+  if (v <= 0 || (v & 1023) != 0) { writeQuantity(w, k, v); return; }
+  w.keyLit(k);
   const n = formatI64(NUM, 22, v >> 10);
   if (n < 0) { w.strBytes(NUM, 0); return; }
   store<u8>(NUM + n, 0x4b); // 'K'
@@ -71,9 +74,9 @@ export function writeBytesQuantity(w: JsonWriter, v: i64): void {
   w.strBytes(NUM, n + 2);
 }
 
-// @ts-ignore: decorator
-@inline export function writeText(w: JsonWriter, t: Text): void {
-  w.strBytes(t.ptr, t.len);
+/** Writes key `k` and config text `t` as a string value. */
+export function writeKvText(w: JsonWriter, k: Lit, t: Text): void {
+  w.kvBytes(k, t.ptr, t.len);
 }
 
 /** The node's conditions, with their transition times, kept from boot. */
@@ -121,27 +124,28 @@ export class Conditions {
     for (let i = 0; i < COND_COUNT; i++) {
       const v = load<bool>(this.value + <usize>(i));
       w.beginObject();
-      w.keyLit(K_TYPE);
-      if (i == COND_READY) w.strLit(utf8("Ready"));
-      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("MemoryPressure"));
-      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("DiskPressure"));
-      else w.strLit(utf8("PIDPressure"));
-      w.keyLit(utf8("status"));
-      w.strLit(v ? utf8("True") : utf8("False"));
-      w.keyLit(utf8("lastHeartbeatTime"));
-      writeTime(w, wallMs);
-      w.keyLit(utf8("lastTransitionTime"));
-      writeTime(w, load<i64>(this.since + (<usize>(i) << 3)));
-      w.keyLit(utf8("reason"));
-      if (i == COND_READY) w.strLit(v ? READY_TRUE_REASON : READY_FALSE_REASON);
-      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("KubeletHasSufficientMemory"));
-      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("KubeletHasNoDiskPressure"));
-      else w.strLit(utf8("KubeletHasSufficientPID"));
-      w.keyLit(utf8("message"));
-      if (i == COND_READY) w.strLit(v ? READY_TRUE_MESSAGE : READY_FALSE_MESSAGE);
-      else if (i == COND_MEMORY_PRESSURE) w.strLit(utf8("kubelet has sufficient memory available"));
-      else if (i == COND_DISK_PRESSURE) w.strLit(utf8("kubelet has no disk pressure"));
-      else w.strLit(utf8("kubelet has sufficient PID available"));
+      let type = utf8("PIDPressure");
+      let reason = utf8("KubeletHasSufficientPID");
+      let message = utf8("kubelet has sufficient PID available");
+      if (i == COND_READY) {
+        type = utf8("Ready");
+        reason = v ? READY_TRUE_REASON : READY_FALSE_REASON;
+        message = v ? READY_TRUE_MESSAGE : READY_FALSE_MESSAGE;
+      } else if (i == COND_MEMORY_PRESSURE) {
+        type = utf8("MemoryPressure");
+        reason = utf8("KubeletHasSufficientMemory");
+        message = utf8("kubelet has sufficient memory available");
+      } else if (i == COND_DISK_PRESSURE) {
+        type = utf8("DiskPressure");
+        reason = utf8("KubeletHasNoDiskPressure");
+        message = utf8("kubelet has no disk pressure");
+      }
+      w.kvLit(L_TYPE, type);
+      w.kvLit(L_STATUS, v ? utf8("True") : utf8("False"));
+      writeTime(w, utf8("lastHeartbeatTime"), wallMs);
+      writeTime(w, utf8("lastTransitionTime"), load<i64>(this.since + (<usize>(i) << 3)));
+      w.kvLit(L_REASON, reason);
+      w.kvLit(L_MESSAGE, message);
       w.endObject();
     }
     w.endArray();
@@ -161,42 +165,36 @@ export const AGENT_RESERVED_CPU_CORES: i32 = 1;
  *  `bootId` holds BOOT_ID_LEN bytes. */
 export function writeStatusMembers(w: JsonWriter, cfg: NodeConfig, cond: Conditions, bootId: usize, wallMs: i64): void {
   const allocCpu = cfg.cpuCores > AGENT_RESERVED_CPU_CORES ? cfg.cpuCores - AGENT_RESERVED_CPU_CORES : 0;
-  w.keyLit(utf8("capacity"));
-  w.beginObject();
-  w.keyLit(K_CPU); writeQuantity(w, cfg.cpuCores);
-  w.keyLit(K_MEMORY); writeBytesQuantity(w, cfg.memoryBytes);
-  w.keyLit(K_PODS); writeQuantity(w, NODE_MAX_PODS);
+  w.keyObject(utf8("capacity"));
+  writeQuantity(w, K_CPU, cfg.cpuCores);
+  writeBytesQuantity(w, K_MEMORY, cfg.memoryBytes);
+  writeQuantity(w, K_PODS, NODE_MAX_PODS);
   w.endObject();
-  w.keyLit(utf8("allocatable"));
-  w.beginObject();
-  w.keyLit(K_CPU); writeQuantity(w, allocCpu);
-  w.keyLit(K_MEMORY); writeBytesQuantity(w, cfg.memoryAllocatableBytes);
-  w.keyLit(K_PODS); writeQuantity(w, NODE_MAX_PODS);
+  w.keyObject(utf8("allocatable"));
+  writeQuantity(w, K_CPU, allocCpu);
+  writeBytesQuantity(w, K_MEMORY, cfg.memoryAllocatableBytes);
+  writeQuantity(w, K_PODS, NODE_MAX_PODS);
   w.endObject();
   w.keyLit(utf8("conditions"));
   cond.write(w, wallMs);
-  w.keyLit(utf8("addresses"));
-  w.beginArray();
-  w.beginObject(); w.keyLit(K_TYPE); w.strLit(utf8("InternalIP")); w.keyLit(K_ADDRESS); writeText(w, cfg.ip); w.endObject();
-  w.beginObject(); w.keyLit(K_TYPE); w.strLit(utf8("Hostname")); w.keyLit(K_ADDRESS); writeText(w, cfg.hostname); w.endObject();
+  w.keyArray(utf8("addresses"));
+  w.beginObject(); w.kvLit(L_TYPE, utf8("InternalIP")); writeKvText(w, K_ADDRESS, cfg.ip); w.endObject();
+  w.beginObject(); w.kvLit(L_TYPE, utf8("Hostname")); writeKvText(w, K_ADDRESS, cfg.hostname); w.endObject();
   w.endArray();
-  w.keyLit(utf8("daemonEndpoints"));
-  w.beginObject();
-  w.keyLit(utf8("kubeletEndpoint"));
-  w.beginObject(); w.keyLit(utf8("Port")); w.int(cfg.kubeletPort); w.endObject();
+  w.keyObject(utf8("daemonEndpoints"));
+  w.keyObject(utf8("kubeletEndpoint")); w.kvInt(utf8("Port"), cfg.kubeletPort); w.endObject();
   w.endObject();
-  w.keyLit(utf8("nodeInfo"));
-  w.beginObject();
-  w.keyLit(utf8("machineID")); writeText(w, cfg.machineId);
-  w.keyLit(utf8("systemUUID")); writeText(w, cfg.machineId);
-  w.keyLit(utf8("bootID")); w.strBytes(bootId, BOOT_ID_LEN);
-  w.keyLit(utf8("kernelVersion")); writeText(w, cfg.kernel);
-  w.keyLit(utf8("osImage")); writeText(w, cfg.osImage);
-  w.keyLit(utf8("containerRuntimeVersion")); writeText(w, cfg.runtime);
-  w.keyLit(utf8("kubeletVersion")); w.strLit(KUBELET_VERSION);
-  w.keyLit(utf8("kubeProxyVersion")); w.strLit(utf8(""));
-  w.keyLit(utf8("operatingSystem")); writeText(w, cfg.os);
-  w.keyLit(utf8("architecture")); writeText(w, cfg.arch);
+  w.keyObject(utf8("nodeInfo"));
+  writeKvText(w, utf8("machineID"), cfg.machineId);
+  writeKvText(w, utf8("systemUUID"), cfg.machineId);
+  w.kvBytes(utf8("bootID"), bootId, BOOT_ID_LEN);
+  writeKvText(w, utf8("kernelVersion"), cfg.kernel);
+  writeKvText(w, utf8("osImage"), cfg.osImage);
+  writeKvText(w, utf8("containerRuntimeVersion"), cfg.runtime);
+  w.kvLit(utf8("kubeletVersion"), KUBELET_VERSION);
+  w.kvLit(utf8("kubeProxyVersion"), utf8(""));
+  writeKvText(w, utf8("operatingSystem"), cfg.os);
+  writeKvText(w, utf8("architecture"), cfg.arch);
   w.endObject();
 }
 

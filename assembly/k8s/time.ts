@@ -37,8 +37,7 @@ function civilFromDays(days: i64): void {
   civilYear = <i32>(yoe + era * 400) + (civilMonth <= 2 ? 1 : 0);
 }
 
-// @ts-ignore: decorator
-@inline function put2(dst: usize, v: i32): void {
+function put2(dst: usize, v: i32): void {
   store<u8>(dst, 0x30 + v / 10);
   store<u8>(dst + 1, 0x30 + v % 10);
 }

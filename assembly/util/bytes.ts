@@ -6,8 +6,7 @@ import { E_MALFORMED, E_TOOLARGE, OK } from "./errors";
 import { Lit, litLen, litPtr } from "./lit";
 
 /** ASCII lower case of one byte (other bytes unchanged). */
-// @ts-ignore: decorator
-@inline export function lowerAscii(c: u32): u32 {
+export function lowerAscii(c: u32): u32 {
   return c - 0x41 < 26 ? c | 0x20 : c;
 }
 
@@ -157,8 +156,7 @@ export function parseDec(ptr: usize, len: i32): i64 {
 }
 
 /** Value of one hex digit, or -1. */
-// @ts-ignore: decorator
-@inline export function hexVal(c: u32): i32 {
+export function hexVal(c: u32): i32 {
   if (c - 0x30 < 10) return <i32>(c - 0x30);
   const l = c | 0x20;
   if (l - 0x61 < 6) return <i32>(l - 0x61 + 10);
