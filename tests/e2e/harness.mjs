@@ -5,6 +5,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,6 +53,22 @@ export class Cluster {
   tryKubectlJSON(...args) {
     try { return this.kubectlJSON(...args); } catch { return null; }
   }
+  /** Creates a bootstrap token (a `bootstrap-token-<id>` Secret in
+   *  kube-system, the format kubeadm and `k3s-pico-node token create` write)
+   *  that may authenticate and sign nothing else; returns "<id>.<secret>". */
+  bootstrapToken(ttlSeconds = 3600) {
+    const rnd = (n) => Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
+    const id = rnd(6);
+    const secret = rnd(16);
+    const expiration = new Date(Date.now() + ttlSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const manifest = {
+      apiVersion: 'v1', kind: 'Secret', type: 'bootstrap.kubernetes.io/token',
+      metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+      stringData: { 'token-id': id, 'token-secret': secret, expiration, 'usage-bootstrap-authentication': 'true' },
+    };
+    execFileSync('bash', [CLUSTER_SH, 'kubectl', 'apply', '-f', '-'], { env: this.env, input: JSON.stringify(manifest), stdio: ['pipe', 'ignore', 'pipe'] });
+    return `${id}.${secret}`;
+  }
   /** Issues a client certificate for system:node:<name> from the client CA
    *  (test tooling standing in for the join of issue 6). */
   issueNodeCert(name, outDir, ...extra) {
@@ -63,7 +80,10 @@ export class Cluster {
 
 /** One simulated Pico: a config file and a running pico-node-sim process. */
 export class SimNode {
-  constructor({ name, cluster, dir, ca, cert, key, ip = '127.0.0.1', extra = {} }) {
+  /** With `token` the node joins as a real one does: its own key, a CSR
+   *  authenticated by the bootstrap token (state in <dir>/<name>.state);
+   *  with `cert`/`key` it uses an identity made beforehand. */
+  constructor({ name, cluster, dir, ca, cert, key, token, ip = '127.0.0.1', extra = {} }) {
     this.name = name;
     this.dir = dir;
     this.logText = '';
@@ -74,8 +94,7 @@ export class SimNode {
       'server.port': String(cluster.port),
       'node.ip': ip,
       'tls.ca_file': ca ?? cluster.serverCA,
-      'tls.cert_file': cert,
-      'tls.key_file': key,
+      ...(token ? { 'bootstrap.token': token } : { 'tls.cert_file': cert, 'tls.key_file': key }),
       ...extra,
     };
     this.config = path.join(dir, `${name}.conf`);
