@@ -108,13 +108,7 @@ export class HttpClient {
     this.hostHeader();
   }
 
-  /** begin() with the target as bytes. */
-  beginBytes(method: string, pathPtr: usize, pathLen: i32): void {
-    this.req.startBytes(method, pathPtr, pathLen);
-    this.hostHeader();
-  }
-
-  /** beginBytes() with the method as a UTF-8 literal (util/lit.ts). */
+  /** begin() with the method as a UTF-8 literal (util/lit.ts) and the target as bytes. */
   beginLit(method: Lit, pathPtr: usize, pathLen: i32): void {
     this.req.startLit(method, pathPtr, pathLen);
     this.hostHeader();

@@ -72,19 +72,7 @@ export class RequestWriter {
     this.ascii(K_HTTP11_CRLF);
   }
 
-  /** Like start() with the target given as bytes. */
-  startBytes(method: string, pathPtr: usize, pathLen: i32): void {
-    if (this.locked) return;
-    this.pos = 0;
-    this.err = OK;
-    const m = utf8Len(method);
-    if (this.room(m)) { writeStr(this.buf, m, method); this.pos = m; }
-    this.begin(m);
-    this.bytes(pathPtr, pathLen, false);
-    this.ascii(K_HTTP11_CRLF);
-  }
-
-  /** Like startBytes() with the method given as a UTF-8 literal (util/lit.ts). */
+  /** Like start() with the method given as a UTF-8 literal (util/lit.ts) and the target as bytes. */
   startLit(method: Lit, pathPtr: usize, pathLen: i32): void {
     if (this.locked) return;
     this.pos = 0;

@@ -8,7 +8,7 @@ import {
   CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
-import { parseDec } from "../util/bytes";
+import { formatI64, parseDec } from "../util/bytes";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE } from "./lits";
 import {
@@ -36,9 +36,10 @@ const DEFAULT_OS_IMAGE = L_K3S_PICO_NODE;
 const DEFAULT_KERNEL = utf8("unknown");
 const DEFAULT_RUNTIME = utf8("wamr://unknown");
 
-/** A text value in a fixed buffer owned by the config. Unmanaged and
- *  allocated together with its bytes (newText): one heap block, not an object
- *  header plus a second block. Treat ptr and cap as read-only. */
+/** A text value in a fixed buffer (the config's values, the ConfigMap
+ *  watches' names, versions and messages). Unmanaged and allocated together
+ *  with its bytes (newText): one heap block, not an object header plus a
+ *  second block. Treat ptr and cap as read-only. */
 // @ts-ignore: decorator
 @unmanaged
 export class Text {
@@ -58,6 +59,22 @@ export class Text {
     this.len = len;
     return true;
   }
+  /** Appends bytes, cut at the cap. */
+  add(p: usize, n: i32): void {
+    const room = this.cap - this.len;
+    const k = n < room ? n : room;
+    if (k <= 0) return;
+    memory.copy(this.ptr + <usize>this.len, p, <usize>k);
+    this.len += k;
+  }
+  /** Appends literal `l`, cut at the cap. */
+  lit(l: Lit): void { this.add(litPtr(l), litLen(l)); }
+  /** Appends a decimal integer (nothing when it does not fit). */
+  int(v: i64): void {
+    const n = formatI64(this.ptr + <usize>this.len, this.cap - this.len, v);
+    if (n > 0) this.len += n;
+  }
+  eq(o: Text): bool { return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0; }
 }
 
 /** A Text of `cap` bytes (init time only). */

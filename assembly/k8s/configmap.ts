@@ -45,8 +45,8 @@ import {
   L_RESOURCE_VERSION, L_TYPE, L_UID, L_USER_AGENT, L_V1,
 } from "./lits";
 import { Backoff } from "./backoff";
-import { NodeConfig } from "./config";
-import { lineBytes, lineEmit, lineInt, lineLit, lineStart, logText } from "./log";
+import { newText, NodeConfig, Text } from "./config";
+import { lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
 import { writeTime } from "./status";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
@@ -97,42 +97,12 @@ export const REPORT_ANNOTATION: i32 = 2;
 /** Bytes of memory_values shown in the "update detected" log line. */
 const RAW_SHOWN_MAX: i32 = 96;
 
-/** A fixed byte buffer with a length. Unmanaged and allocated together with
- *  its bytes (newBuf): one heap block instead of an object (16-byte header)
- *  plus a second block, ~30 bytes less per buffer (~30 buffers). */
-// @ts-ignore: decorator
-@unmanaged
-class Buf {
-  ptr: usize;
-  cap: i32;
-  len: i32;
-  set(p: usize, n: i32): bool {
-    if (n < 0 || n > this.cap) return false;
-    memory.copy(this.ptr, p, <usize>n);
-    this.len = n;
-    return true;
-  }
-  add(p: usize, n: i32): void {
-    const room = this.cap - this.len;
-    const k = n < room ? n : room;
-    if (k <= 0) return;
-    memory.copy(this.ptr + <usize>this.len, p, <usize>k);
-    this.len += k;
-  }
-  lit(l: Lit): void { this.add(litPtr(l), litLen(l)); }
-  int(v: i64): void {
-    const n = formatI64(this.ptr + <usize>this.len, this.cap - this.len, v);
-    if (n > 0) this.len += n;
-  }
-  hex2(v: i32): void {
-    const H = utf8("0123456789ABCDEF");
-    this.lit(utf8("0x"));
-    this.add(litPtr(H) + <usize>((v >> 4) & 15), 1);
-    this.add(litPtr(H) + <usize>(v & 15), 1);
-  }
-  /** Appends the bytes to the log line (log.ts lineBytes). */
-  line(): void { lineBytes(this.ptr, this.len); }
-  eq(o: Buf): bool { return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0; }
+/** Appends "0x" and two upper-case hex digits of byte `v`. */
+function addHex2(t: Text, v: i32): void {
+  const H = utf8("0123456789ABCDEF");
+  t.lit(utf8("0x"));
+  t.add(litPtr(H) + <usize>((v >> 4) & 15), 1);
+  t.add(litPtr(H) + <usize>(v & 15), 1);
 }
 
 /** Appends literal `l` to the request target (RequestWriter.appendTargetBytes). */
@@ -153,26 +123,16 @@ function putLit(dst: usize, cap: i32, at: i32, l: Lit): i32 {
   return putBytes(dst, cap, at, litPtr(l), litLen(l));
 }
 
-/** A Buf of `cap` bytes (init time only). */
-function newBuf(cap: i32): Buf {
-  const at = heap.alloc(offsetof<Buf>() + <usize>cap);
-  const b = changetype<Buf>(at);
-  b.ptr = at + offsetof<Buf>();
-  b.cap = cap;
-  b.len = 0;
-  return b;
-}
-
 /** One followed ConfigMap: its watch and what was last applied from it. */
 // @ts-ignore: decorator
 @unmanaged
 export class ConfigMapWatch {
-  readonly name: Buf = newBuf(CONFIGMAP_NAME_MAX);
+  readonly name: Text = newText(CONFIGMAP_NAME_MAX);
   readonly client: HttpClient = new HttpClient(CONFIGMAP_REQUEST_CAP, CONFIGMAP_RECV_CAP);
   readonly reader: JsonReader = new JsonReader(MEMORY_VALUES_MAX, CONFIGMAP_JSON_PATH_MAX, CONFIGMAP_JSON_DEPTH_MAX);
   readonly backoff: Backoff = new Backoff();
   /** resourceVersion to resume from (list rv, then each event's). */
-  readonly rv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
+  readonly rv: Text = newText(K8S_RESOURCE_VERSION_MAX);
   state: i32 = WS_LIST_DUE;
   listing: bool = false;
   retryAtMs: i64 = 0;
@@ -182,8 +142,8 @@ export class ConfigMapWatch {
 
   // The document being read.
   docType: i32 = EV_NONE;
-  readonly docRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
-  readonly docUid: Buf = newBuf(K8S_UID_MAX);
+  readonly docRv: Text = newText(K8S_RESOURCE_VERSION_MAX);
+  readonly docUid: Text = newText(K8S_UID_MAX);
   docCode: i64 = 0;
   docItems: i32 = 0;
   dataLevel: i32 = -1;
@@ -191,28 +151,28 @@ export class ConfigMapWatch {
   valuesTooLarge: bool = false;
   valuesError: i32 = OK;
   valuesErrorKind: i32 = 0;
-  readonly valuesErrorText: Buf = newBuf(32);
+  readonly valuesErrorText: Text = newText(32);
   unknownKeys: i32 = 0;
   binaryData: bool = false;
-  readonly raw: Buf = newBuf(RAW_SHOWN_MAX);
+  readonly raw: Text = newText(RAW_SHOWN_MAX);
   rawLen: i32 = 0;
   readonly pending: ValueSet = new ValueSet();
 
   // What was last applied from this ConfigMap.
   readonly applied: ValueSet = new ValueSet();
-  readonly appliedRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
+  readonly appliedRv: Text = newText(K8S_RESOURCE_VERSION_MAX);
   /** Object rv last evaluated (applied or rejected): a relist or resume
    *  that returns it again changes and reports nothing. */
-  readonly seenRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
+  readonly seenRv: Text = newText(K8S_RESOURCE_VERSION_MAX);
   exists: bool = false;
 
   // The Event to report (the latest one wins when several queue up).
   eventPending: bool = false;
   eventWarning: bool = false;
-  readonly eventReason: Buf = newBuf(16);
-  readonly eventMessage: Buf = newBuf(CONFIGMAP_MESSAGE_MAX);
-  readonly eventUid: Buf = newBuf(K8S_UID_MAX);
-  readonly eventRv: Buf = newBuf(K8S_RESOURCE_VERSION_MAX);
+  readonly eventReason: Text = newText(16);
+  readonly eventMessage: Text = newText(CONFIGMAP_MESSAGE_MAX);
+  readonly eventUid: Text = newText(K8S_UID_MAX);
+  readonly eventRv: Text = newText(K8S_RESOURCE_VERSION_MAX);
 
   // Counters (benchmarks, tests).
   events: i32 = 0;
@@ -228,8 +188,8 @@ export class ConfigMaps {
   readonly w0: ConfigMapWatch = new ConfigMapWatch();
   /** The second slot exists only when CONFIGMAP_MAX > 1 (~6 KB of memory). */
   readonly w1: ConfigMapWatch = CONFIGMAP_MAX > 1 ? new ConfigMapWatch() : this.w0;
-  readonly namespace: Buf = newBuf(NAMESPACE_MAX);
-  private readonly msg: Buf = newBuf(CONFIGMAP_MESSAGE_MAX);
+  readonly namespace: Text = newText(NAMESPACE_MAX);
+  private readonly msg: Text = newText(CONFIGMAP_MESSAGE_MAX);
   count: i32 = 0;
   annotationPending: bool = false;
   private userAgentPtr: usize = 0;
@@ -325,9 +285,9 @@ export class ConfigMaps {
   }
 
   private lineName(w: ConfigMapWatch): void {
-    this.namespace.line();
+    lineText(this.namespace);
     lineLit(utf8("/"));
-    w.name.line();
+    lineText(w.name);
   }
 
   // ---- driving ----
@@ -423,7 +383,7 @@ export class ConfigMaps {
         lineStart(utf8("configmap: watching "));
         this.lineName(w);
         lineLit(utf8(" again from resourceVersion "));
-        w.rv.line();
+        lineText(w.rv);
         lineEmit(LOG_INFO);
       }
       if (r == HTTP_BODY) {
@@ -475,7 +435,7 @@ export class ConfigMaps {
   private gone(w: ConfigMapWatch): void {
     this.lineWatch(w);
     lineLit(utf8(": resourceVersion "));
-    w.rv.line();
+    lineText(w.rv);
     lineLit(utf8(" is gone (410); listing again"));
     lineEmit(LOG_INFO);
     w.client.close();
@@ -631,7 +591,7 @@ export class ConfigMaps {
   // ---- applying ----
 
   /** The ConfigMap as it is now (object rv `rv`). */
-  private update(w: ConfigMapWatch, idx: i32, rv: Buf): void {
+  private update(w: ConfigMapWatch, idx: i32, rv: Text): void {
     if (w.exists && rv.len > 0 && w.seenRv.eq(rv)) return; // seen (relist, resume)
     w.seenRv.set(rv.ptr, rv.len);
     w.exists = true;
@@ -645,7 +605,7 @@ export class ConfigMaps {
     }
     if (w.hasValues) {
       lineStart(utf8("ConfigMap update detected: "));
-      w.raw.line();
+      lineText(w.raw);
       if (w.rawLen > w.raw.len) lineLit(utf8("..."));
       lineEmit(LOG_INFO);
       if (w.valuesError != OK) {
@@ -672,8 +632,8 @@ export class ConfigMaps {
       lineInt(a);
       lineLit(utf8("] = "));
       m.len = 0;
-      m.hex2(mem.byte(a));
-      m.line();
+      addHex2(m, mem.byte(a));
+      lineText(m);
       if (mem.byte(a) != w.pending.get(a)) lineLit(utf8(" (a higher-precedence ConfigMap sets it)"));
       lineEmit(LOG_INFO);
     }
@@ -688,7 +648,7 @@ export class ConfigMaps {
     this.annotationPending = true;
   }
 
-  private reject(w: ConfigMapWatch, rv: Buf, what: Lit, num: i32, tail: Lit): void {
+  private reject(w: ConfigMapWatch, rv: Text, what: Lit, num: i32, tail: Lit): void {
     const m = this.msg;
     m.len = 0;
     m.lit(utf8("rejected, device memory unchanged: "));
@@ -743,12 +703,12 @@ export class ConfigMaps {
 
   /** Logs the outcome in `msg` ("configmap: ns/name @rv: ...") and queues
    *  it as the Event to report. */
-  private queueEvent(w: ConfigMapWatch, rv: Buf, warning: bool, reason: Lit): void {
+  private queueEvent(w: ConfigMapWatch, rv: Text, warning: bool, reason: Lit): void {
     this.lineWatch(w);
     lineLit(K_SP_AT);
-    rv.line();
+    lineText(rv);
     lineLit(K_COLON_SP);
-    this.msg.line();
+    lineText(this.msg);
     lineEmit(warning ? LOG_WARN : LOG_INFO);
     w.eventPending = true;
     w.eventWarning = warning;
@@ -772,7 +732,6 @@ export class ConfigMaps {
       const w = this.watch(i);
       if (!w.eventPending) continue;
       w.eventPending = false;
-      this.reportIndex = i;
       let n = putLit(path, pathCap, 0, K_API_V1_NAMESPACES);
       n = putBytes(path, pathCap, n, this.namespace.ptr, this.namespace.len);
       n = putLit(path, pathCap, n, utf8("/events"));
@@ -812,7 +771,7 @@ export class ConfigMaps {
     return REPORT_ANNOTATION;
   }
 
-  reportIndex: i32 = -1;
+  /** Length of the path writeReport() wrote. */
   reportPathLen: i32 = 0;
 
   /** core/v1 Event about the ConfigMap (k8s.io/api/core/v1 types.go Event). */

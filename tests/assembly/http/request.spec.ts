@@ -33,7 +33,7 @@ describe("RequestWriter", () => {
   it("writes Content-Length and the body", () => {
     const w = new RequestWriter(bp, 512);
     const p = String.UTF8.encode("/api/v1/nodes");
-    w.startBytes("POST", changetype<usize>(p), p.byteLength);
+    w.startLit(utf8("POST"), changetype<usize>(p), p.byteLength);
     w.appendTarget("?fieldManager=pico");
     const v = String.UTF8.encode("application/json");
     w.headerBytes("Content-Type", changetype<usize>(v), v.byteLength);

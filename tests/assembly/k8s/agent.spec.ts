@@ -11,6 +11,7 @@ import {
   fake_log_count, fake_fail_next, FAKE_OP_CONNECT, fake_peer_close, fake_connect_count, fake_config_unset,
   fake_log_last_level, fake_connect_flags,
 } from "../../fakes/fake";
+import { bodyOf, expectHas, expectLacks, firstLine, sent } from "../../fakes/requests";
 
 const WALL0: i64 = 1795871145000; // 2026-11-28T13:05:45Z
 const T0: i64 = 5000; // monotonic ms at the first poll
@@ -26,28 +27,6 @@ function configure(): void {
   fakeConfig("platform.runtime", "wamr://2.4.0");
 }
 
-/** expect(s contains sub), printing both when it does not. */
-function expectHas(s: string, sub: string): void {
-  if (!s.includes(sub)) { log(s); log(sub); }
-  expect(s.includes(sub)).toBe(true);
-}
-function expectLacks(s: string, sub: string): void {
-  if (s.includes(sub)) { log(s); log(sub); }
-  expect(s.includes(sub)).toBe(false);
-}
-
-/** The request the agent sent since the last call ("" if none). */
-function sent(): string {
-  return fakeTakeOutbound(fake_last_handle());
-}
-function firstLine(r: string): string {
-  const i = r.indexOf("\r\n");
-  return i < 0 ? r : r.substring(0, i);
-}
-function bodyOf(r: string): string {
-  const i = r.indexOf("\r\n\r\n");
-  return i < 0 ? "" : r.substring(i + 4);
-}
 function reply(status: i32, reason: string, body: string): void {
   fakePush(fake_last_handle(),
     "HTTP/1.1 " + status.toString() + " " + reason + "\r\nContent-Type: application/json\r\n" +

@@ -6,20 +6,13 @@ import { OK } from "../../../assembly/util/errors";
 import {
   fake_reset, fakeConfig, fake_auto_connect, fakePush, fakeTakeOutbound, fake_devmem_byte,
 } from "../../fakes/fake";
+import { expectHas, firstLine } from "../../fakes/requests";
 
 const WALL0: i64 = 1795871145000;
 const T0: i64 = 5000;
 const MAIN: i32 = 1; // the agent connects first
 const WATCH: i32 = 2;
 
-function firstLine(r: string): string {
-  const i = r.indexOf("\r\n");
-  return i < 0 ? r : r.substring(0, i);
-}
-function expectHas(s: string, sub: string): void {
-  if (!s.includes(sub)) { log(s); log(sub); }
-  expect(s.includes(sub)).toBe(true);
-}
 function reply(h: i32, status: i32, body: string): void {
   fakePush(h, "HTTP/1.1 " + status.toString() + " X\r\nContent-Type: application/json\r\n" +
     "Date: Sat, 28 Nov 2026 13:05:45 GMT\r\nContent-Length: " + String.UTF8.byteLength(body).toString() + "\r\n\r\n" + body);

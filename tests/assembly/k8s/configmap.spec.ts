@@ -9,6 +9,7 @@ import {
   fake_reset, fakeConfig, fake_auto_connect, fake_last_handle, fakePush, fakeTakeOutbound, fake_devmem_byte,
   fake_devmem_commits, fake_devmem_set, fake_peer_close, fake_connect_count,
 } from "../../fakes/fake";
+import { expectHas, firstLine, sent } from "../../fakes/requests";
 
 const UA = String.UTF8.encode("k3s-pico-node/test");
 
@@ -28,15 +29,6 @@ function setup(names: string | null = null, restoredAt: i32 = -1): ConfigMaps {
   return c;
 }
 
-function sent(): string { return fakeTakeOutbound(fake_last_handle()); }
-function firstLine(r: string): string {
-  const i = r.indexOf("\r\n");
-  return i < 0 ? r : r.substring(0, i);
-}
-function expectHas(s: string, sub: string): void {
-  if (!s.includes(sub)) { log(s); log(sub); }
-  expect(s.includes(sub)).toBe(true);
-}
 function reply(status: i32, body: string): void {
   fakePush(fake_last_handle(), "HTTP/1.1 " + status.toString() + " X\r\nContent-Type: application/json\r\nContent-Length: " +
     String.UTF8.byteLength(body).toString() + "\r\n\r\n" + body);

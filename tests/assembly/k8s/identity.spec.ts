@@ -8,6 +8,7 @@ import {
   fake_connect_count, fake_connect_flags, fake_cert_set, fake_cert_installs, fake_cert_issue, fakeCertStaged,
   fake_cert_install_result, fake_log_last_level,
 } from "../../fakes/fake";
+import { expectHas, firstLine, sent } from "../../fakes/requests";
 
 const WALL0: i64 = 1795871145000; // 2026-11-28T13:05:45Z
 const T0: i64 = 5000;
@@ -20,15 +21,6 @@ function configure(token: bool): void {
   fakeConfig("server.host", "api.example");
   fakeConfig("node.ip", "192.0.2.10");
   if (token) fakeConfig("bootstrap.token", TOKEN);
-}
-function expectHas(s: string, sub: string): void {
-  if (!s.includes(sub)) { log(s); log(sub); }
-  expect(s.includes(sub)).toBe(true);
-}
-function sent(): string { return fakeTakeOutbound(fake_last_handle()); }
-function firstLine(r: string): string {
-  const i = r.indexOf("\r\n");
-  return i < 0 ? r : r.substring(0, i);
 }
 function reply(status: i32, body: string): void {
   fakePush(fake_last_handle(),
