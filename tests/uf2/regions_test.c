@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "flash_layout.h"
+#include "flash_record.h"
 #include "port_pico.h"
 
 uint8_t k3s_flash_image[FLASH_TOTAL_BYTES];
@@ -88,16 +89,7 @@ int main(int argc, char **argv) {
   {
     uint8_t *h = k3s_flash_image + FLASH_CORE_B_OFFSET;
     uint32_t v[4];
-    uint32_t c = 0xFFFFFFFFu;
-    long i;
-    int k;
-    for (i = 0; i < core_b_len; i++) {
-      c ^= file_b[i];
-      for (k = 0; k < 8; k++) {
-        c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      }
-    }
-    crc = c ^ 0xFFFFFFFFu;
+    crc = port_flash_crc32(0, file_b, (uint32_t)core_b_len);
     v[0] = FLASH_CORE_MAGIC;
     v[1] = (uint32_t)core_b_len;
     v[2] = crc;

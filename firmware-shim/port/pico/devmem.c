@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "flash_layout.h"
+#include "flash_record.h"
 #include "hardware/flash.h"
 #include "hardware/gpio.h"
 #include "pico/cyw43_arch.h"
@@ -38,41 +39,17 @@ typedef struct {
   uint32_t offset;
 } port_devmem_write_t;
 
-/* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320, as zlib). */
-static uint32_t port_devmem_crc32(const uint8_t *p, uint32_t len) {
-  uint32_t crc = 0xFFFFFFFFu;
-  uint32_t i;
-  int b;
-  for (i = 0; i < len; i++) {
-    crc ^= p[i];
-    for (b = 0; b < 8; b++) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return ~crc;
-}
-
-static uint32_t port_devmem_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void port_devmem_put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-
 /* The slot's image when valid (sequence in *seq), else NULL. */
 static const uint8_t *port_devmem_slot(uint32_t slot, uint32_t *seq) {
   const uint8_t *p = (const uint8_t *)(FLASH_XIP_BASE + FLASH_DEVMEM_OFFSET + slot * FLASH_SECTOR_BYTES);
-  if (port_devmem_le32(p) != PORT_DEVMEM_MAGIC || port_devmem_le32(p + 8) != SHIM_DEVMEM_BYTES) {
+  if (port_flash_le32(p) != PORT_DEVMEM_MAGIC || port_flash_le32(p + 8) != SHIM_DEVMEM_BYTES) {
     return NULL;
   }
-  if (port_devmem_crc32(p + PORT_DEVMEM_HEADER_BYTES, SHIM_DEVMEM_BYTES) != port_devmem_le32(p + 12)) {
+  if (port_flash_crc32(0, p + PORT_DEVMEM_HEADER_BYTES, SHIM_DEVMEM_BYTES) !=
+      port_flash_le32(p + 12)) {
     return NULL;
   }
-  *seq = port_devmem_le32(p + 4);
+  *seq = port_flash_le32(p + 4);
   return p + PORT_DEVMEM_HEADER_BYTES;
 }
 
@@ -125,10 +102,10 @@ int32_t port_devmem_store(const uint8_t *buf, size_t len) {
   newest = port_devmem_newest(&seq);
   w.offset = FLASH_DEVMEM_OFFSET + (newest == 0 ? 1u : 0u) * FLASH_SECTOR_BYTES;
   memset(port_devmem_page, 0xFF, sizeof(port_devmem_page));
-  port_devmem_put32(port_devmem_page, PORT_DEVMEM_MAGIC);
-  port_devmem_put32(port_devmem_page + 4, newest < 0 ? 1u : seq + 1u);
-  port_devmem_put32(port_devmem_page + 8, SHIM_DEVMEM_BYTES);
-  port_devmem_put32(port_devmem_page + 12, port_devmem_crc32(buf, SHIM_DEVMEM_BYTES));
+  port_flash_put32(port_devmem_page, PORT_DEVMEM_MAGIC);
+  port_flash_put32(port_devmem_page + 4, newest < 0 ? 1u : seq + 1u);
+  port_flash_put32(port_devmem_page + 8, SHIM_DEVMEM_BYTES);
+  port_flash_put32(port_devmem_page + 12, port_flash_crc32(0, buf, SHIM_DEVMEM_BYTES));
   memcpy(port_devmem_page + PORT_DEVMEM_HEADER_BYTES, buf, SHIM_DEVMEM_BYTES);
   if (flash_safe_execute(port_devmem_flash, &w, PORT_DEVMEM_FLASH_TIMEOUT_MS) != PICO_OK) {
     return SHIM_E_IO;

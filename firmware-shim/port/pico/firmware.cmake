@@ -46,9 +46,10 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=110592u
     SHIM_CERT_STAGE_MAX=4096u)
 
-add_executable(k3s_pico_node
+set(K3S_SHIM_SOURCES
   ${SHIM_DIR}/src/config.c
   ${SHIM_DIR}/src/devmem.c
+  ${SHIM_DIR}/src/identity.c
   ${SHIM_DIR}/src/log.c
   ${SHIM_DIR}/src/loop.c
   ${SHIM_DIR}/src/natives.c
@@ -62,12 +63,7 @@ add_executable(k3s_pico_node
   ${PICO_DIR}/identity.c
   ${PICO_DIR}/store.c
   ${PICO_DIR}/store_flash.c)
-set(K3S_SHIM_SOURCES
-  ${SHIM_DIR}/src/config.c ${SHIM_DIR}/src/log.c ${SHIM_DIR}/src/loop.c ${SHIM_DIR}/src/natives.c
-  ${SHIM_DIR}/runtime/wamr/runtime_wamr.c ${PICO_DIR}/main.c ${PICO_DIR}/platform.c
-  ${PICO_DIR}/flash_regions.c ${PICO_DIR}/wifi.c ${PICO_DIR}/net.c
-  ${SHIM_DIR}/src/devmem.c ${PICO_DIR}/devmem.c ${PICO_DIR}/identity.c ${PICO_DIR}/store.c
-  ${PICO_DIR}/store_flash.c)
+add_executable(k3s_pico_node ${K3S_SHIM_SOURCES})
 # Our sources build with warnings as errors; SDK sources keep the SDK's flags.
 set_source_files_properties(${K3S_SHIM_SOURCES} PROPERTIES COMPILE_OPTIONS "${SHIM_WARNINGS}")
 target_include_directories(k3s_pico_node PRIVATE ${PICO_DIR} ${SHIM_DIR}/include ${SHIM_DIR}

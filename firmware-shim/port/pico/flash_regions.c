@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "flash_layout.h"
+#include "flash_record.h"
 #include "port_pico.h"
 
 /* Where flash is read from: the XIP window on the device; tests/uf2/regions.sh
@@ -33,25 +34,6 @@ static const uint8_t *port_flash(uint32_t offset) {
   return (const uint8_t *)(PORT_PICO_FLASH_BASE + offset);
 }
 
-static uint32_t port_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib), bitwise:
- * no table in RAM or flash; the regions are checked once at boot. */
-static uint32_t port_crc32(const uint8_t *p, uint32_t len) {
-  uint32_t c = 0xFFFFFFFFu;
-  uint32_t i;
-  int k;
-  for (i = 0; i < len; i++) {
-    c ^= p[i];
-    for (k = 0; k < 8; k++) {
-      c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    }
-  }
-  return c ^ 0xFFFFFFFFu;
-}
-
 static void port_cfg_error(shim_config_error_t *err, const char *why) {
   err->line = 0;
   strncpy(err->message, why, sizeof(err->message) - 1);
@@ -66,16 +48,16 @@ int32_t port_pico_config_load(shim_config_error_t *err) {
   port_cfg_tlv = NULL;
   port_cfg_tlv_len = 0;
   shim_config_reset(); /* a rejected region leaves no stale keys behind */
-  if (port_le32(h) != FLASH_CONFIG_MAGIC) {
+  if (port_flash_le32(h) != FLASH_CONFIG_MAGIC) {
     port_cfg_error(err, "config region is empty (write one with tools/uf2/uf2.mjs config)");
     return SHIM_E_NOTFOUND;
   }
-  if (port_le32(h + 4) != FLASH_CONFIG_VERSION) {
+  if (port_flash_le32(h + 4) != FLASH_CONFIG_VERSION) {
     port_cfg_error(err, "config region has an unknown version");
     return SHIM_E_INVAL;
   }
-  text_len = port_le32(h + 8);
-  tlv_len = port_le32(h + 12);
+  text_len = port_flash_le32(h + 8);
+  tlv_len = port_flash_le32(h + 12);
   if (text_len > FLASH_CONFIG_BYTES - FLASH_CONFIG_HEADER_BYTES ||
       tlv_len > FLASH_CONFIG_BYTES - FLASH_CONFIG_HEADER_BYTES - text_len) {
     port_cfg_error(err, "config region lengths exceed the region");
@@ -85,7 +67,8 @@ int32_t port_pico_config_load(shim_config_error_t *err) {
     port_cfg_error(err, "config text larger than SHIM_CONFIG_TEXT_MAX");
     return SHIM_E_TOOLARGE;
   }
-  if (port_crc32(h + FLASH_CONFIG_HEADER_BYTES, text_len + tlv_len) != port_le32(h + 16)) {
+  if (port_flash_crc32(0, h + FLASH_CONFIG_HEADER_BYTES, text_len + tlv_len) !=
+      port_flash_le32(h + 16)) {
     port_cfg_error(err, "config region CRC-32 mismatch (damaged or half written)");
     return SHIM_E_INVAL;
   }
@@ -100,7 +83,7 @@ const uint8_t *port_pico_config_tlv(uint32_t type, size_t *len) {
   while (port_cfg_tlv != NULL && port_cfg_tlv_len - off >= 8u) {
     const uint8_t *r = port_cfg_tlv + off;
     uint32_t t = (uint32_t)r[0] | ((uint32_t)r[1] << 8);
-    uint32_t n = port_le32(r + 4);
+    uint32_t n = port_flash_le32(r + 4);
     if (n > port_cfg_tlv_len - off - 8u) {
       return NULL; /* truncated record: stop, never read past the region */
     }
@@ -123,18 +106,18 @@ static const uint8_t *port_core_slot(uint32_t offset, uint32_t bytes, uint32_t *
                                      uint32_t *seq) {
   const uint8_t *h = port_flash(offset);
   uint32_t n;
-  if (port_le32(h) != FLASH_CORE_MAGIC) {
+  if (port_flash_le32(h) != FLASH_CORE_MAGIC) {
     return NULL;
   }
-  n = port_le32(h + 4);
+  n = port_flash_le32(h + 4);
   if (n > bytes - FLASH_CORE_HEADER_BYTES) {
     return NULL;
   }
-  if (port_crc32(h + FLASH_CORE_HEADER_BYTES, n) != port_le32(h + 8)) {
+  if (port_flash_crc32(0, h + FLASH_CORE_HEADER_BYTES, n) != port_flash_le32(h + 8)) {
     return NULL;
   }
   *len = n;
-  *seq = port_le32(h + 12);
+  *seq = port_flash_le32(h + 12);
   return h + FLASH_CORE_HEADER_BYTES;
 }
 

@@ -20,7 +20,6 @@
 
 #include "mbedtls/base64.h"
 #include "mbedtls/ecp.h"
-#include "mbedtls/oid.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/ssl.h"
@@ -29,6 +28,7 @@
 
 #include "port.h"
 #include "port_pico.h"
+#include "shim_identity.h"
 #include "store.h"
 
 /* DER of a P-256 key with its public point (SEC1, RFC 5915): 121 bytes;
@@ -139,17 +139,6 @@ int32_t port_key_ensure(uint32_t slot) {
 
 /* ---- CSR ---- */
 
-/* Characters that would change the meaning of a "CN=..,O=.." string
- * (mbedtls_x509_string_to_names: ',' separates, '=' assigns, '\\' escapes). */
-static int port_id_dn_safe(const char *s) {
-  for (; *s != '\0'; s++) {
-    if (*s == ',' || *s == '=' || *s == '\\' || (unsigned char)*s < 0x20) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
 int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t *out, size_t cap) {
   mbedtls_x509write_csr csr;
   char subject[PORT_ID_SUBJECT_MAX];
@@ -158,7 +147,7 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   if (slot >= SHIM_KEY_SLOTS || cn == NULL || org == NULL || out == NULL) {
     return SHIM_E_INVAL;
   }
-  if (!port_id_key_live[slot] || !port_id_dn_safe(cn) || !port_id_dn_safe(org) ||
+  if (!port_id_key_live[slot] || !shim_identity_dn_safe(cn) || !shim_identity_dn_safe(org) ||
       strlen(cn) > SHIM_CSR_NAME_MAX || strlen(org) > SHIM_CSR_NAME_MAX) {
     return SHIM_E_INVAL;
   }
@@ -264,90 +253,6 @@ static int32_t port_id_staged_pem(void) {
   return n + 1;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int64_t port_id_days(int64_t y, int64_t m, int64_t d) {
-  int64_t era;
-  int64_t yoe;
-  int64_t doy;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static int64_t port_id_time_ms(const mbedtls_x509_time *t) {
-  int64_t days = port_id_days(t->year, t->mon, t->day);
-  return ((days * 24 + t->hour) * 60 + t->min) * 60000 + (int64_t)t->sec * 1000;
-}
-
-/* Checks one RDN attribute of name: exactly one, equal to want. */
-static int port_id_name_is(const mbedtls_x509_name *name, const char *oid, size_t oid_len,
-                           const char *want) {
-  int found = 0;
-  for (; name != NULL; name = name->next) {
-    if (name->oid.len == oid_len && memcmp(name->oid.p, oid, oid_len) == 0) {
-      if (found || name->val.len != strlen(want) || memcmp(name->val.p, want, name->val.len) != 0) {
-        return 0;
-      }
-      found = 1;
-    }
-  }
-  return found;
-}
-
-/* Parses a chain (PEM with its NUL counted in len) into e->crt and checks
- * it belongs to the slot 0 key. SHIM_OK, SHIM_E_INVAL or SHIM_E_CERT. */
-static int32_t port_id_parse(port_id_cert_t *e, const unsigned char *pem, size_t len) {
-  int ret;
-  mbedtls_x509_crt_init(&e->crt);
-  ret = mbedtls_x509_crt_parse(&e->crt, pem, len);
-  if (ret != 0 || e->crt.version == 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate is not a valid PEM chain (-0x%04x)",
-             (unsigned)-ret);
-    return SHIM_E_INVAL;
-  }
-  if (mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0], port_pico_drbg_random, NULL) != 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate is not for this node's key; not used");
-    return SHIM_E_CERT;
-  }
-  return SHIM_OK;
-}
-
-/* Subject and dates of a freshly issued slot 0 certificate. */
-static int32_t port_id_check(const mbedtls_x509_crt *crt) {
-  const char *name = shim_config_lookup("node.name");
-  char cn[SHIM_CSR_NAME_MAX + 1];
-  uint64_t wall = port_wall_ms();
-  snprintf(cn, sizeof(cn), "system:node:%s", name == NULL ? "" : name);
-  if (!port_id_name_is(&crt->subject, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), cn) ||
-      !port_id_name_is(&crt->subject, MBEDTLS_OID_AT_ORGANIZATION,
-                       MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION), "system:nodes")) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate subject is not CN=%s, O=system:nodes", cn);
-    return SHIM_E_CERT;
-  }
-  if (wall == 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: no wall clock yet (SNTP): cannot check the dates");
-    return SHIM_E_CERT;
-  }
-  if ((int64_t)wall < port_id_time_ms(&crt->valid_from)) {
-    shim_log(SHIM_LOG_ERROR,
-             "identity: the certificate is not valid until %04d-%02d-%02dT%02d:%02d:%02dZ: "
-             "is this device's clock right?",
-             crt->valid_from.year, crt->valid_from.mon, crt->valid_from.day, crt->valid_from.hour,
-             crt->valid_from.min, crt->valid_from.sec);
-    return SHIM_E_CERT;
-  }
-  if ((int64_t)wall >= port_id_time_ms(&crt->valid_to)) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate expired at %04d-%02d-%02dT%02d:%02d:%02dZ",
-             crt->valid_to.year, crt->valid_to.mon, crt->valid_to.day, crt->valid_to.hour,
-             crt->valid_to.min, crt->valid_to.sec);
-    return SHIM_E_CERT;
-  }
-  return SHIM_OK;
-}
-
 static void port_id_cert_free(port_id_cert_t *e) {
   if (e->live) {
     mbedtls_ssl_config_free(&e->conf);
@@ -389,9 +294,9 @@ int32_t port_cert_install(uint32_t slot) {
     return len;
   }
   port_id_cert_free(e); /* the one before the current: its connections are gone */
-  rc = port_id_parse(e, port_id_stage, (size_t)len);
+  rc = shim_identity_parse(&e->crt, port_id_stage, (size_t)len, &port_id_keys[0]);
   if (rc == SHIM_OK) {
-    rc = port_id_check(&e->crt);
+    rc = shim_identity_check_issued(&e->crt);
   }
   if (rc == SHIM_OK && port_store_write(PORT_STORE_CERT_CLIENT, port_id_stage, (uint32_t)len) !=
                            SHIM_OK) {
@@ -405,10 +310,7 @@ int32_t port_cert_install(uint32_t slot) {
     port_id_cert_free(e);
     return rc;
   }
-  shim_log(SHIM_LOG_INFO,
-           "identity: installed client certificate valid until %04d-%02d-%02dT%02d:%02d:%02dZ",
-           e->crt.valid_to.year, e->crt.valid_to.mon, e->crt.valid_to.day, e->crt.valid_to.hour,
-           e->crt.valid_to.min, e->crt.valid_to.sec);
+  shim_identity_log_installed(&e->crt);
   return SHIM_OK;
 }
 
@@ -426,8 +328,8 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
   if (crt == NULL) {
     return SHIM_E_NOTFOUND;
   }
-  *not_before_ms = port_id_time_ms(&crt->valid_from);
-  *not_after_ms = port_id_time_ms(&crt->valid_to);
+  *not_before_ms = shim_identity_time_ms(&crt->valid_from);
+  *not_after_ms = shim_identity_time_ms(&crt->valid_to);
   return source;
 }
 
@@ -453,7 +355,8 @@ int32_t port_pico_identity_load(void) {
   if (port_store_read(PORT_STORE_CERT_CLIENT, &pem, &len) != SHIM_OK) {
     return SHIM_OK;
   }
-  if (len == 0 || pem[len - 1] != '\0' || port_id_parse(&port_id_certs[0], pem, len) != SHIM_OK) {
+  if (len == 0 || pem[len - 1] != '\0' ||
+      shim_identity_parse(&port_id_certs[0].crt, pem, len, &port_id_keys[0]) != SHIM_OK) {
     /* Kept in flash; the node joins again with its token. */
     shim_log(SHIM_LOG_WARN, "identity: the stored certificate is not for this node's key; "
                             "ignoring it");

@@ -127,13 +127,6 @@ static err_t port_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t
   return ERR_OK;
 }
 
-static err_t port_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
-  (void)arg;
-  (void)pcb;
-  (void)len;
-  return ERR_OK; /* port_wait looks at tcp_sndbuf() */
-}
-
 /* The pcb is already freed by lwIP when this runs. */
 static void port_tcp_err(void *arg, err_t err) {
   port_conn_t *c = arg;
@@ -211,7 +204,7 @@ static void port_tcp_start(port_conn_t *c) {
   }
   tcp_arg(c->pcb, c);
   tcp_recv(c->pcb, port_tcp_recv);
-  tcp_sent(c->pcb, port_tcp_sent);
+  /* No sent callback: port_wait looks at tcp_sndbuf() (lwIP skips a NULL one). */
   tcp_err(c->pcb, port_tcp_err);
   /* Requests are small and latency matters more than packet count. */
   tcp_nagle_disable(c->pcb);
@@ -764,15 +757,13 @@ uint32_t port_net_interest(uint32_t slot) {
 static uint32_t port_slot_ready(uint32_t i, uint32_t interest) {
   port_conn_t *c = &port_conns[i];
   uint32_t flags = 0;
-  int32_t rc;
 
   if (c->state == PORT_CONN_FREE) {
     return 0;
   }
   if (c->state != PORT_CONN_FAILED &&
       (c->state != PORT_CONN_OPEN || c->flush_pending)) {
-    rc = port_conn_progress(c);
-    (void)rc;
+    (void)port_conn_progress(c);
   }
   if (c->state == PORT_CONN_FAILED) {
     if (c->error_reported) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flash_layout.h"
+#include "flash_record.h"
 #include "shim_abi.h"
 #include "store.h"
 
@@ -15,32 +16,6 @@ static const uint8_t port_store_sectors[PORT_STORE_KINDS] = {1, 1, 3, 3, 1};
 /* One program page: the header page is assembled here, and value pages that
  * end short are padded with 0xFF (erased) here. */
 static uint8_t port_store_page[FLASH_PAGE_BYTES];
-
-/* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320, as zlib), continued from
- * crc (start with 0). */
-static uint32_t port_store_crc32(uint32_t crc, const uint8_t *p, uint32_t len) {
-  uint32_t i;
-  int b;
-  crc = ~crc;
-  for (i = 0; i < len; i++) {
-    crc ^= p[i];
-    for (b = 0; b < 8; b++) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return ~crc;
-}
-
-static uint32_t port_store_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void port_store_put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
 
 static uint32_t port_store_slot_bytes(uint32_t kind) {
   return (uint32_t)port_store_sectors[kind] * FLASH_SECTOR_BYTES;
@@ -68,19 +43,19 @@ static int port_store_valid(uint32_t kind, uint32_t off, uint32_t *seq, uint32_t
   const uint8_t *p = port_store_flash_map(off);
   uint32_t n;
   uint32_t crc;
-  if (port_store_le32(p) != PORT_STORE_MAGIC || port_store_le32(p + 4) != kind) {
+  if (port_flash_le32(p) != PORT_STORE_MAGIC || port_flash_le32(p + 4) != kind) {
     return 0;
   }
-  n = port_store_le32(p + 12);
+  n = port_flash_le32(p + 12);
   if (n > port_store_capacity(kind)) {
     return 0;
   }
-  crc = port_store_crc32(0, p, 16);
-  crc = port_store_crc32(crc, p + PORT_STORE_HEADER_BYTES, n);
-  if (crc != port_store_le32(p + 16)) {
+  crc = port_flash_crc32(0, p, 16);
+  crc = port_flash_crc32(crc, p + PORT_STORE_HEADER_BYTES, n);
+  if (crc != port_flash_le32(p + 16)) {
     return 0;
   }
-  *seq = port_store_le32(p + 8);
+  *seq = port_flash_le32(p + 8);
   *len = n;
   return 1;
 }
@@ -180,13 +155,13 @@ int32_t port_store_write(uint32_t kind, const uint8_t *data, uint32_t len) {
     return SHIM_E_IO;
   }
   memset(port_store_page, 0xFF, sizeof(port_store_page));
-  port_store_put32(port_store_page, PORT_STORE_MAGIC);
-  port_store_put32(port_store_page + 4, kind);
-  port_store_put32(port_store_page + 8, seq);
-  port_store_put32(port_store_page + 12, len);
-  crc = port_store_crc32(0, port_store_page, 16);
-  crc = port_store_crc32(crc, data, len);
-  port_store_put32(port_store_page + 16, crc);
+  port_flash_put32(port_store_page, PORT_STORE_MAGIC);
+  port_flash_put32(port_store_page + 4, kind);
+  port_flash_put32(port_store_page + 8, seq);
+  port_flash_put32(port_store_page + 12, len);
+  crc = port_flash_crc32(0, port_store_page, 16);
+  crc = port_flash_crc32(crc, data, len);
+  port_flash_put32(port_store_page + 16, crc);
   head = FLASH_PAGE_BYTES - PORT_STORE_HEADER_BYTES;
   if (len > 0) {
     memcpy(port_store_page + PORT_STORE_HEADER_BYTES, data, len < head ? len : head);

@@ -8,15 +8,12 @@
  * then fsyncs the directory so the rename itself survives a crash.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "port.h"
 #include "port_posix.h"
 
-/* A path from the config plus ".tmp". */
+/* A path from the config (port_posix_write_file adds ".tmp" itself). */
 #define PORT_DEVMEM_PATH_MAX (SHIM_CONFIG_MAX_VALUE + 16)
 
 static int32_t port_devmem_path(char *out, size_t cap) {
@@ -55,59 +52,10 @@ int32_t port_devmem_load(uint8_t *buf, size_t len) {
 
 int32_t port_devmem_store(const uint8_t *buf, size_t len) {
   char path[PORT_DEVMEM_PATH_MAX];
-  char tmp[PORT_DEVMEM_PATH_MAX + 8];
-  char dir[PORT_DEVMEM_PATH_MAX];
-  const char *slash;
-  size_t done = 0;
-  int fd = -1;
-  int32_t rc = SHIM_E_IO;
-
   if (buf == NULL || port_devmem_path(path, sizeof(path)) != SHIM_OK) {
     return SHIM_E_INVAL;
   }
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    goto fail;
-  }
-  while (done < len) {
-    ssize_t w = write(fd, buf + done, len - done);
-    if (w < 0 && errno == EINTR) {
-      continue;
-    }
-    if (w <= 0) {
-      goto fail;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    fd = -1;
-    goto fail;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0) {
-    goto fail;
-  }
-  slash = strrchr(path, '/');
-  if (slash != NULL) {
-    size_t dl = slash == path ? 1 : (size_t)(slash - path);
-    memcpy(dir, path, dl);
-    dir[dl] = '\0';
-    fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-      (void)fsync(fd); /* best effort: some file systems refuse fsync on a directory */
-      close(fd);
-      fd = -1;
-    }
-  }
-  return SHIM_OK;
-fail:
-  shim_log(SHIM_LOG_ERROR, "devmem: cannot save %s: %s", path, strerror(errno));
-  if (fd >= 0) {
-    close(fd);
-  }
-  (void)unlink(tmp);
-  return rc;
+  return port_posix_write_file("devmem", path, buf, len, 0644);
 }
 
 int32_t port_output_set(uint32_t output, int on) {

@@ -15,16 +15,13 @@
  * opened with it keep going (the core reconnects after an install).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
-#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
@@ -36,6 +33,7 @@
 #include "port.h"
 #include "port_posix.h"
 #include "port_posix_tls.h"
+#include "shim_identity.h"
 
 /* A PEM private key (P-256: ~230 bytes) or a PEM chain read back. */
 #define PORT_ID_FILE_MAX 16384
@@ -44,7 +42,7 @@
 /* Subject text "CN=<cn>,O=<org>". */
 #define PORT_ID_SUBJECT_MAX (2 * SHIM_CSR_NAME_MAX + 8)
 /* A path in the state directory. */
-#define PORT_ID_PATH_MAX (2 * SHIM_CONFIG_MAX_VALUE + 64)
+#define PORT_ID_PATH_MAX PORT_POSIX_PATH_MAX
 
 static const char *const port_id_key_files[SHIM_KEY_SLOTS] = {"client-key.pem",
                                                               "serving-key.pem"};
@@ -124,14 +122,10 @@ static int32_t port_id_read(const char *path) {
   return (int32_t)n;
 }
 
-/* Writes data to path atomically with the given mode: temp, fsync, rename. */
+/* Writes data to path atomically (port_posix_write_file) in the state
+ * directory, which is made on first use. */
 static int32_t port_id_write(const char *path, const unsigned char *data, size_t len, mode_t mode) {
-  char tmp[PORT_ID_PATH_MAX + 8];
   char dir[PORT_ID_PATH_MAX];
-  size_t off = 0;
-  int fd;
-  int32_t rc = SHIM_E_IO;
-
   if (port_id_dir(dir, sizeof(dir)) != SHIM_OK) {
     return SHIM_E_IO;
   }
@@ -140,42 +134,7 @@ static int32_t port_id_write(const char *path, const unsigned char *data, size_t
              strerror(errno));
     return SHIM_E_IO;
   }
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  (void)unlink(tmp);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode);
-  if (fd < 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: cannot write %s: %s", tmp, strerror(errno));
-    return SHIM_E_IO;
-  }
-  while (off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      goto fail;
-    }
-    off += (size_t)n;
-  }
-  if (fsync(fd) != 0) {
-    goto fail;
-  }
-  if (close(fd) != 0) {
-    fd = -1;
-    goto fail;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0) {
-    goto fail;
-  }
-  return SHIM_OK;
-fail:
-  shim_log(SHIM_LOG_ERROR, "identity: cannot write %s: %s", path, strerror(errno));
-  if (fd >= 0) {
-    close(fd);
-  }
-  (void)unlink(tmp);
-  return rc;
+  return port_posix_write_file("identity", path, data, len, mode);
 }
 
 /* ---- keys ---- */
@@ -279,17 +238,6 @@ int32_t port_key_ensure(uint32_t slot) {
 
 /* ---- CSR ---- */
 
-/* Characters that would change the meaning of a "CN=..,O=.." string
- * (mbedtls_x509_string_to_names: ',' separates, '=' assigns, '\\' escapes). */
-static int port_id_dn_safe(const char *s) {
-  for (; *s != '\0'; s++) {
-    if (*s == ',' || *s == '=' || *s == '\\' || (unsigned char)*s < 0x20) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
 int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t *out, size_t cap) {
   mbedtls_x509write_csr csr;
   char subject[PORT_ID_SUBJECT_MAX];
@@ -301,7 +249,7 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   if (slot >= SHIM_KEY_SLOTS || cn == NULL || org == NULL || out == NULL) {
     return SHIM_E_INVAL;
   }
-  if (!port_id_key_live[slot] || !port_id_dn_safe(cn) || !port_id_dn_safe(org)) {
+  if (!port_id_key_live[slot] || !shim_identity_dn_safe(cn) || !shim_identity_dn_safe(org)) {
     return SHIM_E_INVAL;
   }
   snprintf(subject, sizeof(subject), "CN=%s,O=%s", cn, org);
@@ -344,39 +292,6 @@ int32_t port_cert_stage(uint32_t slot, const uint8_t *buf, size_t len) {
   return (int32_t)port_id_stage_len;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int64_t port_id_days(int64_t y, int64_t m, int64_t d) {
-  int64_t era;
-  int64_t yoe;
-  int64_t doy;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static int64_t port_id_time_ms(const mbedtls_x509_time *t) {
-  int64_t days = port_id_days(t->year, t->mon, t->day);
-  return ((days * 24 + t->hour) * 60 + t->min) * 60000 + (int64_t)t->sec * 1000;
-}
-
-/* Checks one RDN attribute of name: exactly one, equal to want. */
-static int port_id_name_is(const mbedtls_x509_name *name, const char *oid, size_t oid_len,
-                           const char *want) {
-  int found = 0;
-  for (; name != NULL; name = name->next) {
-    if (name->oid.len == oid_len && memcmp(name->oid.p, oid, oid_len) == 0) {
-      if (found || name->val.len != strlen(want) || memcmp(name->val.p, want, name->val.len) != 0) {
-        return 0;
-      }
-      found = 1;
-    }
-  }
-  return found;
-}
-
 /* Decodes the staged text (PEM, or base64 of PEM) into port_id_buf with its
  * NUL counted, as Mbed TLS wants. Returns the length or SHIM_E_INVAL. */
 static int32_t port_id_staged_pem(void) {
@@ -403,61 +318,8 @@ static int32_t port_id_staged_pem(void) {
 /* Parses and checks a chain in port_id_buf (len with NUL) for slot 0 into
  * e->crt. SHIM_OK or SHIM_E_CERT / SHIM_E_INVAL with the reason logged. */
 static int32_t port_id_check(port_id_cert_t *e, size_t len) {
-  const char *name = shim_config_lookup("node.name");
-  char cn[SHIM_CSR_NAME_MAX + 1];
-  char reason[128];
-  uint64_t wall = port_wall_ms();
-  int64_t nb;
-  int64_t na;
-  int ret;
-
-  mbedtls_x509_crt_init(&e->crt);
-  ret = mbedtls_x509_crt_parse(&e->crt, port_id_buf, len);
-  if (ret != 0 || e->crt.version == 0) {
-    port_id_strerror(ret, reason, sizeof(reason));
-    shim_log(SHIM_LOG_ERROR, "identity: the issued certificate is not a valid PEM chain: %s",
-             reason);
-    return SHIM_E_INVAL;
-  }
-#if MBEDTLS_VERSION_MAJOR >= 3
-  ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0], mbedtls_ctr_drbg_random, &port_drbg);
-#else
-  ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0]);
-#endif
-  if (ret != 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate is not for this node's key; not used");
-    return SHIM_E_CERT;
-  }
-  snprintf(cn, sizeof(cn), "system:node:%s", name == NULL ? "" : name);
-  if (!port_id_name_is(&e->crt.subject, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN),
-                       cn) ||
-      !port_id_name_is(&e->crt.subject, MBEDTLS_OID_AT_ORGANIZATION,
-                       MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION), "system:nodes")) {
-    shim_log(SHIM_LOG_ERROR, "identity: the certificate subject is not CN=%s, O=system:nodes", cn);
-    return SHIM_E_CERT;
-  }
-  nb = port_id_time_ms(&e->crt.valid_from);
-  na = port_id_time_ms(&e->crt.valid_to);
-  if (wall == 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: no wall clock yet: cannot check the certificate's dates");
-    return SHIM_E_CERT;
-  }
-  if ((int64_t)wall < nb) {
-    shim_log(SHIM_LOG_ERROR,
-             "identity: the certificate is not valid until %04d-%02d-%02dT%02d:%02d:%02dZ: "
-             "is this device's clock right?",
-             e->crt.valid_from.year, e->crt.valid_from.mon, e->crt.valid_from.day,
-             e->crt.valid_from.hour, e->crt.valid_from.min, e->crt.valid_from.sec);
-    return SHIM_E_CERT;
-  }
-  if ((int64_t)wall >= na) {
-    shim_log(SHIM_LOG_ERROR,
-             "identity: the certificate expired at %04d-%02d-%02dT%02d:%02d:%02dZ",
-             e->crt.valid_to.year, e->crt.valid_to.mon, e->crt.valid_to.day,
-             e->crt.valid_to.hour, e->crt.valid_to.min, e->crt.valid_to.sec);
-    return SHIM_E_CERT;
-  }
-  return SHIM_OK;
+  int32_t rc = shim_identity_parse(&e->crt, port_id_buf, len, &port_id_keys[0]);
+  return rc == SHIM_OK ? shim_identity_check_issued(&e->crt) : rc;
 }
 
 static void port_id_cert_free(port_id_cert_t *e) {
@@ -516,10 +378,7 @@ int32_t port_cert_install(uint32_t slot) {
     port_id_cert_free(e);
     return rc;
   }
-  shim_log(SHIM_LOG_INFO,
-           "identity: installed client certificate valid until %04d-%02d-%02dT%02d:%02d:%02dZ",
-           e->crt.valid_to.year, e->crt.valid_to.mon, e->crt.valid_to.day, e->crt.valid_to.hour,
-           e->crt.valid_to.min, e->crt.valid_to.sec);
+  shim_identity_log_installed(&e->crt);
   return SHIM_OK;
 }
 
@@ -538,8 +397,8 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
   if (crt == NULL) {
     return SHIM_E_NOTFOUND;
   }
-  *not_before_ms = port_id_time_ms(&crt->valid_from);
-  *not_after_ms = port_id_time_ms(&crt->valid_to);
+  *not_before_ms = shim_identity_time_ms(&crt->valid_from);
+  *not_after_ms = shim_identity_time_ms(&crt->valid_to);
   return source;
 }
 
@@ -554,7 +413,6 @@ int32_t port_posix_identity_load(void) {
   port_id_cert_t *e = &port_id_certs[0];
   int32_t n;
   int32_t rc;
-  int ret;
 
   if (port_posix_static_cert() != NULL) {
     return SHIM_OK; /* operator-provisioned identity: the state is not used */
@@ -583,18 +441,7 @@ int32_t port_posix_identity_load(void) {
   if (n < 0) {
     return n;
   }
-  mbedtls_x509_crt_init(&e->crt);
-  ret = mbedtls_x509_crt_parse(&e->crt, port_id_buf, (size_t)n + 1);
-#if MBEDTLS_VERSION_MAJOR >= 3
-  if (ret == 0) {
-    ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0], mbedtls_ctr_drbg_random, &port_drbg);
-  }
-#else
-  if (ret == 0) {
-    ret = mbedtls_pk_check_pair(&e->crt.pk, &port_id_keys[0]);
-  }
-#endif
-  if (ret != 0) {
+  if (shim_identity_parse(&e->crt, port_id_buf, (size_t)n + 1, &port_id_keys[0]) != SHIM_OK) {
     /* Kept on disk for inspection; the node joins again with its token. */
     shim_log(SHIM_LOG_WARN, "identity: %s does not hold a certificate for this node's key; "
                             "ignoring it", path);

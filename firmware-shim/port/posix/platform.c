@@ -4,11 +4,13 @@
  * figures (shim_config.h), not the desktop's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -299,4 +301,68 @@ int32_t port_posix_config_path(const char *value, char *out, size_t cap) {
     n = snprintf(out, cap, "%s/%s", port_config_dir, value);
   }
   return (n < 0 || (size_t)n >= cap) ? SHIM_E_TOOLARGE : SHIM_OK;
+}
+
+/* Writes every byte or fails; retries writes interrupted by a signal. */
+static int port_write_all(int fd, const uint8_t *data, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, data + done, len - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return -1;
+    }
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+int32_t port_posix_write_file(const char *what, const char *path, const uint8_t *data,
+                              size_t len, unsigned mode) {
+  char tmp[PORT_POSIX_PATH_MAX + 8];
+  char dir[PORT_POSIX_PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  int fd;
+
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    shim_log(SHIM_LOG_ERROR, "%s: cannot write %s: path too long", what, path);
+    return SHIM_E_IO;
+  }
+  (void)unlink(tmp); /* a stale one from a crash: O_EXCL gives the new file this mode */
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, (mode_t)mode);
+  if (fd < 0) {
+    goto fail;
+  }
+  if (port_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    goto fail;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    goto fail;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0) {
+    goto fail;
+  }
+  if (slash != NULL) {
+    /* The rename itself survives a crash only once the directory is synced. */
+    size_t dl = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+      (void)fsync(fd); /* best effort: some file systems refuse fsync on a directory */
+      close(fd);
+    }
+  }
+  return SHIM_OK;
+fail:
+  shim_log(SHIM_LOG_ERROR, "%s: cannot write %s: %s", what, path, strerror(errno));
+  if (fd >= 0) {
+    close(fd);
+  }
+  (void)unlink(tmp);
+  return SHIM_E_IO;
 }

@@ -23,6 +23,17 @@ int32_t port_posix_config_load(const char *path, shim_config_error_t *err);
  *  into out. Returns SHIM_OK or SHIM_E_TOOLARGE. */
 int32_t port_posix_config_path(const char *value, char *out, size_t cap);
 
+/* A path the port builds: the config directory, a config value and a file
+ * name (state directory + key file is the longest). */
+#define PORT_POSIX_PATH_MAX (2 * SHIM_CONFIG_MAX_VALUE + 64)
+
+/** Replaces the file at path (shorter than PORT_POSIX_PATH_MAX) with data
+ *  so that a crash leaves the old file or the new one, never half of one:
+ *  path.tmp with the given mode, fsync, rename(2), fsync of the directory.
+ *  Returns SHIM_OK or SHIM_E_IO, logged as "<what>: cannot write ...". */
+int32_t port_posix_write_file(const char *what, const char *path, const uint8_t *data,
+                              size_t len, unsigned mode);
+
 /** Loads the TLS material named by tls.ca_file, tls.cert_file, tls.key_file
  *  (each optional; cert and key go together). Logs the reason and returns
  *  < 0 for a missing, unreadable or bad PEM file. The key stays in host
