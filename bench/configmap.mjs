@@ -10,19 +10,18 @@
 // new byte, read back in a tight loop (~20 us a read). So the figure covers:
 // API server -> watch event -> core parse/validate -> devmem_commit -> file
 // write + fsync + rename.
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, SimNode, ROOT } from '../tests/e2e/harness.mjs';
+import { out, pct } from './lib.mjs';
 
 const UPDATES = Number(process.env.BENCH_CONFIGMAP_UPDATES ?? 200);
 const PORT = Number(process.env.BENCH_CONFIGMAP_PORT ?? 17448);
 const cluster = new Cluster({ name: 'bench-configmap', port: PORT });
 const work = path.join(ROOT, 'build/e2e/bench-configmap');
-const out = (metric, value, unit, extra = {}) => console.log(JSON.stringify({ metric, value, unit, ...extra }));
-const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 /** Client certificate, key and CA of the admin kubeconfig (embedded data). */
 function adminTls() {
@@ -53,18 +52,9 @@ function api(method, p, body) {
 const cmPath = (name) => `/api/v1/namespaces/default/configmaps/${name}`;
 const cm = (name, data) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data });
 
-function devmemOf(n) {
-  const f = path.join(n.dir, `${n.name}.devmem`);
-  return existsSync(f) ? readFileSync(f) : null;
-}
-
 function sim(name, extra) {
   const creds = cluster.issueNodeCert(name, path.join(work, 'creds'));
   return new SimNode({ name, cluster, dir: path.join(work, 'nodes'), ...creds, extra });
-}
-
-function lastStats(n) {
-  return JSON.parse(n.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
 }
 
 mkdirSync(work, { recursive: true });
@@ -86,7 +76,7 @@ try {
   const idleMs = performance.now() - idleT0;
   await node.stop();
   await sleep(200);
-  const idle = lastStats(node);
+  const idle = node.stats();
   const idleReq = (node.logText.match(/ D api: /g) ?? []).length;
 
   // Update run.
@@ -100,13 +90,13 @@ try {
   for (let i = 1; i <= UPDATES; i++) {
     const addr = i % 16;
     const v = (i * 7) % 256;
-    const before = devmemOf(node);
+    const before = node.devmem();
     const want = before && before[addr] === v ? (v + 1) % 256 : v;
     const r = await api('PUT', cmPath('pico-config'), cm('pico-config', { memory_values: `${addr}=${want}` }));
     if (r.status !== 200) throw new Error(`PUT ${r.status}: ${r.body}`);
     const w0 = performance.now();
     for (;;) {
-      const m = devmemOf(node);
+      const m = node.devmem();
       if (m && m[addr] === want) break;
       if (performance.now() - w0 > 10000) throw new Error(`update ${i} not applied in 10 s`);
     }
@@ -117,7 +107,7 @@ try {
   const window = node.logText.slice(mark);
   await node.stop();
   await sleep(200);
-  const upd = lastStats(node);
+  const upd = node.stats();
   const reports = (window.match(/ D api: (POST \/api\/v1\/namespaces\/default\/events|PATCH \/api\/v1\/nodes\/)/g) ?? []).length;
   out('configmap_to_devmem_p50', Math.round(pct(lat, 50) * 100) / 100, 'ms', { updates: UPDATES, method: 'API response read -> devmem file holds the byte' });
   out('configmap_to_devmem_p99', Math.round(pct(lat, 99) * 100) / 100, 'ms', { budget: 100 });
@@ -146,10 +136,10 @@ try {
     node.start(['--stats']);
     await node.waitForLog(done, 30000);
     await sleep(1000);
-    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${node.proc.pid}/status`, 'utf8'))[1]) * 1024;
+    const hwm = node.peakRss();
     await node.stop();
     await sleep(200);
-    const st = lastStats(node);
+    const st = node.stats();
     out(`watch_${label}_sim_peak_rss`, hwm, 'bytes', { configmap_bytes: values.length });
     if (st.tls_heap_peak_bytes !== undefined) out(`watch_${label}_tls_heap_peak`, st.tls_heap_peak_bytes, 'bytes', { counted: st.tls_heap_counted });
     if (st.bytes_received !== undefined) out(`watch_${label}_bytes_received`, st.bytes_received, 'bytes');

@@ -3,6 +3,7 @@
 // Needs build/core.wasm (npm run build:wasm).
 import fs from "node:fs";
 import { CORE_WASM, loadCore, runCore } from "../tests/assembly/core-driver.mjs";
+import { out } from "./lib.mjs";
 
 let after10 = 0;
 let after10000 = 0;
@@ -11,10 +12,7 @@ await runCore(10000, (i, heap) => {
   if (i === 10000) after10000 = heap;
 });
 const core = await loadCore();
-const lines = [
-  { metric: "core_heap_after_10_polls", value: after10, unit: "bytes" },
-  { metric: "core_heap_after_10000_polls", value: after10000, unit: "bytes" },
-  { metric: "core_wasm_size", value: fs.statSync(CORE_WASM).size, unit: "bytes" },
-  { metric: "core_linear_memory_used", value: core.ex.__heap_base.value, unit: "bytes" },
-];
-for (const l of lines) console.log(JSON.stringify(l));
+out("core_heap_after_10_polls", after10, "bytes");
+out("core_heap_after_10000_polls", after10000, "bytes");
+out("core_wasm_size", fs.statSync(CORE_WASM).size, "bytes");
+out("core_linear_memory_used", core.ex.__heap_base.value, "bytes");

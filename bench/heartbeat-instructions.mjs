@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, SimNode, ROOT } from '../tests/e2e/harness.mjs';
+import { out } from './lib.mjs';
 
-const out = (metric, value, unit, extra = {}) => console.log(JSON.stringify({ metric, value, unit, ...extra }));
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('heartbeat-instructions: SKIPPED, valgrind is not installed (apt-get install valgrind)');
   process.exit(0);

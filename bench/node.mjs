@@ -2,17 +2,15 @@
 // (DESIGN.md budgets): process start -> Node Ready, steady-state API requests
 // and wire bytes per minute, peak resident memory of one simulator.
 // Prints one JSON object per figure per line; asserts nothing.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster, SimNode, ROOT, until } from '../tests/e2e/harness.mjs';
+import { Cluster, SimNode, ROOT } from '../tests/e2e/harness.mjs';
+import { out, pct } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_READY_RUNS ?? 7);
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 60);
 const cluster = new Cluster({ name: 'bench', port: 17444 });
 const work = path.join(ROOT, 'build/e2e/bench');
-const out = (metric, value, unit, extra = {}) => console.log(JSON.stringify({ metric, value, unit, ...extra }));
-const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 cluster.reset();
 cluster.up();
@@ -31,8 +29,7 @@ try {
     node.start();
     await node.waitForLog(/node: registered pico-bench/, 30000);
     ready.push(performance.now() - t0);
-    await until('Ready in the API', () => cluster.tryKubectlJSON('get', 'node', 'pico-bench')
-      ?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), 10000);
+    await cluster.waitReady('pico-bench', 10000);
     await node.stop();
   }
   out('start_to_ready_p50', Math.round(pct(ready, 50)), 'ms', { runs: RUNS });
@@ -45,15 +42,14 @@ try {
   await node.waitForLog(/node: registered|found existing Node/, 30000);
   await sleep(15000);
   const mark = node.logText.length;
-  const statusPath = `/proc/${node.proc.pid}/status`;
   await sleep(STEADY_S * 1000);
   const window = node.logText.slice(mark);
   const requests = (window.match(/ D api: /g) ?? []).length;
   const renewals = (window.match(/ D api: PUT \/apis\/coordination\.k8s\.io/g) ?? []).length;
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(statusPath, 'utf8'))[1]) * 1024;
+  const hwm = node.peakRss();
   await node.stop();
   await sleep(200);
-  const stats = JSON.parse(node.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+  const stats = node.stats();
   const perMin = (x) => Math.round((x * 600) / STEADY_S) / 10;
   out('api_requests_per_min', perMin(requests), 'requests/min', { kubelet: 6.2, window_s: STEADY_S });
   out('lease_renewals_per_min', perMin(renewals), 'requests/min', { kubelet: 6 });

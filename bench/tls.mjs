@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { out, pct } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SIM_DEVTLS = path.join(ROOT, 'build/sim-devtls/pico-node-sim');
@@ -33,8 +34,6 @@ const HOLD_S = Number(process.env.BENCH_TLS_HOLD_S ?? 20);
 const CPU_HZ = 133e6;
 const cluster = new Cluster({ name: 'bench-tls', port: Number(process.env.BENCH_TLS_PORT ?? 17460) });
 const work = path.join(ROOT, 'build/e2e/bench-tls');
-const out = (metric, value, unit, extra = {}) => console.log(JSON.stringify({ metric, value, unit, ...extra }));
-const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 // Log lines start "[   s.mmm] L " (firmware-shim/src/log.c).
 const stamp = (line) => {
@@ -88,7 +87,7 @@ try {
     await sleep(HOLD_S * 1000);
     await n.stop();
     await sleep(200);
-    const stats = JSON.parse(n.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+    const stats = n.stats();
     if (!stats.tls_heap_counted) {
       console.error(`bench/tls: ${metric}: the simulator did not count the TLS heap (stats: ${JSON.stringify(stats)})`);
       return;

@@ -9,8 +9,8 @@ bash scripts/build-sim.sh >&2
 node bench/core-heap.mjs
 node bench/node.mjs
 node bench/configmap.mjs
-if [[ -f bench/heartbeat-instructions.mjs ]]; then node bench/heartbeat-instructions.mjs; fi
-if [[ -f bench/firmware-size.mjs ]]; then node bench/firmware-size.mjs; fi
+node bench/heartbeat-instructions.mjs
+node bench/firmware-size.mjs
 # TLS heap and handshake time with the device's Mbed TLS (build/sim-devtls,
 # built above when MBEDTLS_SOURCE_DIR or PICO_SDK_PATH is set; skips loudly).
 node bench/tls.mjs

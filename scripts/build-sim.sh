@@ -14,17 +14,19 @@ if [ ! -f build/core.wasm ]; then
   echo "build-sim: build/core.wasm is missing (scripts/build-wasm.sh did not produce it)" >&2
   exit 1
 fi
-cmake -S . -B build/sim -DSHIM_BUILD_TESTS=OFF "$@" >/dev/null
-cmake --build build/sim -j2
-echo "build-sim: build/sim/pico-node-sim (wasm2c)"
+# sim DIR WHAT CMAKE-ARGS...: configures and builds DIR/pico-node-sim.
+sim() {
+  local dir=$1 what=$2
+  shift 2
+  cmake -S . -B "$dir" -DSHIM_BUILD_TESTS=OFF "$@" >/dev/null
+  cmake --build "$dir" -j2
+  echo "build-sim: $dir/pico-node-sim ($what)"
+}
+sim build/sim wasm2c "$@"
 if [ -n "${WAMR_ROOT:-}" ]; then
-  cmake -S . -B build/sim-wamr -DSHIM_BUILD_TESTS=OFF -DWAMR_ROOT="$WAMR_ROOT" "$@" >/dev/null
-  cmake --build build/sim-wamr -j2
-  echo "build-sim: build/sim-wamr/pico-node-sim (WAMR, loads build/core.wasm)"
+  sim build/sim-wamr "WAMR, loads build/core.wasm" -DWAMR_ROOT="$WAMR_ROOT" "$@"
 fi
 MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
 if [ -n "$MBEDTLS_SRC" ]; then
-  cmake -S . -B build/sim-devtls -DSHIM_BUILD_TESTS=OFF -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" "$@" >/dev/null
-  cmake --build build/sim-devtls -j2
-  echo "build-sim: build/sim-devtls/pico-node-sim (Mbed TLS from $MBEDTLS_SRC, device config)"
+  sim build/sim-devtls "Mbed TLS from $MBEDTLS_SRC, device config" -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" "$@"
 fi

@@ -49,13 +49,9 @@ parse_node_test() { # node --test TAP summary: "# pass N" / "# fail N"
   echo "${p:-0} ${f:-0}"
 }
 parse_aspect() { # as-pect summary: "[Tests]: PASSED / TOTAL" (colours stripped)
-  local line
-  line=$(sed -E 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '\[Tests\]: *[0-9]+ / [0-9]+' | tail -1)
   local p t
-  p=$(echo "$line" | sed -E 's/.*\[Tests\]: *([0-9]+) \/ ([0-9]+).*/\1/')
-  t=$(echo "$line" | sed -E 's/.*\[Tests\]: *([0-9]+) \/ ([0-9]+).*/\2/')
-  [[ -n $line ]] || { echo "0 0"; return; }
-  echo "$p $((t - p))"
+  read -r p t < <(sed -E 's/\x1b\[[0-9;]*m//g' "$1" | sed -nE 's/.*\[Tests\]: *([0-9]+) \/ ([0-9]+).*/\1 \2/p' | tail -1)
+  echo "${p:-0} $((${t:-0} - ${p:-0}))"
 }
 
 ONLY=${1:-all}

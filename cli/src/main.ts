@@ -51,13 +51,13 @@ async function tokenCreate(args: string[]): Promise<void> {
 }
 
 async function rbacApply(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' }, manifest: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' } } });
   const kc = loadKubeConfig(values.kubeconfig);
   const server = serverOf(kc);
   const doing = `applying the node bootstrap RBAC to ${server}`;
   progress(doing);
   try {
-    const n = await applyManifest(kc, values.manifest ?? RBAC_MANIFEST, progress);
+    const n = await applyManifest(kc, RBAC_MANIFEST, progress);
     progress(`${n} objects applied`);
   } catch (e) {
     throw new CliError(explain(e, doing, server));

@@ -3,11 +3,10 @@
 // (tools/uf2/uf2.mjs builds the image from that file; the Wi-Fi password and
 // the CA bundle go into TLV records the core cannot read).
 import { createHash, X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 // @ts-ignore: a JavaScript module of this repository (tools/uf2/uf2.mjs)
-import { configUf2 } from '../../tools/uf2/uf2.mjs';
+import { configImageFromText, configUf2 } from '../../tools/uf2/uf2.mjs';
 import { CliError } from './errors.js';
 import { TOKEN_PATTERN } from './kube.js';
 
@@ -104,16 +103,11 @@ export function writeSimConfig(s: NodeSettings, out: string): { config: string; 
   return { config: out, ca: path.join(dir, caName) };
 }
 
-/** Writes the UF2 for the device's config region. */
+/** Writes the UF2 for the device's config region: the text the simulator
+ *  gets, the CA bundle (named where it is) as a TLV record. */
 export function writeConfigUf2(s: NodeSettings, out: string): number {
-  const tmp = mkdtempSync(path.join(tmpdir(), 'pico-config-'));
-  try {
-    const conf = path.join(tmp, 'node.conf');
-    writeSimConfig(s, conf);
-    const uf2: Uint8Array = configUf2(conf);
-    writeFileSync(out, uf2);
-    return uf2.length;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const caPath = path.resolve(s.caFile);
+  const uf2: Uint8Array = configUf2(configImageFromText(configText(s, caPath), path.dirname(caPath)));
+  writeFileSync(out, uf2);
+  return uf2.length;
 }

@@ -175,7 +175,7 @@ cmd_up() {
   rm -f "$DIR/ready"
 
   PICO_CLUSTER_DIR="$DIR" PICO_CLUSTER_PORT="$PORT" \
-    setsid "$SERVER" serve --dir "$DIR" --port "$PORT" </dev/null >"$LOG" 2>&1 &
+    setsid "$SERVER" serve --dir "$DIR" --port "$PORT" --node-rbac "$ROOT/manifests/node-bootstrap-rbac.yaml" </dev/null >"$LOG" 2>&1 &
   pid=$!
   echo "$pid" > "$PIDFILE"
   # Never leave a half-started cluster behind if we are interrupted.

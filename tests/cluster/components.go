@@ -36,8 +36,12 @@ func init() {
 	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
 }
 
-//go:embed manifests/bootstrap-rbac.yaml
-var bootstrapRBAC []byte
+// apiserverKubeletRBAC is the test cluster's own binding (the API server's
+// kubelet client); the node bootstrap RBAC comes from the project's
+// manifests/ (serve --node-rbac), the one users apply.
+//
+//go:embed manifests/apiserver-kubelet-rbac.yaml
+var apiserverKubeletRBAC []byte
 
 // startKine starts kine with SQLite in data/db/state.db, serving the etcd v3
 // protocol on a unix socket (loopback TCP when the socket path is too long).
@@ -160,8 +164,8 @@ func startAPIServer(args []string, failed chan<- *component) (*component, error)
 }
 
 // waitReadyAndBootstrap polls /readyz as the admin until it answers ok, then
-// applies manifests/bootstrap-rbac.yaml.
-func waitReadyAndBootstrap(ctx context.Context, l layout) error {
+// applies the RBAC manifest.
+func waitReadyAndBootstrap(ctx context.Context, l layout, rbac []byte) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", l.cred("admin.kubeconfig"))
 	if err != nil {
 		return err
@@ -191,7 +195,7 @@ func waitReadyAndBootstrap(ctx context.Context, l layout) error {
 		}
 	}
 	for {
-		err := applyManifest(ctx, cfg, bootstrapRBAC)
+		err := applyManifest(ctx, cfg, rbac)
 		if err == nil {
 			return nil
 		}

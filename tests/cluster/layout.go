@@ -84,7 +84,7 @@ func ensurePKI(l layout, port int) (*pki, error) {
 	}{
 		{"client-admin", "system:admin", []string{"system:masters"}, p.ClientCA},
 		// The API server's identity towards kubelets: least privilege, bound to
-		// the system:kubelet-api-admin ClusterRole by manifests/bootstrap-rbac.yaml.
+		// the system:kubelet-api-admin ClusterRole by manifests/apiserver-kubelet-rbac.yaml.
 		{"client-kube-apiserver", "system:kube-apiserver", nil, p.ClientCA},
 		{"client-controller", "system:kube-controller-manager", nil, p.ClientCA},
 		{"client-scheduler", "system:kube-scheduler", nil, p.ClientCA},

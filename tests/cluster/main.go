@@ -2,11 +2,12 @@
 // process: kine (SQLite) as the etcd backend, upstream kube-apiserver,
 // kube-controller-manager and kube-scheduler, with k3s' flags and CA layout.
 //
-//	pico-cluster serve --dir DIR [--port N]
+//	pico-cluster serve --dir DIR [--port N] --node-rbac FILE
 //	pico-cluster issue-node-cert --dir DIR NAME OUTDIR [DURATION|--expired]
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -25,10 +26,13 @@ import (
 
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
-  pico-cluster serve [--dir DIR] [--port N]
+  pico-cluster serve [--dir DIR] [--port N] --node-rbac FILE
   pico-cluster issue-node-cert [--dir DIR] NAME OUTDIR [DURATION|--expired]
 
 DIR defaults to $PICO_CLUSTER_DIR, N to $PICO_CLUSTER_PORT or 6443.
+serve applies FILE (the project's manifests/node-bootstrap-rbac.yaml, what
+users apply with 'k3s-pico-node rbac apply') and its own API server binding
+at every start, before it reports ready.
 serve also reads PICO_CLUSTER_SIGNING_DURATION (default 8760h) and
 PICO_CLUSTER_NODE_GRACE (node-monitor-grace-period, default 50s).
 `)
@@ -51,6 +55,7 @@ func main() {
 		defPort = p
 	}
 	port := fs.Int("port", defPort, "API server secure port")
+	nodeRBAC := fs.String("node-rbac", "", "node bootstrap RBAC manifest applied at start (serve)")
 	expired := false
 	// Allow --expired anywhere among the positional arguments.
 	var rest []string
@@ -75,10 +80,14 @@ func main() {
 
 	switch cmd {
 	case "serve":
-		if fs.NArg() != 0 {
+		if fs.NArg() != 0 || *nodeRBAC == "" {
 			usage()
 		}
-		os.Exit(serve(l, *port))
+		manifest, err := os.ReadFile(*nodeRBAC)
+		if err != nil {
+			fatalf("--node-rbac: %v", err)
+		}
+		os.Exit(serve(l, *port, bytes.Join([][]byte{apiserverKubeletRBAC, manifest}, []byte("\n---\n"))))
 	case "issue-node-cert":
 		if fs.NArg() < 2 || fs.NArg() > 3 {
 			usage()
@@ -158,7 +167,8 @@ func (c *component) stop(timeout time.Duration) bool {
 	}
 }
 
-func serve(l layout, port int) int {
+// serve runs the control plane; rbac is applied once the API server is ready.
+func serve(l layout, port int, rbac []byte) int {
 	signingDuration, err := envDuration("PICO_CLUSTER_SIGNING_DURATION", 8760*time.Hour)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pico-cluster:", err)
@@ -238,7 +248,7 @@ func serve(l layout, port int) int {
 	// Wait for the API server to be ready, watching for crashes and signals.
 	readyCtx, cancelReady := context.WithTimeout(sigCtx, 150*time.Second)
 	readyErr := make(chan error, 1)
-	go func() { readyErr <- waitReadyAndBootstrap(readyCtx, l) }()
+	go func() { readyErr <- waitReadyAndBootstrap(readyCtx, l, rbac) }()
 	select {
 	case err := <-readyErr:
 		cancelReady()

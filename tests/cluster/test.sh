@@ -54,8 +54,8 @@ check "admin kubeconfig and server-ca.crt written" \
   bash -c 'test -s "$0/admin.kubeconfig" && openssl verify -CAfile "$0/server-ca.crt" "$0/data/tls/serving-kube-apiserver.crt" >/dev/null' "$PICO_CLUSTER_DIR"
 check "CAs are EC P-256" bash -c 'for c in client-ca server-ca request-header-ca; do
     openssl x509 -in "$0/data/tls/$c.crt" -noout -text | grep -q "NIST CURVE: P-256" || { echo "$c"; exit 1; }; done' "$PICO_CLUSTER_DIR"
-check "bootstrap RBAC applied" K get clusterrolebinding kubeadm:kubelet-bootstrap kubeadm:node-autoapprove-bootstrap \
-  kubeadm:node-autoapprove-certificate-rotation pico:kube-apiserver-kubelet-api-admin
+check "bootstrap RBAC applied" K get clusterrolebinding k3s-pico-node:kubelet-bootstrap k3s-pico-node:node-autoapprove-bootstrap \
+  k3s-pico-node:node-autoapprove-certificate-rotation pico:kube-apiserver-kubelet-api-admin
 check "apiserver kubelet client is least-privileged (may proxy to nodes, may not read secrets)" bash -c '
   [[ "$("$0" kubectl auth can-i get nodes/proxy --as=system:kube-apiserver)" == yes ]] &&
   [[ "$("$0" kubectl auth can-i get secrets -A --as=system:kube-apiserver)" == no ]]' "$CL"

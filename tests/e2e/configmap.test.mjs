@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Cluster, SimNode, ROOT, until } from './harness.mjs';
 
 // Port 17446 is this file's; PICO_E2E_CONFIGMAP_PORT moves it when taken.
@@ -27,15 +27,9 @@ function sim(name, extra = {}) {
   return n;
 }
 
-/** The node's device memory as the host saved it. */
-function devmem(n) {
-  const f = path.join(n.dir, `${n.name}.devmem`);
-  return existsSync(f) ? readFileSync(f) : null;
-}
-
 async function bytesAre(n, want, timeoutMs = 10000) {
   return until(`device memory ${JSON.stringify(want)}`, () => {
-    const m = devmem(n);
+    const m = n.devmem();
     if (!m) return false;
     return Object.entries(want).every(([k, v]) => m[Number(k)] === v) ? m : false;
   }, timeoutMs, 50);
@@ -128,14 +122,14 @@ test('update: decimal, hex and whitespace; removed addresses keep their last val
 });
 
 test('rejected updates leave the previous bytes, with a Warning event and a log line', async () => {
-  const before = Buffer.from(devmem(a));
+  const before = Buffer.from(a.devmem());
   const bad = ['0=0xZZ', '0=-1', '0=0x100', '300=1', '0=1,0=2', '0', '=1'];
   for (const v of bad) {
     const mark = a.logText.length;
     setValues('pico-config', v);
     await until(`rejection of ${v}`, () => /rejected, device memory unchanged/.test(a.logText.slice(mark)), 10000, 50);
   }
-  assert.deepEqual(devmem(a), before, 'memory untouched');
+  assert.deepEqual(a.devmem(), before, 'memory untouched');
   const rejected = events('pico-config').filter((e) => e.reason === 'ConfigRejected');
   assert.ok(rejected.length >= 1, 'ConfigRejected events');
   assert.ok(rejected.every((e) => e.type === 'Warning'));
@@ -147,7 +141,7 @@ test('rejected updates leave the previous bytes, with a Warning event and a log 
 });
 
 test('a 1 MB ConfigMap, binaryData and unknown keys', async () => {
-  const before = Buffer.from(devmem(a));
+  const before = Buffer.from(a.devmem());
   const big = path.join(work, 'big.txt');
   writeFileSync(big, '0=0x01,'.repeat(140000));
   const mark = a.logText.length;
@@ -155,7 +149,7 @@ test('a 1 MB ConfigMap, binaryData and unknown keys', async () => {
   writeFileSync(path.join(work, 'big.yaml'), yaml);
   cluster.kubectl('replace', '-f', path.join(work, 'big.yaml'));
   await until('too large rejection', () => /memory_values is longer than/.test(a.logText.slice(mark)), 15000, 50);
-  assert.deepEqual(devmem(a), before);
+  assert.deepEqual(a.devmem(), before);
   // Unknown keys and binaryData are ignored (and said so); memory_values applies.
   const f = path.join(work, 'extra.yaml');
   writeFileSync(f, [
@@ -181,7 +175,7 @@ test('two ConfigMaps: the per-node one wins; deleting it shows the fleet value a
   // Deleting the fleet ConfigMap too: every byte keeps its last value.
   cluster.kubectl('delete', 'configmap', 'pico-config');
   await a.waitForLog(/default\/pico-config was deleted/);
-  assert.deepEqual([...devmem(a).subarray(0, 8)], [0x10, 0x11, 0xff, 0, 10, 0x55, 0, 0x77]);
+  assert.deepEqual([...a.devmem().subarray(0, 8)], [0x10, 0x11, 0xff, 0, 10, 0x55, 0, 0x77]);
 });
 
 test('the last applied memory survives a reboot and is applied before the network is up', async () => {
@@ -262,6 +256,6 @@ test('RBAC: a node reads only its ConfigMaps; it cannot write ConfigMaps or read
   // A simulator told to follow another node's ConfigMap is refused and says why.
   const b = sim('pico-cm-c', { 'configmap.names': `pico-config-${OTHER}` }).start();
   await b.waitForLog(/pico-config-pico-cm-b: forbidden/, 20000);
-  assert.equal(devmem(b)?.[0] ?? 0, 0, 'nothing written');
+  assert.equal(b.devmem()?.[0] ?? 0, 0, 'nothing written');
   await b.stop();
 });

@@ -53,6 +53,13 @@ export class Cluster {
   tryKubectlJSON(...args) {
     try { return this.kubectlJSON(...args); } catch { return null; }
   }
+  /** Waits until Node <name> is Ready=True; returns the Node. */
+  waitReady(name, timeoutMs = 30000) {
+    return until(`${name} Ready=True`, () => {
+      const node = this.tryKubectlJSON('get', 'node', name);
+      return readyCondition(node)?.status === 'True' ? node : null;
+    }, timeoutMs);
+  }
   /** Creates a bootstrap token (a `bootstrap-token-<id>` Secret in
    *  kube-system, the format kubeadm and `k3s-pico-node token create` write)
    *  that may authenticate and sign nothing else; returns "<id>.<secret>". */
@@ -119,6 +126,19 @@ export class SimNode {
     const r = await this.exited;
     clearTimeout(t);
     return r;
+  }
+  /** The last `--stats` JSON line the simulator printed ({} if none). */
+  stats() {
+    return JSON.parse(this.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+  }
+  /** Peak resident memory of the running simulator (VmHWM), in bytes. */
+  peakRss() {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'))[1]) * 1024;
+  }
+  /** The node's device memory as the host saved it (<dir>/<name>.devmem), or null. */
+  devmem() {
+    const f = path.join(this.dir, `${this.name}.devmem`);
+    return existsSync(f) ? readFileSync(f) : null;
   }
   async waitForLog(re, timeoutMs = 30000) {
     const end = Date.now() + timeoutMs;

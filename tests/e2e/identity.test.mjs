@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster, SimNode, ROOT, until, readyCondition } from './harness.mjs';
 import { uf2Decode, readLayout } from '../../tools/uf2/uf2.mjs';
@@ -30,23 +30,14 @@ function cli(...args) {
 function newToken(ttl = '30m') {
   return cli('token', 'create', '--ttl', ttl, '--kubeconfig', cluster.kubeconfig);
 }
-/** A node from a CLI-written config file (no certificate made beforehand). */
+/** A joining node whose config the CLI writes over the harness's (the CLI is under test). */
 function joiningNode(name, token, edit = (t) => t) {
-  const conf = path.join(work, `${name}.conf`);
+  const n = new SimNode({ name, cluster, dir: work, token });
   cli('config', 'write', '--node', name, '--server', `https://127.0.0.1:${cluster.port}`, '--ca', cluster.serverCA,
-    '--token', token, '--sim', conf);
-  writeFileSync(conf, edit(readFileSync(conf, 'utf8')));
-  // The harness writes its own static-certificate config in its dir: keep it apart.
-  const n = new SimNode({ name, cluster, dir: path.join(work, 'harness') });
-  n.config = conf; // the CLI's file, not the harness's static-certificate one
+    '--token', token, '--sim', n.config);
+  writeFileSync(n.config, edit(readFileSync(n.config, 'utf8')));
   nodes.push(n);
   return n;
-}
-async function waitReady(name, timeoutMs = 30000) {
-  return until(`${name} Ready=True`, () => {
-    const node = cluster.tryKubectlJSON('get', 'node', name);
-    return readyCondition(node)?.status === 'True' ? node : null;
-  }, timeoutMs);
 }
 function leaseRenewTime(name) {
   return cluster.tryKubectlJSON('get', 'lease', '-n', 'kube-node-lease', name)?.spec?.renewTime;
@@ -54,7 +45,7 @@ function leaseRenewTime(name) {
 
 before(() => {
   execFileSync('npx', ['tsc', '-p', 'cli'], { cwd: ROOT, stdio: 'inherit' });
-  execFileSync('mkdir', ['-p', work]);
+  mkdirSync(work, { recursive: true });
   cluster.reset();
   // Node state of an earlier run (keys, certificates from a cluster that no
   // longer exists) must not leak into this one; the cluster dir is reset above.
@@ -73,7 +64,7 @@ test('joins from nothing with only a token, then renews while heartbeats go on',
   assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   const n = joiningNode('pico-join', token).start();
   await n.waitForLog(/identity: installed the certificate issued for CSR (node-csr-\S+);/, 30000);
-  const node = await waitReady('pico-join');
+  const node = await cluster.waitReady('pico-join');
   assert.equal(node.metadata.name, 'pico-join');
 
   // The key was made on the node and stays in its state, 0600, never logged.
@@ -113,10 +104,8 @@ test('joins from nothing with only a token, then renews while heartbeats go on',
 });
 
 test('a denied CSR: a clear message, no Node, no retry', async () => {
-  // Without the auto-approve bindings the CSR waits for a human, who denies it.
-  const bindings = ['kubeadm:node-autoapprove-bootstrap', 'k3s-pico-node:node-autoapprove-bootstrap'];
-  const saved = bindings.map((b) => cluster.tryKubectlJSON('get', 'clusterrolebinding', b)).filter(Boolean);
-  for (const b of bindings) { try { cluster.kubectl('delete', 'clusterrolebinding', b); } catch { /* absent */ } }
+  // Without the auto-approve binding the CSR waits for a human, who denies it.
+  cluster.kubectl('delete', 'clusterrolebinding', 'k3s-pico-node:node-autoapprove-bootstrap');
   try {
     const n = joiningNode('pico-denied', newToken()).start();
     const m = await n.waitForLog(/identity: submitted CSR (node-csr-\S+) for/, 30000);
@@ -128,12 +117,8 @@ test('a denied CSR: a clear message, no Node, no retry', async () => {
     assert.equal(cluster.tryKubectlJSON('get', 'node', 'pico-denied'), null);
     assert.ok(!existsSync(path.join(work, 'pico-denied.state/client.pem')));
   } finally {
-    for (const b of saved) {
-      delete b.metadata.resourceVersion; delete b.metadata.uid; delete b.metadata.creationTimestamp; delete b.metadata.managedFields;
-      const f = path.join(work, `${b.metadata.name.replace(/:/g, '_')}.json`);
-      writeFileSync(f, JSON.stringify(b));
-      cluster.kubectl('apply', '-f', f);
-    }
+    // Back as `rbac apply` made it, for the tests after this one.
+    cli('rbac', 'apply', '--kubeconfig', cluster.kubeconfig);
   }
 });
 

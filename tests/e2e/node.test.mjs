@@ -25,12 +25,6 @@ function sim(name, opts = {}) {
   return n;
 }
 
-async function waitReady(name, timeoutMs = 30000) {
-  return until(`${name} Ready=True`, () => {
-    const node = cluster.tryKubectlJSON('get', 'node', name);
-    return readyCondition(node)?.status === 'True' ? node : null;
-  }, timeoutMs);
-}
 
 before(() => {
   cluster.reset();
@@ -47,7 +41,7 @@ after(async () => {
 
 test('registers a Ready node with honest fields over mutual TLS', async () => {
   const a = sim('pico-e2e-a').start();
-  const node = await waitReady('pico-e2e-a');
+  const node = await cluster.waitReady('pico-e2e-a');
   const info = node.status.nodeInfo;
   assert.match(info.kubeletVersion, /^v1\.\d+\.\d+/);
   assert.equal(info.architecture, 'arm');
@@ -102,7 +96,7 @@ test('killed node goes Ready=Unknown; restarted node is Ready with no duplicates
     (GRACE_S + 30) * 1000, 1000);
   a.logText = '';
   a.start();
-  const node = await waitReady('pico-e2e-a', 30000);
+  const node = await cluster.waitReady('pico-e2e-a', 30000);
   assert.equal(node.metadata.uid, uid, 'same Node object, not a new one');
   const names = cluster.kubectlJSON('get', 'nodes').items.map((n) => n.metadata.name).filter((n) => n === 'pico-e2e-a');
   assert.equal(names.length, 1);
@@ -123,7 +117,7 @@ test('API server restart mid-run: the node recovers by itself', async () => {
     const l = cluster.tryKubectlJSON('-n', 'kube-node-lease', 'get', 'lease', 'pico-e2e-a');
     return l && Date.parse(l.spec.renewTime) > Date.parse(before.spec.renewTime) + 3000;
   }, 60000, 1000);
-  await waitReady('pico-e2e-a', 30000);
+  await cluster.waitReady('pico-e2e-a', 30000);
   assert.ok(a.proc.exitCode === null, 'simulator kept running');
   assert.match(a.logText.slice(mark), new RegExp(`cannot connect to 127\\.0\\.0\\.1:${cluster.port}`), 'the outage was logged');
 });

@@ -24,10 +24,10 @@ wifi.password = correct horse
 CONF
 node --input-type=module -e "
 import { readFileSync, writeFileSync } from 'node:fs';
-import { firmwareUf2, configUf2, uf2Decode, readLayout } from '$ROOT/tools/uf2/uf2.mjs';
+import { firmwareUf2, configUf2, configImageFromFile, uf2Decode, readLayout } from '$ROOT/tools/uf2/uf2.mjs';
 const L = readLayout();
 const flash = Buffer.alloc(L.TOTAL_BYTES, 0xff);
-const files = [firmwareUf2(Buffer.alloc(1024, 0x5a), { core: readFileSync('core.wasm') }), configUf2('node.conf')];
+const files = [firmwareUf2(Buffer.alloc(1024, 0x5a), { core: readFileSync('core.wasm') }), configUf2(configImageFromFile('node.conf'))];
 for (const f of files) for (const b of uf2Decode(f)) b.data.copy(flash, b.addr - L.XIP_BASE);
 writeFileSync('flash.bin', flash);
 " || { echo "regions: 0 passed, 1 failed"; exit 1; }

@@ -29,9 +29,7 @@ add_counts "$(grep -E '^# pass' "$LOG" | awk '{print $3}')" "$(grep -E '^# fail'
 
 for s in regions store gcm-kat; do
   bash "tests/uf2/$s.sh" 2>&1 | tee "$LOG"
-  line=$(grep -E "^$s: [0-9]+ passed, [0-9]+ failed" "$LOG" | tail -1)
-  p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
-  f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+  read -r p f < <(sed -nE "s/^$s: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p" "$LOG" | tail -1)
   add_counts "${p:-0}" "${f:-0}" "$s.sh"
 done
 

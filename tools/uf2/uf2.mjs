@@ -138,14 +138,12 @@ export function configImage(text, { ca, cert, key, wifiPsk } = {}, { layout = re
   return Buffer.concat([header, body]);
 }
 
-/** Builds the device config image from a simulator config file: the text
- *  stays as it is except the tls.ca_file / tls.cert_file / tls.key_file
- *  lines, whose files (relative to the config's directory) become TLV
- *  records, and wifi.password, which becomes a TLV the core cannot read.
- *  So one config file serves the simulator and the device. */
-export function configImageFromFile(path, options = {}) {
-  const text = readFileSync(path, 'utf8');
-  const dir = dirname(resolve(path));
+/** Builds the device config image from a simulator config's text: it stays
+ *  as it is except the tls.ca_file / tls.cert_file / tls.key_file lines,
+ *  whose files (relative to dir) become TLV records, and wifi.password,
+ *  which becomes a TLV the core cannot read. So one config serves the
+ *  simulator and the device. */
+export function configImageFromText(text, dir, options = {}) {
   const material = {};
   const files = { 'tls.ca_file': 'ca', 'tls.cert_file': 'cert', 'tls.key_file': 'key' };
   const kept = [];
@@ -165,6 +163,11 @@ export function configImageFromFile(path, options = {}) {
     kept.push(line);
   }
   return configImage(kept.join('\n'), material, options);
+}
+
+/** configImageFromText of a config file, its files relative to its directory. */
+export function configImageFromFile(path, options = {}) {
+  return configImageFromText(readFileSync(path, 'utf8'), dirname(resolve(path)), options);
 }
 
 /** Encodes ranges [{ addr, data }] (absolute addresses) as UF2 blocks of
@@ -251,8 +254,10 @@ export function coreUf2(core, { slot = 0, sequence = 1, layout = readLayout() } 
   return uf2Encode([{ addr: layout.XIP_BASE + offset, data: coreImage(core, { layout, sequence }) }]);
 }
 
-export function configUf2(configPath, { layout = readLayout() } = {}) {
-  return uf2Encode([{ addr: layout.XIP_BASE + layout.CONFIG_OFFSET, data: configImageFromFile(configPath, { layout }) }]);
+/** A config region image (configImageFromFile / configImageFromText) as a
+ *  UF2 for the config region. */
+export function configUf2(image, { layout = readLayout() } = {}) {
+  return uf2Encode([{ addr: layout.XIP_BASE + layout.CONFIG_OFFSET, data: image }]);
 }
 
 function parseArgs(argv) {
@@ -284,7 +289,7 @@ function main(argv) {
   } else if (cmd === 'core' && args.core && args.out) {
     out = coreUf2(readFileSync(args.core), { slot: Number(args.slot || 0), sequence, layout });
   } else if (cmd === 'config' && args.config && args.out) {
-    out = configUf2(args.config, { layout });
+    out = configUf2(configImageFromFile(args.config, { layout }), { layout });
   } else if (cmd === 'info' && args._[1]) {
     const blocks = uf2Decode(readFileSync(args._[1]));
     const ranges = uf2Ranges(blocks).map((r) => ({ addr: `0x${r.addr.toString(16)}`, bytes: r.bytes }));

@@ -74,6 +74,49 @@ func nodeClient(t *testing.T, name string, extra ...string) *kubernetes.Clientse
 	return kubernetes.NewForConfigOrDie(cfg)
 }
 
+// newCSR makes a P-256 key on the spot and returns a CSR object for tmpl,
+// asking signer for digital signature plus usage.
+func newCSR(t *testing.T, name string, tmpl *x509.CertificateRequest, signer string, usage certificatesv1.KeyUsage) *certificatesv1.CertificateSigningRequest {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: signer,
+			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, usage},
+		},
+	}
+}
+
+// parseIssued parses an issued PEM certificate and returns it with the CA
+// bundle caFile (relative to the cluster directory) as a pool.
+func parseIssued(t *testing.T, issued []byte, caFile string) (*x509.Certificate, *x509.CertPool) {
+	t.Helper()
+	block, _ := pem.Decode(issued)
+	if block == nil {
+		t.Fatalf("issued certificate is not PEM: %q", issued)
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(clusterDir(t), caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	return leaf, roots
+}
+
 func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -193,26 +236,11 @@ func TestBootstrapTokenCSR(t *testing.T) {
 	cfg.BearerToken = id + "." + secret
 	boot := kubernetes.NewForConfigOrDie(cfg)
 
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+	csr := newCSR(t, csrName, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: "system:node:pico-boot", Organization: []string{"system:nodes"}},
-	}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: csrName},
-		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
-			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
-		},
-	}
+	}, certificatesv1.KubeAPIServerClientKubeletSignerName, certificatesv1.UsageClientAuth)
 	// Retried briefly: the token authenticator reads Secrets through an informer.
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := boot.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
 		if apierrors.IsUnauthorized(err) {
 			return false, nil
@@ -254,20 +282,7 @@ func TestBootstrapTokenCSR(t *testing.T) {
 		t.Fatalf("CSR has a certificate but no Approved condition: %+v", got.Status.Conditions)
 	}
 
-	block, _ := pem.Decode(issued)
-	if block == nil {
-		t.Fatalf("issued certificate is not PEM: %q", issued)
-	}
-	leaf, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(filepath.Join(clusterDir(t), "data", "tls", "client-ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
+	leaf, roots := parseIssued(t, issued, filepath.Join("data", "tls", "client-ca.crt"))
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Fatalf("issued certificate does not chain to client-ca.crt: %v", err)
 	}
@@ -375,26 +390,11 @@ func TestKubeletServingCSR(t *testing.T) {
 		adm.CertificatesV1().CertificateSigningRequests().Delete(context.Background(), csrName, metav1.DeleteOptions{})
 	})
 	node := nodeClient(t, name)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+	csr := newCSR(t, csrName, &x509.CertificateRequest{
 		Subject:     pkix.Name{CommonName: "system:node:" + name, Organization: []string{"system:nodes"}},
 		DNSNames:    []string{name},
 		IPAddresses: []net.IP{net.ParseIP("192.0.2.10")},
-	}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: csrName},
-		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			SignerName: certificatesv1.KubeletServingSignerName,
-			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
-		},
-	}
+	}, certificatesv1.KubeletServingSignerName, certificatesv1.UsageServerAuth)
 	created, err := node.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("node creating its serving CSR: %v", err)
@@ -417,20 +417,7 @@ func TestKubeletServingCSR(t *testing.T) {
 	if err != nil {
 		t.Fatalf("waiting for the serving certificate: %v", err)
 	}
-	block, _ := pem.Decode(issued)
-	if block == nil {
-		t.Fatalf("issued certificate is not PEM")
-	}
-	leaf, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(filepath.Join(clusterDir(t), "server-ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
+	leaf, roots := parseIssued(t, issued, "server-ca.crt")
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: name, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		t.Fatalf("serving certificate does not verify against server-ca.crt for %q: %v", name, err)
 	}
