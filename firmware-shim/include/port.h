@@ -29,9 +29,11 @@ uint64_t port_wall_ms(void);
  *  or SHIM_E_IO. */
 int32_t port_random(uint8_t *buf, size_t len);
 
-/** Answers a `platform.*` configuration key (assembly/host/config.ts): copies
- *  the value (no NUL) into out and returns its length; SHIM_E_NOTFOUND for an
- *  unknown key, SHIM_E_TOOLARGE when cap is too small. */
+/** Answers a `platform.*` configuration key (assembly/host/config.ts) that
+ *  differs per port (os_image, kernel_version, machine_id, ...; the shared
+ *  ones are answered by src/natives.c): copies the value (no NUL) into out
+ *  and returns its length; SHIM_E_NOTFOUND for an unknown key,
+ *  SHIM_E_TOOLARGE when cap is too small. */
 int32_t port_platform_get(const char *key, char *out, size_t cap);
 
 /** Starts a non-blocking connection in `slot` to host:port (flags SHIM_NET_*).

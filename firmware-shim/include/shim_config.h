@@ -33,6 +33,20 @@
 #define SHIM_TLS_HANDSHAKE_TIMEOUT_MS 15000u
 #endif
 
+/* Length of an Mbed TLS error or certificate verify reason in a log line
+ * (src/tls.c): fits mbedtls_strerror's "<module> - <text>" and the two or
+ * three verify reasons a rejected server certificate usually has. */
+#ifndef SHIM_TLS_REASON_MAX
+#define SHIM_TLS_REASON_MAX 160
+#endif
+
+/* 1: a rejected certificate is logged with Mbed TLS's reasons
+ * (mbedtls_x509_crt_verify_info); 0: with the MBEDTLS_X509_BADCERT_* flags
+ * in hex, so the device does not link the reason strings (flash). */
+#ifndef SHIM_TLS_VERIFY_TEXT
+#define SHIM_TLS_VERIFY_TEXT 1
+#endif
+
 /* Configuration store: entries, key and value lengths (without NUL). Must fit
  * every key in assembly/host/config.ts plus the host's own (tls.*, log.*);
  * values must fit a URL or a file path. */

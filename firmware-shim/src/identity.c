@@ -14,6 +14,7 @@
 #include "port.h"
 #include "shim.h"
 #include "shim_identity.h"
+#include "shim_tls.h"
 
 /* Characters that would change the meaning of a "CN=..,O=.." string
  * (mbedtls_x509_string_to_names: ',' separates, '=' assigns, '\\' escapes). */
@@ -44,15 +45,6 @@ int64_t shim_identity_time_ms(const mbedtls_x509_time *t) {
   return ((days * 24 + t->hour) * 60 + t->min) * 60000 + (int64_t)t->sec * 1000;
 }
 
-#if MBEDTLS_VERSION_MAJOR >= 3
-/* Mbed TLS's RNG callback over the port's generator (blinding in
- * mbedtls_pk_check_pair, 3.x). */
-static int shim_identity_rng(void *ctx, unsigned char *out, size_t len) {
-  (void)ctx;
-  return port_random(out, len) == (int32_t)len ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
-}
-#endif
-
 int32_t shim_identity_parse(mbedtls_x509_crt *crt, const unsigned char *pem, size_t len,
                             mbedtls_pk_context *key) {
   int ret;
@@ -64,7 +56,7 @@ int32_t shim_identity_parse(mbedtls_x509_crt *crt, const unsigned char *pem, siz
     return SHIM_E_INVAL;
   }
 #if MBEDTLS_VERSION_MAJOR >= 3
-  ret = mbedtls_pk_check_pair(&crt->pk, key, shim_identity_rng, NULL);
+  ret = mbedtls_pk_check_pair(&crt->pk, key, shim_tls_random, NULL);
 #else
   ret = mbedtls_pk_check_pair(&crt->pk, key);
 #endif

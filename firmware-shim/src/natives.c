@@ -56,6 +56,44 @@ static size_t shim_format_u32(char *out, size_t cap, uint32_t v) {
   return n < 0 ? 0 : (size_t)n;
 }
 
+/* A platform.* key (assembly/host/config.ts). The figures of the modelled
+ * device (shim_config.h), the architecture and the runtime are the same on
+ * every port; the rest is the port's (port_platform_get). Returns the length
+ * or SHIM_E_NOTFOUND / SHIM_E_TOOLARGE. */
+static int32_t shim_platform_get(const char *key, char *out, size_t cap) {
+  static const struct {
+    const char *key;
+    uint32_t value;
+  } figures[] = {
+      {"platform.devmem_bytes", SHIM_DEVMEM_BYTES},
+      {"platform.memory_bytes", SHIM_PLATFORM_MEMORY_BYTES},
+      {"platform.memory_allocatable_bytes", SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES},
+      {"platform.cpu_cores", SHIM_PLATFORM_CPU_CORES},
+  };
+  const char *text;
+  size_t i;
+  for (i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
+    if (strcmp(key, figures[i].key) == 0) {
+      return (int32_t)shim_format_u32(out, cap, figures[i].value);
+    }
+  }
+  if (strcmp(key, "platform.arch") == 0) {
+    text = "arm"; /* the RP2040's; the simulator models the device */
+  } else if (strcmp(key, "platform.os") == 0) {
+    text = "none";
+  } else if (strcmp(key, "platform.runtime") == 0) {
+    text = shim_runtime_name();
+  } else {
+    return port_platform_get(key, out, cap);
+  }
+  i = strlen(text);
+  if (i > cap) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(out, text, i);
+  return (int32_t)i;
+}
+
 int32_t shim_native_config_get(uint32_t kptr, uint32_t klen, uint32_t optr, uint32_t ocap) {
   char key[SHIM_CONFIG_MAX_KEY + 1];
   char value[SHIM_CONFIG_MAX_VALUE + 1];
@@ -78,10 +116,8 @@ int32_t shim_native_config_get(uint32_t kptr, uint32_t klen, uint32_t optr, uint
     shim_log(SHIM_LOG_WARN, "core: config key %s is not readable by the core", key);
     return SHIM_E_DENIED;
   }
-  if (strcmp(key, "platform.devmem_bytes") == 0) {
-    vlen = shim_format_u32(value, sizeof(value), SHIM_DEVMEM_BYTES);
-  } else if (strncmp(key, "platform.", 9) == 0) {
-    int32_t n = port_platform_get(key, value, sizeof(value));
+  if (strncmp(key, "platform.", 9) == 0) {
+    int32_t n = shim_platform_get(key, value, sizeof(value));
     if (n < 0) {
       return n;
     }

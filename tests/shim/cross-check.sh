@@ -3,10 +3,11 @@
 # without the runtime's own sources, the config parser) for the RP2040's
 # Cortex-M0+ with arm-none-eabi-gcc and warnings as errors. The adapter needs
 # a wasm2c header: one is generated from fixtures/minimal.wat. With WAMR_ROOT
-# set, the WAMR adapter is compiled too. Sources over Mbed TLS (src/identity.c)
-# build with the device's mbedtls_config.h against Mbed TLS 3.x headers
-# (MBEDTLS_SOURCE_DIR or PICO_SDK_PATH) or, without them, Debian's 2.28
-# headers (libmbedtls-dev, which the simulator links): the code serves both.
+# set, the WAMR adapter is compiled too. Sources over Mbed TLS (src/identity.c,
+# src/tls.c) build with the device's mbedtls_config.h against Mbed TLS 3.x
+# headers (MBEDTLS_SOURCE_DIR or PICO_SDK_PATH) or, without them, Debian's
+# 2.28 headers (libmbedtls-dev, which the simulator links): the code serves
+# both.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHIM=$ROOT/firmware-shim
@@ -25,16 +26,17 @@ cmake -DCORE_H="$OUT/core.h" -DOUT="$OUT/core_imports.h" -P "$SHIM/cmake/wasm2c_
 
 FLAGS=(-mcpu=cortex-m0plus -mthumb -Os -std=c99 -Wall -Wextra -Werror -Wvla -Wshadow
   -ffunction-sections -fdata-sections -I"$SHIM/include" -I"$SHIM")
-# Shared code over Mbed TLS (src/identity.c) builds with the device's Mbed TLS
-# configuration, as the firmware does; -idirafter keeps newlib's headers first
-# when only Debian's /usr/include/mbedtls is at hand.
+# Shared code over Mbed TLS (src/identity.c, src/tls.c) builds with the
+# device's Mbed TLS configuration, as the firmware does; -idirafter keeps
+# newlib's headers first when only Debian's /usr/include/mbedtls is at hand.
 MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
 if [ -n "$MBEDTLS_SRC" ]; then
   TLS_FLAGS=(-I"$MBEDTLS_SRC/include")
 else
   TLS_FLAGS=(-idirafter /usr/include)
 fi
-TLS_FLAGS+=(-DMBEDTLS_CONFIG_FILE="\"$SHIM/port/pico/mbedtls_config.h\"")
+# SHIM_TLS_VERIFY_TEXT=0 as in firmware.cmake (the simulator builds the other side).
+TLS_FLAGS+=(-DMBEDTLS_CONFIG_FILE="\"$SHIM/port/pico/mbedtls_config.h\"" -DSHIM_TLS_VERIFY_TEXT=0)
 srcs=("$SHIM"/src/*.c)
 for src in "${srcs[@]}"; do
   if grep -q '^#include <mbedtls/' "$src"; then

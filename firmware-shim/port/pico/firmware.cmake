@@ -43,8 +43,10 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #  - SHIM_CERT_STAGE_MAX: the staged certificate (identity.c, static RAM):
 #    base64 of a PEM leaf + two P-256 CAs is ~3.6 KB; 4 KiB instead of the
 #    8 KiB default keeps the heap for two TLS sessions.
+#  - SHIM_TLS_VERIFY_TEXT=0: a rejected server certificate is logged with its
+#    verify flags, not mbedtls_x509_crt_verify_info's text (flash).
 set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=40960u SHIM_WAMR_POOL_BYTES=110592u
-    SHIM_CERT_STAGE_MAX=4096u)
+    SHIM_CERT_STAGE_MAX=4096u SHIM_TLS_VERIFY_TEXT=0)
 
 set(K3S_SHIM_SOURCES
   ${SHIM_DIR}/src/config.c
@@ -53,6 +55,7 @@ set(K3S_SHIM_SOURCES
   ${SHIM_DIR}/src/log.c
   ${SHIM_DIR}/src/loop.c
   ${SHIM_DIR}/src/natives.c
+  ${SHIM_DIR}/src/tls.c
   ${SHIM_DIR}/runtime/wamr/runtime_wamr.c
   ${PICO_DIR}/main.c
   ${PICO_DIR}/platform.c

@@ -29,6 +29,7 @@
 #include "port.h"
 #include "port_pico.h"
 #include "shim_identity.h"
+#include "shim_tls.h"
 #include "store.h"
 
 /* DER of a P-256 key with its public point (SEC1, RFC 5915): 121 bytes;
@@ -68,7 +69,7 @@ static int32_t port_id_key_generate(uint32_t slot) {
   if (ret == 0) {
     /* P-256: k3s' CAs are P-256 and RSA signing takes seconds on an M0+. */
     ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
-                              port_pico_drbg_random, NULL);
+                              shim_tls_random, NULL);
   }
   if (ret == 0) {
     /* Writes at the end of the buffer; returns the length. */
@@ -103,7 +104,7 @@ static int32_t port_id_key_load(uint32_t slot) {
     return rc;
   }
   mbedtls_pk_init(key);
-  ret = mbedtls_pk_parse_key(key, der, len, NULL, 0, port_pico_drbg_random, NULL);
+  ret = mbedtls_pk_parse_key(key, der, len, NULL, 0, shim_tls_random, NULL);
   if (ret == 0 && (mbedtls_pk_get_type(key) != MBEDTLS_PK_ECKEY ||
                    mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*key)) !=
                        MBEDTLS_ECP_DP_SECP256R1)) {
@@ -162,7 +163,7 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   }
   /* Straight into out: the DER is written at its end and turned into PEM
    * in place (x509write_csr_pem), NUL-terminated. */
-  ret = mbedtls_x509write_csr_pem(&csr, out, cap, port_pico_drbg_random, NULL);
+  ret = mbedtls_x509write_csr_pem(&csr, out, cap, shim_tls_random, NULL);
   mbedtls_x509write_csr_free(&csr);
   if (ret == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL || ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL) {
     return SHIM_E_TOOLARGE;

@@ -35,9 +35,11 @@
 #include "flash_layout.h"
 #include "port.h"
 #include "port_pico.h"
+#include "shim_tls.h"
 
-/* Mbed TLS has no error strings on the device (MBEDTLS_ERROR_C is off to
- * save flash): errors are logged as -0x hex codes. */
+/* Mbed TLS has no error strings on the device (MBEDTLS_ERROR_C is off and
+ * SHIM_TLS_VERIFY_TEXT is 0, firmware.cmake, to save flash): errors are
+ * logged as -0x hex codes, rejected certificates with their verify flags. */
 
 typedef enum {
   PORT_CONN_FREE = 0,
@@ -312,26 +314,18 @@ static const unsigned char *port_pem_tlv(uint32_t type, size_t *len) {
  * crt/key (both or neither) it also presents that client certificate. */
 int port_pico_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
                           mbedtls_pk_context *key) {
-  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                        MBEDTLS_SSL_PRESET_DEFAULT);
-  if (ret != 0) {
-    return ret;
-  }
-  /* Never optional (DESIGN.md: server certificate always verified). */
-  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-  mbedtls_ssl_conf_ca_chain(conf, &port_ca, NULL);
-  mbedtls_ssl_conf_rng(conf, port_pico_drbg_random, NULL);
-  /* Session tickets (RFC 5077): the API server closes watches every
-   * 30-60 min; a resumed session skips the ~0.9 s ECDHE/ECDSA handshake. */
-  mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-  if (crt != NULL && key != NULL) {
-    ret = mbedtls_ssl_conf_own_cert(conf, crt, key);
-  }
-  return ret;
+  return shim_tls_conf_client(conf, &port_ca, crt, key);
 }
 
 const mbedtls_x509_crt *port_pico_static_cert(void) {
   return port_have_cert ? &port_cert : NULL;
+}
+
+/* Logs that a TLS TLV of the config region does not parse: SHIM_E_INVAL. */
+static int32_t port_tls_invalid(const char *what, int ret) {
+  shim_log(SHIM_LOG_ERROR, "tls: the %s in the config region is not valid (-0x%04x)", what,
+           (unsigned)-ret);
+  return SHIM_E_INVAL;
 }
 
 int32_t port_pico_tls_load(void) {
@@ -352,27 +346,16 @@ int32_t port_pico_tls_load(void) {
     shim_log(SHIM_LOG_ERROR, "tls: the client certificate and key must be set together");
     return SHIM_E_INVAL;
   }
-  if (ca != NULL) {
-    ret = mbedtls_x509_crt_parse(&port_ca, ca, ca_len);
-    if (ret != 0) {
-      shim_log(SHIM_LOG_ERROR, "tls: CA bundle is not valid PEM certificates (-0x%04x)",
-               (unsigned)-ret);
-      return SHIM_E_INVAL;
-    }
+  if (ca != NULL && (ret = mbedtls_x509_crt_parse(&port_ca, ca, ca_len)) != 0) {
+    return port_tls_invalid("CA bundle", ret);
   }
-  if (cert != NULL) {
-    ret = mbedtls_x509_crt_parse(&port_cert, cert, cert_len);
-    if (ret != 0) {
-      shim_log(SHIM_LOG_ERROR, "tls: client certificate is not valid PEM (-0x%04x)",
-               (unsigned)-ret);
-      return SHIM_E_INVAL;
-    }
-    ret = mbedtls_pk_parse_key(&port_key, key, key_len, NULL, 0, port_pico_drbg_random, NULL);
-    if (ret != 0) {
-      shim_log(SHIM_LOG_ERROR, "tls: client key is not a valid private key (-0x%04x)",
-               (unsigned)-ret);
-      return SHIM_E_INVAL;
-    }
+  if (cert != NULL && (ret = mbedtls_x509_crt_parse(&port_cert, cert, cert_len)) != 0) {
+    return port_tls_invalid("client certificate", ret);
+  }
+  if (cert != NULL &&
+      (ret = mbedtls_pk_parse_key(&port_key, key, key_len, NULL, 0, shim_tls_random,
+                                  NULL)) != 0) {
+    return port_tls_invalid("client key", ret);
   }
   ret = port_pico_client_conf(&port_conf_server_only, NULL, NULL);
   if (ret == 0 && cert != NULL) {
@@ -429,47 +412,20 @@ static void port_session_save(const port_conn_t *c) {
 
 /* ---- TLS state machine ---- */
 
-/* IP-literal hosts: the leaf must list the address as an iPAddress SAN
- * (RFC 5280 section 4.2.1.6; RFC 6125 section 1.7.2: never the CN). */
-static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-  const port_conn_t *c = ctx;
-  const mbedtls_x509_sequence *san;
-  const uint8_t *ip = (const uint8_t *)&ip_2_ip4(&c->addr)->addr;
-  if (depth != 0 || !c->ip_literal) {
-    return 0;
-  }
-  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
-    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == 4 &&
-        memcmp(san->buf.p, ip, 4) == 0) {
-      return 0;
-    }
-  }
-  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-  return 0;
-}
-
 static int32_t port_tls_begin(port_conn_t *c) {
   mbedtls_ssl_config *conf = &port_conf_server_only;
-  int ret;
+  int32_t rc;
   if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
     /* The operator's static identity wins over the node's own. */
     conf = port_have_cert ? &port_conf_client_cert : port_pico_identity_conf();
   }
-  mbedtls_ssl_init(&c->ssl);
   c->ssl_live = 1;
-  ret = mbedtls_ssl_setup(&c->ssl, conf);
-  if (ret == 0 && !c->ip_literal) {
-    /* SNI and the name the certificate must match (RFC 6066 section 3). */
-    ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
-  } else if (ret == 0) {
-    ret = mbedtls_ssl_set_hostname(&c->ssl, NULL);
-    mbedtls_ssl_set_verify(&c->ssl, port_verify_ip, c);
-  }
-  if (ret != 0) {
-    shim_log(SHIM_LOG_ERROR, "tls: session setup for %s failed (-0x%04x)", c->host,
-             (unsigned)-ret);
-    port_conn_fail(c, ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS);
-    return c->error;
+  /* lwIP here is IPv4 only (lwipopts.h): a literal is 4 bytes. */
+  rc = shim_tls_session_start(&c->ssl, conf, c->host, c->port,
+                              (const uint8_t *)&ip_2_ip4(&c->addr)->addr, c->ip_literal ? 4u : 0u);
+  if (rc != SHIM_OK) {
+    port_conn_fail(c, rc);
+    return rc;
   }
   {
     port_session_t *e = port_session_find(c);
@@ -482,25 +438,10 @@ static int32_t port_tls_begin(port_conn_t *c) {
   return SHIM_OK;
 }
 
-static int32_t port_tls_handshake_error(port_conn_t *c, int ret) {
-  uint32_t verify = mbedtls_ssl_get_verify_result(&c->ssl);
-  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
-      (verify != 0 && verify != (uint32_t)-1 && ret != MBEDTLS_ERR_SSL_CONN_EOF)) {
-    /* Flags: mbedtls/x509.h MBEDTLS_X509_BADCERT_* (0x01 expired, 0x04 name
-     * mismatch, 0x08 not trusted, 0x200 future). */
-    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected (verify flags 0x%lx)", c->host,
-             (unsigned)c->port, (unsigned long)verify);
-    return SHIM_E_CERT;
-  }
-  shim_log(SHIM_LOG_ERROR, "tls: handshake with %s:%u failed (-0x%04x)", c->host,
-           (unsigned)c->port, (unsigned)-ret);
-  return SHIM_E_TLS;
-}
-
 /* Advances the slot as far as it goes without blocking: SHIM_OK when open,
  * SHIM_E_AGAIN while in progress, or the sticky error. */
 static int32_t port_conn_progress(port_conn_t *c) {
-  int ret;
+  int32_t ret;
   if (c->state == PORT_CONN_FAILED) {
     return c->error;
   }
@@ -525,35 +466,29 @@ static int32_t port_conn_progress(port_conn_t *c) {
       return SHIM_E_AGAIN;
     }
     port_pico_watchdog_feed(); /* a handshake step may take ~0.7 s of CPU */
-    ret = mbedtls_ssl_handshake(&c->ssl);
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      c->want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
-      return SHIM_E_AGAIN;
+    ret = shim_tls_handshake(&c->ssl, c->host, c->port, &c->want_write);
+    if (ret == SHIM_E_AGAIN) {
+      return ret;
     }
-    if (ret != 0) {
+    if (ret != SHIM_OK) {
       port_session_drop(port_session_find(c)); /* never retry a failed session */
-      port_conn_fail(c, port_tls_handshake_error(c, ret));
-      return c->error;
+      port_conn_fail(c, ret);
+      return ret;
     }
     port_session_save(c);
-    c->want_write = 0;
     c->state = PORT_CONN_OPEN;
     c->just_opened = 1;
-    shim_log(SHIM_LOG_DEBUG, "tls: %s:%u up, %s, %s", c->host, (unsigned)c->port,
-             mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
   }
   if (c->state == PORT_CONN_OPEN && c->flush_pending) {
-    /* A zero-length write only flushes the record already encrypted. */
-    ret = mbedtls_ssl_write(&c->ssl, NULL, 0);
-    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
-      c->want_write = 1;
+    ret = shim_tls_flush(&c->ssl);
+    c->want_write = ret == SHIM_E_AGAIN;
+    if (ret == SHIM_E_AGAIN) {
       return SHIM_OK;
     }
     c->flush_pending = 0;
-    c->want_write = 0;
-    if (ret < 0) {
-      port_conn_fail(c, SHIM_E_IO);
-      return SHIM_E_IO;
+    if (ret != SHIM_OK) {
+      port_conn_fail(c, ret);
+      return ret;
     }
   }
   return SHIM_OK;
@@ -639,33 +574,20 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
     shim_log(SHIM_LOG_WARN, "net: send to %s:%u failed", c->host, (unsigned)c->port);
     port_conn_fail(c, SHIM_E_IO);
     return SHIM_E_IO;
-  } else {
-    int ret = mbedtls_ssl_write(&c->ssl, buf, len);
-    if (ret > 0) {
-      c->want_write = 0;
-      return ret;
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      /* The record is encrypted and partly sent: the bytes are taken and
-       * the rest is flushed by port_conn_progress (as in port/posix). */
-      c->flush_pending = 1;
-      c->want_write = 1;
-      return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
-      return SHIM_E_AGAIN;
-    }
-    shim_log(SHIM_LOG_WARN, "tls: send to %s:%u failed (-0x%04x)", c->host, (unsigned)c->port,
-             (unsigned)-ret);
-    port_conn_fail(c, SHIM_E_IO);
-    return SHIM_E_IO;
   }
+  /* A partly sent record is flushed by port_conn_progress. */
+  rc = shim_tls_write(&c->ssl, buf, len, c->host, c->port, &c->flush_pending);
+  if (rc > 0) {
+    c->want_write = c->flush_pending;
+  } else if (rc != SHIM_E_AGAIN) {
+    port_conn_fail(c, rc);
+  }
+  return rc;
 }
 
 int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
   port_conn_t *c;
   int32_t rc;
-  int ret;
   if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
@@ -687,28 +609,11 @@ int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
     }
     return SHIM_E_AGAIN;
   }
-  for (;;) {
-    ret = mbedtls_ssl_read(&c->ssl, buf, cap);
-    if (ret > 0) {
-      return ret;
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      return SHIM_E_AGAIN;
-    }
-#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-      continue;
-    }
-#endif
-    break;
+  rc = shim_tls_read(&c->ssl, buf, cap, c->host, c->port);
+  if (rc < 0 && rc != SHIM_E_AGAIN && rc != SHIM_E_CLOSED) {
+    port_conn_fail(c, rc);
   }
-  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
-    return SHIM_E_CLOSED;
-  }
-  shim_log(SHIM_LOG_WARN, "tls: receive from %s:%u failed (-0x%04x)", c->host, (unsigned)c->port,
-           (unsigned)-ret);
-  port_conn_fail(c, ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS);
-  return c->error;
+  return rc;
 }
 
 int32_t port_net_close(uint32_t slot) {

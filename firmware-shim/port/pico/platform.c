@@ -21,7 +21,6 @@
 
 #include "port.h"
 #include "port_pico.h"
-#include "runtime/runtime.h"
 
 /* Wall clock: Unix time in us at boot (time_us_64() == 0), from SNTP; 0 while
  * unknown. */
@@ -122,11 +121,6 @@ int32_t port_pico_platform_init(void) {
   return SHIM_OK;
 }
 
-int port_pico_drbg_random(void *ctx, unsigned char *out, size_t len) {
-  (void)ctx;
-  return mbedtls_ctr_drbg_random(&port_drbg, out, len);
-}
-
 int32_t port_random(uint8_t *buf, size_t len) {
   size_t done = 0;
   if (buf == NULL || !port_drbg_ready) {
@@ -187,32 +181,11 @@ int32_t port_platform_get(const char *key, char *out, size_t cap) {
   if (key == NULL || out == NULL) {
     return SHIM_E_INVAL;
   }
-  if (strcmp(key, "platform.arch") == 0) {
-    return port_copy_value("arm", out, cap);
-  }
-  if (strcmp(key, "platform.os") == 0) {
-    return port_copy_value("none", out, cap);
-  }
   if (strcmp(key, "platform.os_image") == 0) {
     return port_copy_value("k3s-pico-node firmware (Raspberry Pi Pico W)", out, cap);
   }
   if (strcmp(key, "platform.kernel_version") == 0) {
     return port_copy_value("pico-sdk " PICO_SDK_VERSION_STRING, out, cap);
-  }
-  if (strcmp(key, "platform.runtime") == 0) {
-    return port_copy_value(shim_runtime_name(), out, cap);
-  }
-  if (strcmp(key, "platform.memory_bytes") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_BYTES);
-    return port_copy_value(num, out, cap);
-  }
-  if (strcmp(key, "platform.memory_allocatable_bytes") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES);
-    return port_copy_value(num, out, cap);
-  }
-  if (strcmp(key, "platform.cpu_cores") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_CPU_CORES);
-    return port_copy_value(num, out, cap);
   }
   if (strcmp(key, "platform.machine_id") == 0) {
     return port_machine_id(out, cap);

@@ -58,9 +58,6 @@ void port_pico_led_tick(void);
 void port_pico_watchdog_feed(void);
 void port_pico_watchdog_start(void);
 
-/** The CTR_DRBG for Mbed TLS (net.c). */
-int port_pico_drbg_random(void *ctx, unsigned char *out, size_t len);
-
 /* ---- Wi-Fi station (wifi.c) ---- */
 
 /** Initialises the CYW43 with the country from wifi.country and starts

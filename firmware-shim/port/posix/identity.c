@@ -21,7 +21,6 @@
 
 #include <mbedtls/base64.h>
 #include <mbedtls/ecp.h>
-#include <mbedtls/error.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
@@ -34,6 +33,7 @@
 #include "port_posix.h"
 #include "port_posix_tls.h"
 #include "shim_identity.h"
+#include "shim_tls.h"
 
 /* A PEM private key (P-256: ~230 bytes) or a PEM chain read back. */
 #define PORT_ID_FILE_MAX 16384
@@ -61,14 +61,6 @@ static int port_id_current = -1;        /* index into port_id_certs, -1 = none *
 static unsigned char port_id_stage[SHIM_CERT_STAGE_MAX];
 static size_t port_id_stage_len;
 static unsigned char port_id_buf[PORT_ID_FILE_MAX + 1];
-
-static void port_id_strerror(int ret, char *out, size_t cap) {
-#if defined(MBEDTLS_ERROR_C)
-  mbedtls_strerror(ret, out, cap);
-#else
-  snprintf(out, cap, "-0x%04x", (unsigned)-ret);
-#endif
-}
 
 /* ---- state directory and files ---- */
 
@@ -142,7 +134,7 @@ static int32_t port_id_write(const char *path, const unsigned char *data, size_t
 static int32_t port_id_key_generate(uint32_t slot, const char *path) {
   mbedtls_pk_context *key = &port_id_keys[slot];
   unsigned char pem[PORT_ID_KEY_PEM_MAX];
-  char reason[128];
+  char reason[SHIM_TLS_REASON_MAX];
   int ret;
   int32_t rc;
 
@@ -151,13 +143,13 @@ static int32_t port_id_key_generate(uint32_t slot, const char *path) {
   if (ret == 0) {
     /* P-256: k3s' CAs are P-256 and RSA signing takes seconds on an M0+. */
     ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
-                              mbedtls_ctr_drbg_random, &port_drbg);
+                              shim_tls_random, NULL);
   }
   if (ret == 0) {
     ret = mbedtls_pk_write_key_pem(key, pem, sizeof(pem));
   }
   if (ret != 0) {
-    port_id_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     shim_log(SHIM_LOG_ERROR, "identity: key generation failed: %s", reason);
     mbedtls_pk_free(key);
     return SHIM_E_IO;
@@ -185,7 +177,7 @@ static mbedtls_ecp_group_id port_id_key_group(mbedtls_pk_context *key) {
 
 static int32_t port_id_key_load(uint32_t slot, const char *path) {
   mbedtls_pk_context *key = &port_id_keys[slot];
-  char reason[128];
+  char reason[SHIM_TLS_REASON_MAX];
   int32_t n = port_id_read(path);
   int ret;
   if (n < 0) {
@@ -193,8 +185,7 @@ static int32_t port_id_key_load(uint32_t slot, const char *path) {
   }
   mbedtls_pk_init(key);
 #if MBEDTLS_VERSION_MAJOR >= 3
-  ret = mbedtls_pk_parse_key(key, port_id_buf, (size_t)n + 1, NULL, 0, mbedtls_ctr_drbg_random,
-                             &port_drbg);
+  ret = mbedtls_pk_parse_key(key, port_id_buf, (size_t)n + 1, NULL, 0, shim_tls_random, NULL);
 #else
   ret = mbedtls_pk_parse_key(key, port_id_buf, (size_t)n + 1, NULL, 0);
 #endif
@@ -204,7 +195,7 @@ static int32_t port_id_key_load(uint32_t slot, const char *path) {
     ret = MBEDTLS_ERR_PK_KEY_INVALID_FORMAT;
   }
   if (ret != 0) {
-    port_id_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     /* Never overwrite it: an operator may still want what it holds. */
     shim_log(SHIM_LOG_ERROR,
              "identity: %s is not a usable P-256 key (%s); move it away to make a new one", path,
@@ -242,7 +233,7 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   mbedtls_x509write_csr csr;
   char subject[PORT_ID_SUBJECT_MAX];
   unsigned char pem[4096];
-  char reason[128];
+  char reason[SHIM_TLS_REASON_MAX];
   size_t len;
   int ret;
 
@@ -258,11 +249,11 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   mbedtls_x509write_csr_set_key(&csr, &port_id_keys[slot]);
   ret = mbedtls_x509write_csr_set_subject_name(&csr, subject);
   if (ret == 0) {
-    ret = mbedtls_x509write_csr_pem(&csr, pem, sizeof(pem), mbedtls_ctr_drbg_random, &port_drbg);
+    ret = mbedtls_x509write_csr_pem(&csr, pem, sizeof(pem), shim_tls_random, NULL);
   }
   mbedtls_x509write_csr_free(&csr);
   if (ret != 0) {
-    port_id_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     shim_log(SHIM_LOG_ERROR, "identity: CSR failed: %s", reason);
     return SHIM_E_INVAL;
   }

@@ -25,8 +25,6 @@
 #include <unistd.h>
 
 #include <mbedtls/version.h>
-#include <mbedtls/asn1.h>
-#include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
@@ -39,14 +37,12 @@
 #include "port.h"
 #include "port_posix.h"
 #include "port_posix_tls.h"
+#include "shim_tls.h"
 
 /* Largest PEM file read for credentials: a CA bundle of a few certificates. */
 #ifndef PORT_POSIX_PEM_MAX
 #define PORT_POSIX_PEM_MAX 65536
 #endif
-
-/* Length of a formatted Mbed TLS error or verify reason in a log line. */
-#define PORT_TLS_REASON_MAX 160
 
 typedef enum {
   PORT_CONN_FREE = 0,
@@ -92,14 +88,6 @@ static int port_tls_ready;
 static unsigned char port_pem[PORT_POSIX_PEM_MAX + 1];
 
 /* ---- helpers ---- */
-
-static void port_tls_strerror(int ret, char *out, size_t cap) {
-#if defined(MBEDTLS_ERROR_C)
-  mbedtls_strerror(ret, out, cap);
-#else
-  snprintf(out, cap, "-0x%04x", (unsigned)-ret);
-#endif
-}
 
 static void port_conn_fail(uint32_t slot, int32_t error) {
   port_conn_t *c = &port_conns[slot];
@@ -184,7 +172,7 @@ static int port_tls_path(const char *key, char *path, size_t cap) {
 }
 
 static int port_load_crt(mbedtls_x509_crt *crt, const char *what, const char *path) {
-  char reason[PORT_TLS_REASON_MAX];
+  char reason[SHIM_TLS_REASON_MAX];
   size_t len = 0;
   int ret;
   if (port_read_pem(what, path, &len) != 0) {
@@ -192,7 +180,7 @@ static int port_load_crt(mbedtls_x509_crt *crt, const char *what, const char *pa
   }
   ret = mbedtls_x509_crt_parse(crt, port_pem, len);
   if (ret != 0) {
-    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     shim_log(SHIM_LOG_ERROR, "tls: %s %s is not valid PEM certificates: %s", what, path, reason);
     return -1;
   }
@@ -200,49 +188,32 @@ static int port_load_crt(mbedtls_x509_crt *crt, const char *what, const char *pa
 }
 
 static int port_load_key(const char *path) {
-  char reason[PORT_TLS_REASON_MAX];
+  char reason[SHIM_TLS_REASON_MAX];
   size_t len = 0;
   int ret;
   if (port_read_pem("key", path, &len) != 0) {
     return -1;
   }
 #if MBEDTLS_VERSION_MAJOR >= 3
-  ret = mbedtls_pk_parse_key(&port_key, port_pem, len, NULL, 0, mbedtls_ctr_drbg_random,
-                             &port_drbg);
+  ret = mbedtls_pk_parse_key(&port_key, port_pem, len, NULL, 0, shim_tls_random, NULL);
 #else
   ret = mbedtls_pk_parse_key(&port_key, port_pem, len, NULL, 0);
 #endif
   /* The PEM held the private key: wipe the read buffer. */
   mbedtls_platform_zeroize(port_pem, sizeof(port_pem));
   if (ret != 0) {
-    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     shim_log(SHIM_LOG_ERROR, "tls: key %s is not a valid private key: %s", path, reason);
     return -1;
   }
   return 0;
 }
 
-static int port_conf_setup(mbedtls_ssl_config *conf, int with_cert) {
-  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                        MBEDTLS_SSL_PRESET_DEFAULT);
-  if (ret != 0) {
-    return ret;
-  }
-  /* Never optional (DESIGN.md: server certificate always verified). */
-  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-  mbedtls_ssl_conf_ca_chain(conf, &port_ca, NULL);
-  mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &port_drbg);
-  if (with_cert) {
-    ret = mbedtls_ssl_conf_own_cert(conf, &port_cert, &port_key);
-  }
-  return ret;
-}
-
 int32_t port_posix_tls_load(void) {
   char ca_path[SHIM_CONFIG_MAX_VALUE + 1 + SHIM_CONFIG_MAX_VALUE + 1];
   char cert_path[sizeof(ca_path)];
   char key_path[sizeof(ca_path)];
-  char reason[PORT_TLS_REASON_MAX];
+  char reason[SHIM_TLS_REASON_MAX];
   int has_ca;
   int has_cert;
   int has_key;
@@ -280,12 +251,12 @@ int32_t port_posix_tls_load(void) {
                    port_load_key(key_path) != 0)) {
     goto cleanup;
   }
-  ret = port_conf_setup(&port_conf_server_only, 0);
+  ret = port_posix_client_conf(&port_conf_server_only, NULL, NULL);
   if (ret == 0 && has_cert) {
-    ret = port_conf_setup(&port_conf_client_cert, 1);
+    ret = port_posix_client_conf(&port_conf_client_cert, &port_cert, &port_key);
   }
   if (ret != 0) {
-    port_tls_strerror(ret, reason, sizeof(reason));
+    shim_tls_strerror(ret, reason, sizeof(reason));
     shim_log(SHIM_LOG_ERROR, "tls: configuration failed: %s", reason);
     goto cleanup;
   }
@@ -329,10 +300,7 @@ int port_posix_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
   if (!port_tls_ready) {
     return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
   }
-  if (port_conf_setup(conf, 0) != 0) {
-    return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
-  }
-  return mbedtls_ssl_conf_own_cert(conf, crt, key);
+  return shim_tls_conf_client(conf, &port_ca, crt, key);
 }
 
 void port_posix_get_stats(port_posix_stats_t *out) {
@@ -373,83 +341,22 @@ static int32_t port_conn_start(uint32_t slot) {
   return SHIM_E_CONNECT;
 }
 
-/* Verify callback for IP-literal hosts: the leaf certificate must list the
- * address as an iPAddress SAN (RFC 5280 section 4.2.1.6; RFC 6125 section
- * 1.7.2: never the CN). Mbed TLS 2.28 only matches DNS names, so the check is
- * done here for every version; a miss is reported as a name mismatch. */
-static int port_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-  const port_conn_t *c = ctx;
-  const mbedtls_x509_sequence *san;
-  if (depth != 0 || c->ip_len == 0) {
-    return 0;
-  }
-  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
-    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == c->ip_len &&
-        memcmp(san->buf.p, c->ip, c->ip_len) == 0) {
-      return 0;
-    }
-  }
-  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-  return 0;
-}
-
 static int32_t port_tls_begin(uint32_t slot) {
   port_conn_t *c = &port_conns[slot];
-  char reason[PORT_TLS_REASON_MAX];
   mbedtls_ssl_config *conf = &port_conf_server_only;
+  int32_t rc;
   /* Static files (operator-provisioned) win over the node-made identity. */
   if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
     conf = port_have_cert ? &port_conf_client_cert : port_posix_identity_conf();
   }
-  int ret;
-
-  mbedtls_ssl_init(&c->ssl);
   c->ssl_live = 1;
-  ret = mbedtls_ssl_setup(&c->ssl, conf);
-  if (ret == 0 && c->ip_len == 0) {
-    /* SNI and the name the certificate must match (RFC 6066 section 3). */
-    ret = mbedtls_ssl_set_hostname(&c->ssl, c->host);
-  } else if (ret == 0) {
-    /* IP literal: no SNI (RFC 6066 section 3 forbids addresses there); the
-     * address is checked against the SAN by port_verify_ip. NULL says so
-     * explicitly (required from Mbed TLS 3.6.3 on). */
-    ret = mbedtls_ssl_set_hostname(&c->ssl, NULL);
-    mbedtls_ssl_set_verify(&c->ssl, port_verify_ip, c);
-  }
-  if (ret != 0) {
-    port_tls_strerror(ret, reason, sizeof(reason));
-    shim_log(SHIM_LOG_ERROR, "tls: session setup for %s failed: %s", c->host, reason);
-    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS;
+  rc = shim_tls_session_start(&c->ssl, conf, c->host, c->port, c->ip, c->ip_len);
+  if (rc != SHIM_OK) {
+    return rc;
   }
   mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
   c->state = PORT_CONN_HANDSHAKE;
   return SHIM_OK;
-}
-
-/* Classifies a failed handshake: SHIM_E_CERT with the verify reasons, or
- * SHIM_E_TLS with Mbed TLS's error text. */
-static int32_t port_tls_handshake_error(port_conn_t *c, int ret) {
-  char reason[PORT_TLS_REASON_MAX];
-  uint32_t verify = mbedtls_ssl_get_verify_result(&c->ssl);
-  size_t i;
-
-  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
-      (verify != 0 && verify != (uint32_t)-1 && ret != MBEDTLS_ERR_SSL_CONN_EOF)) {
-    int n = mbedtls_x509_crt_verify_info(reason, sizeof(reason), "", verify);
-    /* verify_info writes one reason per line: join them. */
-    for (i = 0; n > 0 && i < (size_t)n && reason[i] != '\0'; i++) {
-      if (reason[i] == '\n') {
-        reason[i] = (reason[i + 1] == '\0') ? '\0' : ';';
-      }
-    }
-    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected: %s", c->host, (unsigned)c->port,
-             n > 0 ? reason : "unknown reason");
-    return SHIM_E_CERT;
-  }
-  port_tls_strerror(ret, reason, sizeof(reason));
-  shim_log(SHIM_LOG_ERROR, "tls: handshake with %s:%u failed: %s", c->host, (unsigned)c->port,
-           reason);
-  return SHIM_E_TLS;
 }
 
 /* Advances a connecting / handshaking / flushing slot as far as it goes
@@ -457,7 +364,7 @@ static int32_t port_tls_handshake_error(port_conn_t *c, int ret) {
  * progress, or the sticky error. */
 static int32_t port_conn_progress(uint32_t slot) {
   port_conn_t *c = &port_conns[slot];
-  int ret;
+  int32_t ret;
 
   if (c->state == PORT_CONN_FAILED) {
     return c->error;
@@ -505,35 +412,27 @@ static int32_t port_conn_progress(uint32_t slot) {
     }
   }
   if (c->state == PORT_CONN_HANDSHAKE) {
-    ret = mbedtls_ssl_handshake(&c->ssl);
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      c->want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
-      return SHIM_E_AGAIN;
+    ret = shim_tls_handshake(&c->ssl, c->host, c->port, &c->want_write);
+    if (ret == SHIM_E_AGAIN) {
+      return ret;
     }
-    if (ret != 0) {
-      int32_t err = port_tls_handshake_error(c, ret);
-      port_conn_fail(slot, err);
-      return err;
+    if (ret != SHIM_OK) {
+      port_conn_fail(slot, ret);
+      return ret;
     }
     port_stats.handshakes_ok++;
-    c->want_write = 0;
     c->state = PORT_CONN_OPEN;
-    shim_log(SHIM_LOG_DEBUG, "tls: %s:%u up, %s, %s", c->host, (unsigned)c->port,
-             mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
   }
   if (c->state == PORT_CONN_OPEN && c->flush_pending) {
-    /* A zero-length write only flushes the record already encrypted
-     * (Mbed TLS ssl_write_real: out_left != 0 -> flush). */
-    ret = mbedtls_ssl_write(&c->ssl, NULL, 0);
-    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
-      c->want_write = 1;
+    ret = shim_tls_flush(&c->ssl);
+    c->want_write = ret == SHIM_E_AGAIN;
+    if (ret == SHIM_E_AGAIN) {
       return SHIM_OK;
     }
     c->flush_pending = 0;
-    c->want_write = 0;
-    if (ret < 0) {
-      port_conn_fail(slot, SHIM_E_IO);
-      return SHIM_E_IO;
+    if (ret != SHIM_OK) {
+      port_conn_fail(slot, ret);
+      return ret;
     }
   }
   return SHIM_OK;
@@ -641,37 +540,20 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
              strerror(errno));
     port_conn_fail(slot, SHIM_E_IO);
     return SHIM_E_IO;
-  } else {
-    int ret = mbedtls_ssl_write(&c->ssl, buf, len);
-    if (ret > 0) {
-      c->want_write = 0;
-      return ret;
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      /* The record is encrypted and partly sent: the bytes are taken; the
-       * rest of the record is flushed by port_conn_progress. Mbed TLS would
-       * otherwise require the same buffer on the next call. */
-      c->flush_pending = 1;
-      c->want_write = 1;
-      return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
-      return SHIM_E_AGAIN;
-    }
-    {
-      char reason[PORT_TLS_REASON_MAX];
-      port_tls_strerror(ret, reason, sizeof(reason));
-      shim_log(SHIM_LOG_WARN, "tls: send to %s:%u: %s", c->host, (unsigned)c->port, reason);
-    }
-    port_conn_fail(slot, SHIM_E_IO);
-    return SHIM_E_IO;
   }
+  /* A partly sent record is flushed by port_conn_progress. */
+  rc = shim_tls_write(&c->ssl, buf, len, c->host, c->port, &c->flush_pending);
+  if (rc > 0) {
+    c->want_write = c->flush_pending;
+  } else if (rc != SHIM_E_AGAIN) {
+    port_conn_fail(slot, rc);
+  }
+  return rc;
 }
 
 int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
   port_conn_t *c;
   int32_t rc;
-  int ret;
   if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
@@ -698,32 +580,11 @@ int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
     port_conn_fail(slot, SHIM_E_IO);
     return SHIM_E_IO;
   }
-  for (;;) {
-    ret = mbedtls_ssl_read(&c->ssl, buf, cap);
-    if (ret > 0) {
-      return ret;
-    }
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-      return SHIM_E_AGAIN;
-    }
-#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-      continue; /* TLS 1.3 ticket after the handshake: not application data */
-    }
-#endif
-    break;
+  rc = shim_tls_read(&c->ssl, buf, cap, c->host, c->port);
+  if (rc < 0 && rc != SHIM_E_AGAIN && rc != SHIM_E_CLOSED) {
+    port_conn_fail(slot, rc);
   }
-  /* close_notify, or TCP EOF without it: both end the stream for the core. */
-  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
-    return SHIM_E_CLOSED;
-  }
-  {
-    char reason[PORT_TLS_REASON_MAX];
-    port_tls_strerror(ret, reason, sizeof(reason));
-    shim_log(SHIM_LOG_WARN, "tls: receive from %s:%u: %s", c->host, (unsigned)c->port, reason);
-  }
-  port_conn_fail(slot, ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS);
-  return c->error;
+  return rc;
 }
 
 int32_t port_net_close(uint32_t slot) {

@@ -21,15 +21,14 @@
 #include "port.h"
 #include "port_posix.h"
 #include "port_posix_tls.h"
-#include "runtime/runtime.h"
 
 static struct timespec port_start;
 static int port_started;
 static char port_config_dir[SHIM_CONFIG_MAX_VALUE + 1] = ".";
 static char port_config_text[SHIM_CONFIG_TEXT_MAX + 1];
 
-mbedtls_entropy_context port_entropy;
-mbedtls_ctr_drbg_context port_drbg;
+static mbedtls_entropy_context port_entropy;
+static mbedtls_ctr_drbg_context port_drbg;
 static int port_drbg_ready;
 
 /* Personalisation string for CTR_DRBG (NIST SP 800-90A section 8.7.1). */
@@ -198,38 +197,16 @@ static int32_t port_machine_id(char *out, size_t cap) {
 }
 
 int32_t port_platform_get(const char *key, char *out, size_t cap) {
-  char num[24];
   struct utsname uts;
 
   if (key == NULL || out == NULL) {
     return SHIM_E_INVAL;
-  }
-  if (strcmp(key, "platform.arch") == 0) {
-    return port_copy_value("arm", out, cap);
-  }
-  if (strcmp(key, "platform.os") == 0) {
-    return port_copy_value("none", out, cap);
   }
   if (strcmp(key, "platform.os_image") == 0) {
     return port_copy_value("k3s-pico-node simulator (POSIX)", out, cap);
   }
   if (strcmp(key, "platform.kernel_version") == 0) {
     return port_copy_value(uname(&uts) == 0 ? uts.release : "unknown", out, cap);
-  }
-  if (strcmp(key, "platform.runtime") == 0) {
-    return port_copy_value(shim_runtime_name(), out, cap);
-  }
-  if (strcmp(key, "platform.memory_bytes") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_BYTES);
-    return port_copy_value(num, out, cap);
-  }
-  if (strcmp(key, "platform.memory_allocatable_bytes") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES);
-    return port_copy_value(num, out, cap);
-  }
-  if (strcmp(key, "platform.cpu_cores") == 0) {
-    snprintf(num, sizeof(num), "%lu", (unsigned long)SHIM_PLATFORM_CPU_CORES);
-    return port_copy_value(num, out, cap);
   }
   if (strcmp(key, "platform.machine_id") == 0) {
     return port_machine_id(out, cap);

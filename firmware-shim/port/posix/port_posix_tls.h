@@ -2,14 +2,9 @@
 #ifndef PORT_POSIX_TLS_H
 #define PORT_POSIX_TLS_H
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
-
-extern mbedtls_entropy_context port_entropy;
-extern mbedtls_ctr_drbg_context port_drbg;
 
 /** The static client certificate (tls.cert_file), or NULL (net.c). */
 const mbedtls_x509_crt *port_posix_static_cert(void);

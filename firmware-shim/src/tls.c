@@ -1,0 +1,222 @@
+/*
+ * Client TLS shared by the ports (shim_tls.h): configuration, host name and
+ * IP-literal rules, and the session steps mapped to SHIM_E_* with the reason
+ * logged. The server certificate is always verified (DESIGN.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
+
+#include "port.h"
+#include "shim.h"
+#include "shim_tls.h"
+
+void shim_tls_strerror(int ret, char *out, size_t cap) {
+#if defined(MBEDTLS_ERROR_C)
+  mbedtls_strerror(ret, out, cap);
+#else
+  snprintf(out, cap, "-0x%04x", (unsigned)-ret);
+#endif
+}
+
+/* Logs "tls: <what> <host>:<port> failed: <Mbed TLS's reason>"; one format
+ * for the session steps keeps the device's flash small. */
+static void shim_tls_log_failure(int level, const char *what, const char *host, uint16_t port,
+                                 int ret) {
+#if defined(MBEDTLS_ERROR_C)
+  char reason[SHIM_TLS_REASON_MAX];
+  mbedtls_strerror(ret, reason, sizeof(reason));
+  shim_log(level, "tls: %s %s:%u failed: %s", what, host, (unsigned)port, reason);
+#else
+  shim_log(level, "tls: %s %s:%u failed: -0x%04x", what, host, (unsigned)port, (unsigned)-ret);
+#endif
+}
+
+int shim_tls_random(void *ctx, unsigned char *out, size_t len) {
+  (void)ctx;
+  return port_random(out, len) == (int32_t)len ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
+}
+
+int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls_x509_crt *crt,
+                         mbedtls_pk_context *key) {
+  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) {
+    return ret;
+  }
+  /* Never optional (DESIGN.md: server certificate always verified). */
+  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  mbedtls_ssl_conf_ca_chain(conf, ca, NULL);
+  mbedtls_ssl_conf_rng(conf, shim_tls_random, NULL);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+  /* Session tickets (RFC 5077), Mbed TLS's client default made explicit: the
+   * API server closes watches every 30-60 min; a resumed session skips the
+   * ~0.9 s ECDHE/ECDSA handshake on the device. */
+  mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#endif
+  if (crt != NULL && key != NULL) {
+    ret = mbedtls_ssl_conf_own_cert(conf, crt, key);
+  }
+  return ret;
+}
+
+/* The leaf must list the address as an iPAddress SAN (RFC 5280 section
+ * 4.2.1.6; RFC 6125 section 1.7.2: never the CN). Mbed TLS 2.28 only matches
+ * DNS names, so the check is done here for every version; a miss is reported
+ * as a name mismatch. */
+static int shim_tls_verify_ip(const uint8_t *ip, size_t ip_len, const mbedtls_x509_crt *crt,
+                              int depth, uint32_t *flags) {
+  const mbedtls_x509_sequence *san;
+  if (depth != 0) {
+    return 0;
+  }
+  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == ip_len &&
+        memcmp(san->buf.p, ip, ip_len) == 0) {
+      return 0;
+    }
+  }
+  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  return 0;
+}
+
+/* Verify callbacks with the address as context: one per address length, so
+ * a connection needs to keep nothing but the address. */
+static int shim_tls_verify_ip4(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  return shim_tls_verify_ip(ctx, 4, crt, depth, flags);
+}
+
+static int shim_tls_verify_ip6(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  return shim_tls_verify_ip(ctx, 16, crt, depth, flags);
+}
+
+int32_t shim_tls_session_start(mbedtls_ssl_context *ssl, const mbedtls_ssl_config *conf,
+                               const char *host, uint16_t port, const uint8_t *ip,
+                               size_t ip_len) {
+  int ret;
+  mbedtls_ssl_init(ssl);
+  ret = mbedtls_ssl_setup(ssl, conf);
+  if (ret == 0) {
+    /* A name: SNI and the name the certificate must match (RFC 6066 section
+     * 3). An IP literal: no SNI (RFC 6066 section 3 forbids addresses
+     * there), NULL says so explicitly (required from Mbed TLS 3.6.3 on); the
+     * address is checked against the SAN instead. */
+    ret = mbedtls_ssl_set_hostname(ssl, ip_len == 0 ? host : NULL);
+  }
+  if (ret == 0 && ip_len != 0) {
+    mbedtls_ssl_set_verify(ssl, ip_len == 4 ? shim_tls_verify_ip4 : shim_tls_verify_ip6,
+                           (void *)ip);
+  }
+  if (ret != 0) {
+    shim_tls_log_failure(SHIM_LOG_ERROR, "session setup for", host, port, ret);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS;
+  }
+  return SHIM_OK;
+}
+
+/* Why the certificate was rejected: Mbed TLS's reasons joined on one line. */
+#if SHIM_TLS_VERIFY_TEXT
+static void shim_tls_verify_reason(uint32_t verify, char *out, size_t cap) {
+  int n = mbedtls_x509_crt_verify_info(out, cap, "", verify);
+  size_t i;
+  for (i = 0; n > 0 && i < (size_t)n && out[i] != '\0'; i++) {
+    if (out[i] == '\n') {
+      out[i] = (out[i + 1] == '\0') ? '\0' : ';';
+    }
+  }
+  if (n <= 0) {
+    snprintf(out, cap, "unknown reason");
+  }
+}
+#endif
+
+int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t port,
+                           int *want_write) {
+  uint32_t verify;
+  int ret = mbedtls_ssl_handshake(ssl);
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    *want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+    return SHIM_E_AGAIN;
+  }
+  *want_write = 0;
+  if (ret == 0) {
+    shim_log(SHIM_LOG_DEBUG, "tls: %s:%u up, %s, %s", host, (unsigned)port,
+             mbedtls_ssl_get_version(ssl), mbedtls_ssl_get_ciphersuite(ssl));
+    return SHIM_OK;
+  }
+  verify = mbedtls_ssl_get_verify_result(ssl);
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+      (verify != 0 && verify != (uint32_t)-1 && ret != MBEDTLS_ERR_SSL_CONN_EOF)) {
+#if SHIM_TLS_VERIFY_TEXT
+    char reason[SHIM_TLS_REASON_MAX];
+    shim_tls_verify_reason(verify, reason, sizeof(reason));
+    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected: %s", host, (unsigned)port, reason);
+#else
+    /* mbedtls/x509.h MBEDTLS_X509_BADCERT_*: 0x01 expired, 0x04 name
+     * mismatch, 0x08 not trusted, 0x200 future. */
+    shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected: verify flags 0x%lx", host,
+             (unsigned)port, (unsigned long)verify);
+#endif
+    return SHIM_E_CERT;
+  }
+  shim_tls_log_failure(SHIM_LOG_ERROR, "handshake with", host, port, ret);
+  return SHIM_E_TLS;
+}
+
+int32_t shim_tls_write(mbedtls_ssl_context *ssl, const uint8_t *buf, size_t len,
+                       const char *host, uint16_t port, int *flush_pending) {
+  int ret = mbedtls_ssl_write(ssl, buf, len);
+  if (ret > 0) {
+    return ret;
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    /* The record is encrypted and partly sent: the bytes are taken. */
+    *flush_pending = 1;
+    return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
+    return SHIM_E_AGAIN;
+  }
+  shim_tls_log_failure(SHIM_LOG_WARN, "send to", host, port, ret);
+  return SHIM_E_IO;
+}
+
+int32_t shim_tls_flush(mbedtls_ssl_context *ssl) {
+  /* A zero-length write only flushes the record already encrypted
+   * (Mbed TLS ssl_write_real: out_left != 0 -> flush). */
+  int ret = mbedtls_ssl_write(ssl, NULL, 0);
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+    return SHIM_E_AGAIN;
+  }
+  return ret < 0 ? SHIM_E_IO : SHIM_OK;
+}
+
+int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const char *host,
+                      uint16_t port) {
+  int ret;
+  for (;;) {
+    ret = mbedtls_ssl_read(ssl, buf, cap);
+    if (ret > 0) {
+      return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+      return SHIM_E_AGAIN;
+    }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+      continue; /* TLS 1.3 ticket after the handshake: not application data */
+    }
+#endif
+    break;
+  }
+  /* close_notify, or TCP EOF without it: both end the stream for the core. */
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+    return SHIM_E_CLOSED;
+  }
+  shim_tls_log_failure(SHIM_LOG_WARN, "receive from", host, port, ret);
+  return ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS;
+}
