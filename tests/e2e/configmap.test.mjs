@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Cluster, SimNode, ROOT, until } from './harness.mjs';
 
-// Port 17446 is this file's; PICO_E2E_CONFIGMAP_PORT moves it when taken.
+// Port 17446 is this file's; PICO_E2E_CONFIGMAP_PORT picks another, and the harness moves on when it is taken.
 const PORT = Number(process.env.PICO_E2E_CONFIGMAP_PORT || 17446);
 const cluster = new Cluster({ name: 'configmap', port: PORT });
 const work = path.join(ROOT, 'build/e2e/configmap');
@@ -52,7 +52,7 @@ function kubectlAsNode(n, ...args) {
   const kc = path.join(work, `${n.name}.kubeconfig`);
   writeFileSync(kc, [
     'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:' + PORT + '", certificate-authority: "' + cluster.serverCA + '"}}]',
+    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:' + cluster.port + '", certificate-authority: "' + cluster.serverCA + '"}}]',
     'users: [{name: u, user: {client-certificate: "' + n.creds.cert + '", client-key: "' + n.creds.key + '"}}]',
     'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x', '',
   ].join('\n'));
