@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ecp.h>
@@ -13,6 +14,7 @@
 
 #include "port.h"
 #include "shim.h"
+#include "shim_identity.h"
 #include "shim_tls.h"
 
 void shim_tls_strerror(int ret, char *out, size_t cap) {
@@ -64,14 +66,36 @@ int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls
   return ret;
 }
 
-/* The leaf must list the address as an iPAddress SAN (RFC 5280 section
+/* Certificate dates are judged by the device's own clock (port_wall_ms:
+ * SNTP on the Pico, the OS clock moved by PICO_SIM_CLOCK_OFFSET_S in the
+ * simulator), whatever clock the Mbed TLS build reads: the verdict of
+ * x509_crt_verify on the dates is replaced by this one for every certificate
+ * of the chain. No wall clock yet leaves Mbed TLS's verdict standing (the
+ * device does not start a handshake before SNTP answers). */
+static void shim_tls_check_dates(const mbedtls_x509_crt *crt, uint32_t *flags) {
+  int64_t wall = (int64_t)port_wall_ms();
+  if (wall == 0) {
+    return;
+  }
+  *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+  if (wall < shim_identity_time_ms(&crt->valid_from)) {
+    *flags |= MBEDTLS_X509_BADCERT_FUTURE;
+  }
+  if (wall >= shim_identity_time_ms(&crt->valid_to)) {
+    *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+  }
+}
+
+/* Every certificate of the chain: the dates; the leaf, when the server is an
+ * IP literal: it must list the address as an iPAddress SAN (RFC 5280 section
  * 4.2.1.6; RFC 6125 section 1.7.2: never the CN). Mbed TLS 2.28 only matches
  * DNS names, so the check is done here for every version; a miss is reported
  * as a name mismatch. */
-static int shim_tls_verify_ip(const uint8_t *ip, size_t ip_len, const mbedtls_x509_crt *crt,
-                              int depth, uint32_t *flags) {
+static int shim_tls_verify(const uint8_t *ip, size_t ip_len, const mbedtls_x509_crt *crt,
+                           int depth, uint32_t *flags) {
   const mbedtls_x509_sequence *san;
-  if (depth != 0) {
+  shim_tls_check_dates(crt, flags);
+  if (ip_len == 0 || depth != 0) {
     return 0;
   }
   for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
@@ -86,12 +110,17 @@ static int shim_tls_verify_ip(const uint8_t *ip, size_t ip_len, const mbedtls_x5
 
 /* Verify callbacks with the address as context: one per address length, so
  * a connection needs to keep nothing but the address. */
+static int shim_tls_verify_name(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  (void)ctx;
+  return shim_tls_verify(NULL, 0, crt, depth, flags);
+}
+
 static int shim_tls_verify_ip4(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-  return shim_tls_verify_ip(ctx, 4, crt, depth, flags);
+  return shim_tls_verify(ctx, 4, crt, depth, flags);
 }
 
 static int shim_tls_verify_ip6(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-  return shim_tls_verify_ip(ctx, 16, crt, depth, flags);
+  return shim_tls_verify(ctx, 16, crt, depth, flags);
 }
 
 int32_t shim_tls_session_start(mbedtls_ssl_context *ssl, const mbedtls_ssl_config *conf,
@@ -107,8 +136,11 @@ int32_t shim_tls_session_start(mbedtls_ssl_context *ssl, const mbedtls_ssl_confi
      * address is checked against the SAN instead. */
     ret = mbedtls_ssl_set_hostname(ssl, ip_len == 0 ? host : NULL);
   }
-  if (ret == 0 && ip_len != 0) {
-    mbedtls_ssl_set_verify(ssl, ip_len == 4 ? shim_tls_verify_ip4 : shim_tls_verify_ip6,
+  if (ret == 0) {
+    mbedtls_ssl_set_verify(ssl,
+                           ip_len == 0   ? shim_tls_verify_name
+                           : ip_len == 4 ? shim_tls_verify_ip4
+                                         : shim_tls_verify_ip6,
                            (void *)ip);
   }
   if (ret != 0) {
@@ -133,6 +165,21 @@ static void shim_tls_verify_reason(uint32_t verify, char *out, size_t cap) {
   }
 }
 #endif
+
+/* Says what time the device thinks it is, as a UTC date. */
+static void shim_tls_log_clock(void) {
+  uint64_t wall = port_wall_ms();
+  time_t secs = (time_t)(wall / 1000u);
+  struct tm utc;
+  if (wall == 0 || gmtime_r(&secs, &utc) == NULL) {
+    shim_log(SHIM_LOG_ERROR, "tls: this device has no wall clock yet: is SNTP reachable?");
+    return;
+  }
+  shim_log(SHIM_LOG_ERROR,
+           "tls: the certificate dates do not hold at this device's clock "
+           "(%04d-%02d-%02dT%02d:%02d:%02dZ): is the clock right?",
+           utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+}
 
 int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t port,
                            int *want_write) {
@@ -161,6 +208,11 @@ int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t 
     shim_log(SHIM_LOG_ERROR, "tls: %s:%u certificate rejected: verify flags 0x%lx", host,
              (unsigned)port, (unsigned long)verify);
 #endif
+    /* mbedtls/x509.h: BADCERT_EXPIRED 0x01, BADCERT_FUTURE 0x200. A chain
+     * the device's clock finds out of date is most often a wrong clock. */
+    if ((verify & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) != 0) {
+      shim_tls_log_clock();
+    }
     return SHIM_E_CERT;
   }
   shim_tls_log_failure(SHIM_LOG_ERROR, "handshake with", host, port, ret);

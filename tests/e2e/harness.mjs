@@ -90,8 +90,9 @@ export class SimNode {
   /** With `token` the node joins as a real one does: its own key, a CSR
    *  authenticated by the bootstrap token (state in <dir>/<name>.state);
    *  with `cert`/`key` it uses an identity made beforehand. */
-  constructor({ name, cluster, dir, ca, cert, key, token, ip = '127.0.0.1', extra = {} }) {
+  constructor({ name, cluster, dir, ca, cert, key, token, ip = '127.0.0.1', extra = {}, env = {} }) {
     this.name = name;
+    this.env = env;
     this.dir = dir;
     this.logText = '';
     mkdirSync(dir, { recursive: true });
@@ -109,7 +110,7 @@ export class SimNode {
   }
   start(args = []) {
     if (!existsSync(SIM)) throw new Error(`${SIM} missing: run npm run build:sim`);
-    this.proc = spawn(SIM, ['--config', this.config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(SIM, ['--config', this.config, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.exited = new Promise((res) => this.proc.on('exit', (code, sig) => res({ code, sig })));
     const onData = (d) => {
       this.logText += d.toString();

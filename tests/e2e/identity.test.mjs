@@ -31,8 +31,8 @@ function newToken(ttl = '30m') {
   return cli('token', 'create', '--ttl', ttl, '--kubeconfig', cluster.kubeconfig);
 }
 /** A joining node whose config the CLI writes over the harness's (the CLI is under test). */
-function joiningNode(name, token, edit = (t) => t) {
-  const n = new SimNode({ name, cluster, dir: work, token });
+function joiningNode(name, token, edit = (t) => t, env = {}) {
+  const n = new SimNode({ name, cluster, dir: work, token, env });
   cli('config', 'write', '--node', name, '--server', `https://127.0.0.1:${cluster.port}`, '--ca', cluster.serverCA,
     '--token', token, '--sim', n.config);
   writeFileSync(n.config, edit(readFileSync(n.config, 'utf8')));
@@ -135,6 +135,21 @@ test('a CA that does not match server.ca_hash: exit 2 before connecting', async 
   assert.equal(r.code, 2);
   assert.match(n.logText, /does not match server\.ca_hash: refusing to connect/);
   assert.ok(!existsSync(path.join(work, 'pico-wrongca.state')), 'no key made, nothing sent');
+});
+
+test('a wrong clock: the node says so, sends no token or CSR, and keeps running', async () => {
+  // Ten years ahead the cluster's certificates have expired; a year back
+  // they are not valid yet. Either way no token or CSR leaves the device.
+  for (const [name, offset, why] of [['pico-clock-ahead', 10 * 365 * 86400, /expired/i], ['pico-clock-behind', -365 * 86400, /future/i]]) {
+    const n = joiningNode(name, newToken(), undefined, { PICO_SIM_CLOCK_OFFSET_S: String(offset) }).start();
+    await n.waitForLog(/certificate dates do not hold at this device's clock \(\d{4}-\d\d-\d\dT[\d:]+Z\): is the clock right\?/, 20000);
+    assert.match(n.logText, why);
+    assert.equal(n.proc.exitCode, null, 'the agent keeps running (SNTP may fix the clock)');
+    assert.equal(cluster.tryKubectlJSON('get', 'node', name), null, 'no Node');
+    const csrs = cluster.kubectlJSON('get', 'csr').items.filter((c) => c.spec.username?.includes(name) || c.metadata.name.includes(name));
+    assert.deepEqual(csrs, [], 'no CSR was sent');
+    await n.stop();
+  }
 });
 
 test('the config UF2 holds the configuration the simulator joined with', () => {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
@@ -64,7 +65,7 @@ mbedtls_ms_time_t mbedtls_ms_time(void) {
 /* Certificate dates (MBEDTLS_HAVE_TIME_DATE) need the wall clock; the device
  * installs its SNTP clock the same way. */
 static mbedtls_time_t port_mbedtls_time(mbedtls_time_t *t) {
-  mbedtls_time_t now = (mbedtls_time_t)time(NULL);
+  mbedtls_time_t now = (mbedtls_time_t)(port_wall_ms() / 1000u);
   if (t != NULL) {
     *t = now;
   }
@@ -72,8 +73,19 @@ static mbedtls_time_t port_mbedtls_time(mbedtls_time_t *t) {
 }
 #endif
 
+/* PICO_SIM_CLOCK_OFFSET_S: seconds added to the wall clock, so tests can
+ * show what a device whose clock is wrong does (the device's SNTP can be
+ * wrong or not yet answered the same way). */
+static int64_t port_clock_offset_ms;
+
 int32_t port_posix_init(void) {
   int ret;
+  const char *offset = getenv("PICO_SIM_CLOCK_OFFSET_S");
+  if (offset != NULL && offset[0] != '\0') {
+    port_clock_offset_ms = strtoll(offset, NULL, 10) * 1000;
+    shim_log(SHIM_LOG_WARN, "sim: wall clock moved by %lld s (PICO_SIM_CLOCK_OFFSET_S)",
+             (long long)(port_clock_offset_ms / 1000));
+  }
   clock_gettime(CLOCK_MONOTONIC, &port_start);
   port_started = 1;
 #if defined(MBEDTLS_PLATFORM_TIME_ALT)
@@ -126,10 +138,12 @@ uint64_t port_now_ms(void) {
 
 uint64_t port_wall_ms(void) {
   struct timespec ts;
+  int64_t ms;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0) {
     return 0;
   }
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + port_clock_offset_ms;
+  return ms <= 0 ? 0u : (uint64_t)ms;
 }
 
 int32_t port_random(uint8_t *buf, size_t len) {
