@@ -44,10 +44,53 @@ export declare function net_send(h: i32, ptr: usize, len: i32): i32;
 @external("host", "net_recv")
 export declare function net_recv(h: i32, ptr: usize, cap: i32): i32;
 
-/** Closes the handle (TLS close_notify where possible) and frees it. Returns 0
- *  or E_INVAL for a handle that is not open. */
+/** Closes the handle (TLS close_notify where possible) and frees it: a
+ *  connection, an accepted connection or a listener. Returns 0 or E_INVAL for
+ *  a handle that is not open. */
 @external("host", "net_close")
 export declare function net_close(h: i32): i32;
+
+/** Opens a non-blocking listening TCP socket on `port` (the kubelet endpoint)
+ *  and returns its handle, which takes one connection slot. The host binds
+ *  config kubelet.address, else node.ip, else any address (simulator).
+ *  flags NET_TLS: accepted connections are TLS servers presenting the slot-1
+ *  serving certificate (installed with cert_install(KEY_SLOT_SERVING)) and
+ *  asking for a client certificate, verified when sent against the client CA
+ *  bundle (simulator: config tls.client_ca_file); a later install is used for
+ *  new handshakes on the open listener. flags 0: plain TCP (tests). The
+ *  handle reports EV_READABLE while a connection is pending: call net_accept.
+ *  Returns E_UNSUPPORTED (no serving certificate or client CA, or a host
+ *  without a server, such as the device for now), E_CONNECT (bind/listen
+ *  failed, e.g. the port is in use), E_NOMEM (no free slot), E_INVAL (bad
+ *  port or flags); the host logs why. */
+@external("host", "net_listen")
+export declare function net_listen(port: i32, flags: i32): i32;
+
+/** Accepts one pending connection of listener `lh` into a free slot and
+ *  returns its handle. With NET_TLS the host then runs the server handshake
+ *  (at most the host's server handshake deadline, 10 s by default, so a slow
+ *  client cannot hold the slot): the handle reports EV_READABLE|EV_WRITABLE
+ *  once it is up, or EV_ERROR (and net_send/net_recv return the error, e.g.
+ *  E_TIMEOUT) when it failed. A plain connection is open at once. Returns
+ *  E_AGAIN when nothing is pending; E_NOMEM when all kubelet slots are busy
+ *  (the host accepts and closes that connection, counted as refused in
+ *  stats_read, so the listener does not stay readable); E_INVAL when `lh` is
+ *  not a listener. */
+@external("host", "net_accept")
+export declare function net_accept(lh: i32): i32;
+
+/** The verified client identity of accepted TLS connection `h`: writes
+ *  "<CN>\n<O1>\n<O2>..." (subject CommonName, then each Organization, UTF-8,
+ *  no trailing newline; Kubernetes' user name and groups) into (optr, ocap)
+ *  and returns its length. Returns 0 when there is none: no client
+ *  certificate (anonymous: a bearer token may follow), one that did not
+ *  verify against the client CA (chain, dates, clientAuth usage), or a
+ *  subject without exactly one CN (the host logs why at debug level); also
+ *  0 on a plain connection. E_AGAIN while the handshake runs, E_TOOLARGE when
+ *  ocap is too small, E_INVAL for a handle that is not an accepted
+ *  connection, or the connection's error once it failed. */
+@external("host", "net_peer")
+export declare function net_peer(h: i32, optr: usize, ocap: i32): i32;
 
 /** Copies the device memory region (platform.devmem_bytes bytes, as last
  *  committed or restored at boot) into (ptr, cap). Returns its size, or
@@ -72,9 +115,15 @@ export declare function devmem_commit(ptr: usize, len: i32): i32;
 export declare function key_ensure(slot: i32): i32;
 
 /** Writes a PEM CSR for subject CN=(cnptr, cnlen), O=(orgptr, orglen),
- *  signed by the slot's key (SHA-256 with ECDSA), into (optr, ocap).
- *  Returns its length, E_TOOLARGE, or E_INVAL (no key yet, or a name with
- *  ',', '=' or '\'). */
+ *  signed by the slot's key (SHA-256 with ECDSA), into (optr, ocap). Slot 0
+ *  (client) has no extensions. Slot 1 (serving) adds a subjectAltName
+ *  extension with exactly DNS:<node.name> and IP:<node.ip> from the config,
+ *  each only when set, and no others: what the kubelet-serving signer
+ *  requires (at least one DNS/IP SAN) and what an approver comparing them
+ *  with the Node's addresses accepts. Returns its length, E_TOOLARGE, or
+ *  E_INVAL (no key yet, a name with ',', '=' or '\', or for slot 1 a
+ *  node.ip that is not an IPv4/IPv6 address or a node.name that is not a
+ *  DNS name). */
 @external("host", "csr_create")
 export declare function csr_create(slot: i32, cnptr: usize, cnlen: i32, orgptr: usize, orglen: i32, optr: usize, ocap: i32): i32;
 
@@ -86,28 +135,44 @@ export declare function csr_create(slot: i32, cnptr: usize, cnlen: i32, orgptr: 
 export declare function cert_stage(slot: i32, ptr: usize, len: i32): i32;
 
 /** Installs the staged certificate for the slot: the host checks that it is
- *  for the slot's key, valid now, and (slot 0) CN=system:node:<node.name>,
- *  O=system:nodes; persists it atomically; new connections with
- *  NET_CLIENT_CERT present it, open ones keep theirs. On failure the host
- *  logs why and the previous certificate stays. Returns OK, E_CERT
- *  (rejected), E_INVAL (nothing staged / not a certificate), E_IO. */
+ *  for the slot's key, valid now, CN=system:node:<node.name>,
+ *  O=system:nodes, and (slot 1) that its SANs list node.ip when that is
+ *  set; persists it atomically; new connections with NET_CLIENT_CERT (slot
+ *  0) or new handshakes on a NET_TLS listener (slot 1) use it, open ones
+ *  keep theirs until the install after next (then the host ends them with
+ *  an error). On failure the host logs why and the previous certificate
+ *  stays. Returns OK, E_CERT (rejected), E_INVAL (nothing staged / not a
+ *  certificate), E_IO, E_UNSUPPORTED (slot 1 on a host without a kubelet
+ *  server). */
 @external("host", "cert_install")
 export declare function cert_install(slot: i32): i32;
 
-/** Writes the slot's client certificate validity into 16 bytes at optr:
+/** Writes the slot's certificate validity into 16 bytes at optr:
  *  notBefore then notAfter, Unix ms, i64 little-endian. Returns
- *  CERT_SOURCE_STATIC (tls.cert_file: operator-provisioned; it wins when
- *  both exist and is never renewed by the core), CERT_SOURCE_NODE (issued
- *  for this node's CSR), or E_NOTFOUND (no client certificate). */
+ *  CERT_SOURCE_STATIC (slot 0 only: tls.cert_file, operator-provisioned; it
+ *  wins when both exist and is never renewed by the core),
+ *  CERT_SOURCE_NODE (issued for this node's CSR), or E_NOTFOUND (none; for
+ *  slot 1 also when a stored serving certificate no longer lists node.ip). */
 @external("host", "cert_info")
 export declare function cert_info(slot: i32, optr: usize, ocap: i32): i32;
+
+/** Writes the host's counters as little-endian i64 values into (optr, ocap),
+ *  in the order of the STAT_* indices in host/stats.ts (the same as
+ *  SHIM_STAT_* in shim_abi.h), as many as fit (ocap / 8, at most STAT_COUNT),
+ *  and returns how many it wrote. A value the host does not know is -1
+ *  (STAT_UNKNOWN), except RSSI and temperature, which can be negative:
+ *  there it is i64.MIN_VALUE (STAT_UNKNOWN_SIGNED). */
+@external("host", "stats_read")
+export declare function stats_read(optr: usize, ocap: i32): i32;
 
 export const KEY_SLOT_CLIENT: i32 = 0;
 export const KEY_SLOT_SERVING: i32 = 1;
 export const CERT_SOURCE_STATIC: i32 = 1;
 export const CERT_SOURCE_NODE: i32 = 2;
 
+/** net_connect: TLS, server verified; net_listen: TLS server (serving certificate). */
 export const NET_TLS: i32 = 1;
+/** net_connect only: present the node's client certificate. */
 export const NET_CLIENT_CERT: i32 = 2;
 
 export const EV_READABLE: i32 = 1;
@@ -118,3 +183,4 @@ export const LOG_ERROR: i32 = 0;
 export const LOG_WARN: i32 = 1;
 export const LOG_INFO: i32 = 2;
 export const LOG_DEBUG: i32 = 3;
+

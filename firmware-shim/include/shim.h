@@ -64,6 +64,12 @@ int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int3
 int32_t shim_native_net_send(int32_t h, uint32_t ptr, uint32_t len);
 int32_t shim_native_net_recv(int32_t h, uint32_t ptr, uint32_t cap);
 int32_t shim_native_net_close(int32_t h);
+int32_t shim_native_net_listen(int32_t port, int32_t flags);
+int32_t shim_native_net_accept(int32_t lh);
+int32_t shim_native_net_peer(int32_t h, uint32_t optr, uint32_t ocap);
+/** Writes up to ocap / 8 of the SHIM_STAT_* values (i64 little-endian) at
+ *  optr; returns how many. */
+int32_t shim_native_stats_read(uint32_t optr, uint32_t ocap);
 int32_t shim_native_key_ensure(int32_t slot);
 int32_t shim_native_csr_create(int32_t slot, uint32_t cnptr, uint32_t cnlen, uint32_t orgptr,
                                uint32_t orglen, uint32_t optr, uint32_t ocap);

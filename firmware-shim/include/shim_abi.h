@@ -20,8 +20,9 @@
 
 #include <stdint.h>
 
-/* Version of this contract; the core reads it as config key "abi.version". */
-#define SHIM_ABI_VERSION 1
+/* Version of this contract; the core reads it as config key "abi.version".
+ * 2: net_listen, net_accept, net_peer, stats_read; slot 1 (serving). */
+#define SHIM_ABI_VERSION 2
 
 /* Module name of every import. */
 #define SHIM_ABI_MODULE "host"
@@ -43,13 +44,14 @@
 #define SHIM_E_UNSUPPORTED (-13) /* the port cannot do this */
 #define SHIM_E_DENIED (-14)     /* the key or resource is not for the module */
 
-/* ---- net_connect flags ---- */
-#define SHIM_NET_TLS 1u          /* TLS, server verified against the configured CA */
-#define SHIM_NET_CLIENT_CERT 2u  /* present the node's client certificate */
+/* ---- net_connect / net_listen flags ---- */
+#define SHIM_NET_TLS 1u          /* connect: TLS, server verified against the configured CA;
+                                    listen: TLS server with the serving certificate */
+#define SHIM_NET_CLIENT_CERT 2u  /* connect only: present the node's client certificate */
 
 /* ---- identity slots and certificate sources (key_ensure, cert_info) ---- */
 #define SHIM_KEY_SLOT_CLIENT 0   /* CN=system:node:<name>, O=system:nodes */
-#define SHIM_KEY_SLOT_SERVING 1  /* reserved: the kubelet serving key (issue 5) */
+#define SHIM_KEY_SLOT_SERVING 1  /* the kubelet serving key; CN and O as slot 0, SANs */
 #define SHIM_KEY_SLOTS 2
 #define SHIM_CERT_SOURCE_STATIC 1 /* tls.cert_file/tls.key_file: operator-provisioned */
 #define SHIM_CERT_SOURCE_NODE 2   /* issued for this node's own CSR, kept in its state */
@@ -67,28 +69,68 @@
 
 /*
  * The imports, as one X-macro table: X(name, wasm result, wasm params,
- * WAMR signature). The WAMR signature uses its native-API letters
+ * argument names, WAMR signature). Both runtime adapters generate their
+ * import functions and registration from it (runtime/wasm2c, runtime/wamr):
+ * each calls shim_native_<name>(arguments) (shim.h), so a new entry needs
+ * only its native. The WAMR signature uses its native-API letters
  * (doc/export_native_api.md): i = i32, I = i64, * = pointer, ~ = length of the
  * preceding pointer, $ = NUL-terminated string. Pointers are passed to the
  * natives as module offsets and bounds-checked by shim code for both runtimes,
  * so the table uses "i" for them and the natives check (ptr, len) themselves.
+ * A host may offer imports the core does not use (both runtimes allow it).
  */
-#define SHIM_ABI_IMPORTS(X)                                          \
-  X(log, void, (i32 level, i32 ptr, i32 len), "(iii)")               \
-  X(config_get, i32, (i32 kptr, i32 klen, i32 optr, i32 ocap), "(iiii)i") \
-  X(random_fill, i32, (i32 ptr, i32 len), "(ii)i")                   \
-  X(net_connect, i32, (i32 hptr, i32 hlen, i32 port, i32 flags), "(iiii)i") \
-  X(net_send, i32, (i32 h, i32 ptr, i32 len), "(iii)i")              \
-  X(net_recv, i32, (i32 h, i32 ptr, i32 cap), "(iii)i")              \
-  X(net_close, i32, (i32 h), "(i)i")                                 \
-  X(devmem_read, i32, (i32 ptr, i32 cap), "(ii)i")                   \
-  X(devmem_commit, i32, (i32 ptr, i32 len), "(ii)i")                 \
-  X(key_ensure, i32, (i32 slot), "(i)i")                             \
-  X(csr_create, i32, (i32 slot, i32 cnptr, i32 cnlen, i32 orgptr, i32 orglen, i32 optr, i32 ocap), \
-    "(iiiiiii)i")                                                    \
-  X(cert_stage, i32, (i32 slot, i32 ptr, i32 len), "(iii)i")         \
-  X(cert_install, i32, (i32 slot), "(i)i")                           \
-  X(cert_info, i32, (i32 slot, i32 optr, i32 ocap), "(iii)i")
+#define SHIM_ABI_IMPORTS(X)                                                                  \
+  X(log, void, (i32 level, i32 ptr, i32 len), (level, ptr, len), "(iii)")                    \
+  X(config_get, i32, (i32 kptr, i32 klen, i32 optr, i32 ocap), (kptr, klen, optr, ocap),     \
+    "(iiii)i")                                                                               \
+  X(random_fill, i32, (i32 ptr, i32 len), (ptr, len), "(ii)i")                               \
+  X(net_connect, i32, (i32 hptr, i32 hlen, i32 port, i32 flags), (hptr, hlen, port, flags),  \
+    "(iiii)i")                                                                               \
+  X(net_send, i32, (i32 h, i32 ptr, i32 len), (h, ptr, len), "(iii)i")                       \
+  X(net_recv, i32, (i32 h, i32 ptr, i32 cap), (h, ptr, cap), "(iii)i")                       \
+  X(net_close, i32, (i32 h), (h), "(i)i")                                                    \
+  X(net_listen, i32, (i32 port, i32 flags), (port, flags), "(ii)i")                          \
+  X(net_accept, i32, (i32 lh), (lh), "(i)i")                                                 \
+  X(net_peer, i32, (i32 h, i32 optr, i32 ocap), (h, optr, ocap), "(iii)i")                   \
+  X(devmem_read, i32, (i32 ptr, i32 cap), (ptr, cap), "(ii)i")                               \
+  X(devmem_commit, i32, (i32 ptr, i32 len), (ptr, len), "(ii)i")                             \
+  X(key_ensure, i32, (i32 slot), (slot), "(i)i")                                             \
+  X(csr_create, i32,                                                                         \
+    (i32 slot, i32 cnptr, i32 cnlen, i32 orgptr, i32 orglen, i32 optr, i32 ocap),            \
+    (slot, cnptr, cnlen, orgptr, orglen, optr, ocap), "(iiiiiii)i")                          \
+  X(cert_stage, i32, (i32 slot, i32 ptr, i32 len), (slot, ptr, len), "(iii)i")               \
+  X(cert_install, i32, (i32 slot), (slot), "(i)i")                                           \
+  X(cert_info, i32, (i32 slot, i32 optr, i32 ocap), (slot, optr, ocap), "(iii)i")            \
+  X(stats_read, i32, (i32 optr, i32 ocap), (optr, ocap), "(ii)i")
+
+/*
+ * stats_read: host counters as little-endian i64 values in this order
+ * (assembly/host/stats.ts mirrors the indices). A value the host does not
+ * know is -1, except where a real value can be negative (RSSI, temperature):
+ * there it is SHIM_STAT_UNKNOWN_SIGNED (INT64_MIN). Counters count from
+ * process start / boot.
+ */
+#define SHIM_STAT_UPTIME_MS 0          /* monotonic ms since start */
+#define SHIM_STAT_CPU_US 1             /* CPU busy time, microseconds */
+#define SHIM_STAT_HEAP_USED 2          /* host heap bytes in use now */
+#define SHIM_STAT_HEAP_PEAK 3          /* host heap high-water mark, bytes */
+#define SHIM_STAT_HEAP_TOTAL 4         /* host heap bytes allocatable in all */
+#define SHIM_STAT_RSS_BYTES 5          /* resident memory of the host, bytes */
+#define SHIM_STAT_TLS_CLIENT_OK 6      /* client handshakes completed */
+#define SHIM_STAT_TLS_CLIENT_FAILED 7  /* client handshakes failed or timed out */
+#define SHIM_STAT_TLS_CLIENT_MS 8      /* ms spent in completed client handshakes */
+#define SHIM_STAT_TLS_SERVER_OK 9      /* server handshakes completed */
+#define SHIM_STAT_TLS_SERVER_FAILED 10 /* server handshakes failed or timed out */
+#define SHIM_STAT_TLS_SERVER_MS 11     /* ms spent in completed server handshakes */
+#define SHIM_STAT_BYTES_SENT 12        /* TCP payload bytes sent (TLS records included) */
+#define SHIM_STAT_BYTES_RECEIVED 13    /* TCP payload bytes received */
+#define SHIM_STAT_CONNS_ACCEPTED 14    /* connections accepted into a slot */
+#define SHIM_STAT_CONNS_REFUSED 15     /* connections accepted and closed: no free slot */
+#define SHIM_STAT_WIFI_RSSI_DBM 16     /* signal of the joined network, dBm */
+#define SHIM_STAT_CHIP_TEMP_MC 17      /* chip temperature, milli-degrees Celsius */
+#define SHIM_STAT_COUNT 18
+#define SHIM_STAT_UNKNOWN (-1)
+#define SHIM_STAT_UNKNOWN_SIGNED INT64_MIN
 
 /*
  * The exports the host calls:

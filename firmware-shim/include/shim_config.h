@@ -7,11 +7,24 @@
 #ifndef SHIM_CONFIG_H
 #define SHIM_CONFIG_H
 
-/* Open connections (handles) at once. Must fit: the API server session, a
- * watch, and the kubelet endpoint's clients; each TLS session costs ~21 KB of
- * heap on the device (DESIGN.md "Device facts"), so more does not fit 264 KB. */
+/* Connections the kubelet endpoint serves at once (net_accept): the API
+ * server (logs, exec, metrics through it), metrics-server and a scraper.
+ * More clients are accepted and closed at once (counted as refused) so they
+ * can never take the slots the node's own API connections need. */
+#ifndef SHIM_KUBELET_MAX_CONNS
+#define SHIM_KUBELET_MAX_CONNS 3
+#endif
+
+/* Open handles at once: 3 API server connections (the agent's requests, the
+ * ConfigMap watch, the identity/CSR exchange) + 1 kubelet listener +
+ * SHIM_KUBELET_MAX_CONNS served connections = 7 by default. A slot itself is
+ * small (~0.4 KB of static RAM each in port/pico's connection and session
+ * tables; port_wait and the loop keep a few words per slot on the stack);
+ * each *open TLS session* costs ~21 KB of heap on the device (DESIGN.md
+ * "Device facts"), so the device's heap, not this number, bounds how many
+ * are up at once: a handshake that finds no heap fails with SHIM_E_NOMEM. */
 #ifndef SHIM_MAX_CONNECTIONS
-#define SHIM_MAX_CONNECTIONS 4
+#define SHIM_MAX_CONNECTIONS (3 + 1 + SHIM_KUBELET_MAX_CONNS)
 #endif
 
 /* Host name length for net_connect: a DNS name is at most 253 characters in
@@ -31,6 +44,23 @@
  * round trips over Wi-Fi, with margin. */
 #ifndef SHIM_TLS_HANDSHAKE_TIMEOUT_MS
 #define SHIM_TLS_HANDSHAKE_TIMEOUT_MS 15000u
+#endif
+
+/* Deadline for the TLS handshake of an accepted connection (net_accept):
+ * shorter than the client one, so a client that connects and sends nothing
+ * (or stalls) gives its slot back soon; a full ECDHE-ECDSA handshake costs
+ * the device ~0.9 s of CPU (DESIGN.md) plus a few round trips. */
+#ifndef SHIM_SERVER_HANDSHAKE_TIMEOUT_MS
+#define SHIM_SERVER_HANDSHAKE_TIMEOUT_MS 10000u
+#endif
+
+/* Verified client identity net_peer hands out: "<CN>\n<O1>\n<O2>...". Must
+ * fit a CN and a few Organizations of at most 64 characters each
+ * (RFC 5280 appendix A.1 ub-common-name, ub-organization-name), e.g.
+ * "system:kube-apiserver" or a user with its groups; a longer subject is
+ * treated as no identity (logged). */
+#ifndef SHIM_NET_PEER_MAX
+#define SHIM_NET_PEER_MAX 256
 #endif
 
 /* Length of an Mbed TLS error or certificate verify reason in a log line

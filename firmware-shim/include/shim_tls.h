@@ -1,10 +1,11 @@
 /*
- * The client side of TLS both ports share (src/tls.c): the configuration
- * (server always verified), the host name / IP-literal rules of a session,
- * and the steps of a session mapped to SHIM_E_* codes with the reason
- * logged. The connection state machines, sockets and BIO callbacks stay per
- * port (port/<name>/net.c). Needs Mbed TLS headers (2.28 or 3.6); no
- * platform code.
+ * The TLS both ports share (src/tls.c): the client configuration (server
+ * always verified), the host name / IP-literal rules of a session, the
+ * kubelet endpoint's server configuration and client identity, and the
+ * steps of a session mapped to SHIM_E_* codes with the reason logged. The
+ * connection state machines, sockets and BIO callbacks stay per port
+ * (port/<name>/net.c). Needs Mbed TLS headers (2.28 or 3.6); no platform
+ * code.
  */
 #ifndef SHIM_TLS_H
 #define SHIM_TLS_H
@@ -15,6 +16,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+
+#include "shim_config.h"
 
 /** Writes Mbed TLS's text for error ret into out (its hex code when the
  *  build has no error strings, MBEDTLS_ERROR_C off). */
@@ -63,5 +66,48 @@ int32_t shim_tls_flush(mbedtls_ssl_context *ssl);
  *  (close_notify or EOF), or SHIM_E_IO (reset) / SHIM_E_TLS, logged. */
 int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const char *host,
                       uint16_t port);
+
+/* ---- server side: the kubelet endpoint (issue 5) ---- */
+
+/* shim_tls_peer_t.state */
+#define SHIM_TLS_PEER_NONE 0     /* no certificate (yet), or one that did not verify */
+#define SHIM_TLS_PEER_SEEN 1     /* the leaf's subject is kept, verdict pending */
+#define SHIM_TLS_PEER_UNUSABLE 2 /* the leaf's subject cannot be carried (why) */
+#define SHIM_TLS_PEER_VERIFIED 3 /* verified: text is the identity */
+
+/** The client identity of an accepted TLS connection, kept while Mbed TLS
+ *  verifies the client's chain (the certificate itself is not kept). */
+typedef struct {
+  uint8_t state;
+  uint16_t len;
+  const char *why;               /* SHIM_TLS_PEER_UNUSABLE: for the log */
+  char text[SHIM_NET_PEER_MAX];  /* "<CN>\n<O1>\n<O2>..." */
+} shim_tls_peer_t;
+
+/** Sets conf up as a TLS server presenting crt/key that asks for a client
+ *  certificate and verifies one when sent (MBEDTLS_SSL_VERIFY_OPTIONAL)
+ *  against client_ca, dates by the device's clock. 0 or an Mbed TLS error;
+ *  MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE when the build has no
+ *  MBEDTLS_SSL_SRV_C. */
+int shim_tls_conf_server(mbedtls_ssl_config *conf, mbedtls_x509_crt *client_ca,
+                         mbedtls_x509_crt *crt, mbedtls_pk_context *key);
+
+/** Initialises ssl over a server conf for a connection accepted from
+ *  host:port (the peer's address, for the log) and empties peer, which
+ *  must outlive ssl (the caller frees ssl with mbedtls_ssl_free, also after
+ *  a failure). The handshake then runs with shim_tls_handshake. SHIM_OK,
+ *  or SHIM_E_NOMEM / SHIM_E_TLS with the reason logged. */
+int32_t shim_tls_session_accept(mbedtls_ssl_context *ssl, const mbedtls_ssl_config *conf,
+                                shim_tls_peer_t *peer, const char *host, uint16_t port);
+
+/** After a server handshake: keeps peer's identity only when the client's
+ *  certificate verified (verify result 0); otherwise logs why at debug level
+ *  (none sent, did not verify, subject unusable) and empties it. */
+void shim_tls_peer_settle(mbedtls_ssl_context *ssl, shim_tls_peer_t *peer, const char *host,
+                          uint16_t port);
+
+/** Copies a settled identity into out: its length, 0 when there is none,
+ *  SHIM_E_TOOLARGE when cap is too small. */
+int32_t shim_tls_peer_copy(const shim_tls_peer_t *peer, uint8_t *out, size_t cap);
 
 #endif /* SHIM_TLS_H */

@@ -11,8 +11,15 @@
 #include "runtime/runtime.h"
 #include "shim.h"
 
-/* Slots the core opened; the port owns what is behind them. */
-static uint8_t shim_handle_used[SHIM_MAX_CONNECTIONS];
+/* What each slot the core opened is; the port owns what is behind it. */
+typedef enum {
+  SHIM_HANDLE_FREE = 0,
+  SHIM_HANDLE_CLIENT,   /* net_connect */
+  SHIM_HANDLE_LISTENER, /* net_listen */
+  SHIM_HANDLE_ACCEPTED  /* net_accept */
+} shim_handle_kind_t;
+
+static uint8_t shim_handle_kind[SHIM_MAX_CONNECTIONS];
 
 /* The module's bytes [ptr, ptr+len), or NULL when any part lies outside
  * linear memory. One unsigned compare per bound, overflow-safe: ptr <= size
@@ -27,7 +34,22 @@ static uint8_t *shim_mem_range(uint32_t ptr, uint32_t len) {
 }
 
 static int shim_handle_valid(int32_t h) {
-  return h >= 0 && h < SHIM_MAX_CONNECTIONS && shim_handle_used[h] != 0;
+  return h >= 0 && h < SHIM_MAX_CONNECTIONS && shim_handle_kind[h] != SHIM_HANDLE_FREE;
+}
+
+static int shim_handle_is(int32_t h, shim_handle_kind_t kind) {
+  return shim_handle_valid(h) && shim_handle_kind[h] == kind;
+}
+
+/* The lowest free slot, or -1. */
+static int32_t shim_handle_free_slot(void) {
+  int32_t slot;
+  for (slot = 0; slot < SHIM_MAX_CONNECTIONS; slot++) {
+    if (shim_handle_kind[slot] == SHIM_HANDLE_FREE) {
+      return slot;
+    }
+  }
+  return -1;
 }
 
 int shim_natives_handle_open(int32_t h) {
@@ -170,12 +192,8 @@ int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int3
   if ((uflags & SHIM_NET_CLIENT_CERT) != 0 && (uflags & SHIM_NET_TLS) == 0) {
     return SHIM_E_INVAL;
   }
-  for (slot = 0; slot < SHIM_MAX_CONNECTIONS; slot++) {
-    if (shim_handle_used[slot] == 0) {
-      break;
-    }
-  }
-  if (slot == SHIM_MAX_CONNECTIONS) {
+  slot = shim_handle_free_slot();
+  if (slot < 0) {
     return SHIM_E_NOMEM;
   }
   memcpy(host, hmem, hlen);
@@ -184,7 +202,7 @@ int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int3
   if (rc < 0) {
     return rc;
   }
-  shim_handle_used[slot] = 1;
+  shim_handle_kind[slot] = SHIM_HANDLE_CLIENT;
   return slot;
 }
 
@@ -220,17 +238,75 @@ int32_t shim_native_net_close(int32_t h) {
   if (!shim_handle_valid(h)) {
     return SHIM_E_INVAL;
   }
-  shim_handle_used[h] = 0;
+  shim_handle_kind[h] = SHIM_HANDLE_FREE;
   return port_net_close((uint32_t)h);
 }
 
 void shim_natives_close_all(void) {
   int32_t h;
   for (h = 0; h < SHIM_MAX_CONNECTIONS; h++) {
-    if (shim_handle_used[h] != 0) {
+    if (shim_handle_kind[h] != SHIM_HANDLE_FREE) {
       (void)shim_native_net_close(h);
     }
   }
+}
+
+/* ---- the kubelet endpoint (issue 5): listener and accepted connections ---- */
+
+int32_t shim_native_net_listen(int32_t port, int32_t flags) {
+  int32_t slot;
+  int32_t rc;
+  if (port < 1 || port > 65535 || ((uint32_t)flags & ~SHIM_NET_TLS) != 0) {
+    return SHIM_E_INVAL;
+  }
+  slot = shim_handle_free_slot();
+  if (slot < 0) {
+    return SHIM_E_NOMEM;
+  }
+  rc = port_net_listen((uint32_t)slot, (uint16_t)port, (uint32_t)flags);
+  if (rc < 0) {
+    return rc;
+  }
+  shim_handle_kind[slot] = SHIM_HANDLE_LISTENER;
+  return slot;
+}
+
+int32_t shim_native_net_accept(int32_t lh) {
+  int32_t served = 0;
+  int32_t slot = -1;
+  int32_t h;
+  int32_t rc;
+  if (!shim_handle_is(lh, SHIM_HANDLE_LISTENER)) {
+    return SHIM_E_INVAL;
+  }
+  for (h = 0; h < SHIM_MAX_CONNECTIONS; h++) {
+    served += shim_handle_kind[h] == SHIM_HANDLE_ACCEPTED;
+  }
+  /* Past SHIM_KUBELET_MAX_CONNS the port refuses (accepts and closes), so
+   * clients never take the slots the node's own API connections need. */
+  if (served < SHIM_KUBELET_MAX_CONNS) {
+    slot = shim_handle_free_slot();
+  }
+  rc = port_net_accept((uint32_t)lh, slot);
+  if (rc < 0) {
+    return rc;
+  }
+  if (slot < 0) {
+    return SHIM_E_NOMEM; /* a port must not report success without a slot */
+  }
+  shim_handle_kind[slot] = SHIM_HANDLE_ACCEPTED;
+  return slot;
+}
+
+int32_t shim_native_net_peer(int32_t h, uint32_t optr, uint32_t ocap) {
+  uint8_t *out = shim_mem_range(optr, ocap);
+  if (out == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (!shim_handle_is(h, SHIM_HANDLE_ACCEPTED) || ocap > INT32_MAX) {
+    return SHIM_E_INVAL;
+  }
+  return port_net_peer((uint32_t)h, out, ocap);
 }
 
 /* ---- node identity (issue 6): keys stay in the host ---- */
@@ -331,6 +407,33 @@ int32_t shim_native_cert_info(int32_t slot, uint32_t optr, uint32_t ocap) {
   shim_store_i64(out, not_before);
   shim_store_i64(out + 8, not_after);
   return rc;
+}
+
+/* ---- host counters (stats_read) ---- */
+
+int32_t shim_native_stats_read(uint32_t optr, uint32_t ocap) {
+  int64_t values[SHIM_STAT_COUNT];
+  uint8_t *out = shim_mem_range(optr, ocap);
+  uint32_t n = ocap / 8u;
+  uint32_t i;
+  if (out == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (n > SHIM_STAT_COUNT) {
+    n = SHIM_STAT_COUNT;
+  }
+  for (i = 0; i < SHIM_STAT_COUNT; i++) {
+    values[i] = SHIM_STAT_UNKNOWN;
+  }
+  /* Negative values are real readings here: unknown is INT64_MIN. */
+  values[SHIM_STAT_WIFI_RSSI_DBM] = SHIM_STAT_UNKNOWN_SIGNED;
+  values[SHIM_STAT_CHIP_TEMP_MC] = SHIM_STAT_UNKNOWN_SIGNED;
+  values[SHIM_STAT_UPTIME_MS] = (int64_t)port_now_ms();
+  (void)port_stats_read(values, n);
+  for (i = 0; i < n; i++) {
+    shim_store_i64(out + 8u * i, values[i]);
+  }
+  return (int32_t)n;
 }
 
 int32_t shim_native_devmem_read(uint32_t ptr, uint32_t cap) {

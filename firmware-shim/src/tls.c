@@ -1,6 +1,7 @@
 /*
- * Client TLS shared by the ports (shim_tls.h): configuration, host name and
- * IP-literal rules, and the session steps mapped to SHIM_E_* with the reason
+ * TLS shared by the ports (shim_tls.h): client configuration, host name and
+ * IP-literal rules, the kubelet endpoint's server configuration and client
+ * identity, and the session steps mapped to SHIM_E_* with the reason
  * logged. The server certificate is always verified (DESIGN.md).
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
+#include <mbedtls/oid.h>
 
 #include "port.h"
 #include "shim.h"
@@ -93,18 +95,10 @@ static void shim_tls_check_dates(const mbedtls_x509_crt *crt, uint32_t *flags) {
  * as a name mismatch. */
 static int shim_tls_verify(const uint8_t *ip, size_t ip_len, const mbedtls_x509_crt *crt,
                            int depth, uint32_t *flags) {
-  const mbedtls_x509_sequence *san;
   shim_tls_check_dates(crt, flags);
-  if (ip_len == 0 || depth != 0) {
-    return 0;
+  if (ip_len != 0 && depth == 0 && !shim_identity_crt_has_ip(crt, ip, ip_len)) {
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
   }
-  for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
-    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == ip_len &&
-        memcmp(san->buf.p, ip, ip_len) == 0) {
-      return 0;
-    }
-  }
-  *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
   return 0;
 }
 
@@ -271,4 +265,157 @@ int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const 
   }
   shim_tls_log_failure(SHIM_LOG_WARN, "receive from", host, port, ret);
   return ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS;
+}
+
+/* ---- server side: the kubelet endpoint (issue 5) ---- */
+
+int shim_tls_conf_server(mbedtls_ssl_config *conf, mbedtls_x509_crt *client_ca,
+                         mbedtls_x509_crt *crt, mbedtls_pk_context *key) {
+#if defined(MBEDTLS_SSL_SRV_C)
+  int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) {
+    return ret;
+  }
+  /* Optional, as a kubelet asks (Go tls.VerifyClientCertIfGiven): a client
+   * without a certificate may still present a bearer token; net_peer tells
+   * the core whether a certificate verified. */
+  mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+  mbedtls_ssl_conf_ca_chain(conf, client_ca, NULL);
+  mbedtls_ssl_conf_rng(conf, shim_tls_random, NULL);
+  return mbedtls_ssl_conf_own_cert(conf, crt, key);
+#else
+  (void)conf;
+  (void)client_ca;
+  (void)crt;
+  (void)key;
+  return MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE;
+#endif
+}
+
+/* Appends one subject attribute value to the peer text, after a '\n' unless
+ * it is the first. 0, or -1 when it cannot be carried (a string type other
+ * than UTF8String, PrintableString or IA5String, a control character, which
+ * would break the line format, or no room). */
+static int shim_tls_peer_append(shim_tls_peer_t *peer, const mbedtls_x509_buf *val) {
+  size_t i;
+  size_t need = val->len + (peer->len != 0 ? 1u : 0u);
+  if (val->tag != MBEDTLS_ASN1_UTF8_STRING && val->tag != MBEDTLS_ASN1_PRINTABLE_STRING &&
+      val->tag != MBEDTLS_ASN1_IA5_STRING) {
+    peer->why = "a subject string type other than UTF8String, PrintableString or IA5String";
+    return -1;
+  }
+  for (i = 0; i < val->len; i++) {
+    if (val->p[i] < 0x20 || val->p[i] == 0x7f) {
+      peer->why = "a control character in the subject";
+      return -1;
+    }
+  }
+  if (need > sizeof(peer->text) - peer->len) {
+    peer->why = "a subject longer than SHIM_NET_PEER_MAX";
+    return -1;
+  }
+  if (peer->len != 0) {
+    peer->text[peer->len++] = '\n';
+  }
+  memcpy(peer->text + peer->len, val->p, val->len);
+  peer->len = (uint16_t)(peer->len + val->len);
+  return 0;
+}
+
+/* Keeps the leaf's CN and Organizations while Mbed TLS verifies the chain:
+ * builds without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE (the device) drop the
+ * certificate after the handshake. The text is only handed out when the
+ * verify result is 0 (shim_tls_peer_settle). Kubernetes reads the user from
+ * the CN and the groups from the Organizations (k8s.io/apiserver
+ * pkg/authentication/request/x509 CommonNameUserConversion). */
+static void shim_tls_peer_capture(shim_tls_peer_t *peer, const mbedtls_x509_crt *crt) {
+  const mbedtls_x509_name *n;
+  const mbedtls_x509_buf *cn = NULL;
+  peer->state = SHIM_TLS_PEER_UNUSABLE;
+  peer->len = 0;
+  for (n = &crt->subject; n != NULL; n = n->next) {
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+      if (cn != NULL) {
+        peer->why = "more than one CommonName";
+        return;
+      }
+      cn = &n->val;
+    }
+  }
+  if (cn == NULL || cn->len == 0) {
+    peer->why = "no CommonName (Kubernetes takes the user name from it)";
+    return;
+  }
+  if (shim_tls_peer_append(peer, cn) != 0) {
+    return;
+  }
+  for (n = &crt->subject; n != NULL; n = n->next) {
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_ORGANIZATION, &n->oid) == 0 &&
+        shim_tls_peer_append(peer, &n->val) != 0) {
+      return;
+    }
+  }
+  peer->state = SHIM_TLS_PEER_SEEN;
+}
+
+/* Server side: dates by the device's clock for the whole chain, and the
+ * leaf's subject kept for net_peer. */
+static int shim_tls_verify_client(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  shim_tls_check_dates(crt, flags);
+  if (depth == 0) {
+    shim_tls_peer_capture(ctx, crt);
+  }
+  return 0;
+}
+
+int32_t shim_tls_session_accept(mbedtls_ssl_context *ssl, const mbedtls_ssl_config *conf,
+                                shim_tls_peer_t *peer, const char *host, uint16_t port) {
+  int ret;
+  memset(peer, 0, sizeof(*peer));
+  mbedtls_ssl_init(ssl);
+  ret = mbedtls_ssl_setup(ssl, conf);
+  if (ret != 0) {
+    shim_tls_log_failure(SHIM_LOG_ERROR, "session setup for", host, port, ret);
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? SHIM_E_NOMEM : SHIM_E_TLS;
+  }
+  mbedtls_ssl_set_verify(ssl, shim_tls_verify_client, peer);
+  return SHIM_OK;
+}
+
+void shim_tls_peer_settle(mbedtls_ssl_context *ssl, shim_tls_peer_t *peer, const char *host,
+                          uint16_t port) {
+  uint32_t verify = mbedtls_ssl_get_verify_result(ssl);
+  if (peer->state == SHIM_TLS_PEER_NONE) {
+    shim_log(SHIM_LOG_DEBUG, "tls: client %s:%u sent no certificate", host, (unsigned)port);
+  } else if (peer->state == SHIM_TLS_PEER_UNUSABLE) {
+    shim_log(SHIM_LOG_DEBUG, "tls: client %s:%u certificate not used: %s", host, (unsigned)port,
+             peer->why);
+  } else if (verify != 0) {
+#if SHIM_TLS_VERIFY_TEXT
+    char reason[SHIM_TLS_REASON_MAX];
+    shim_tls_verify_reason(verify, reason, sizeof(reason));
+    shim_log(SHIM_LOG_DEBUG, "tls: client %s:%u certificate did not verify: %s", host,
+             (unsigned)port, reason);
+#else
+    shim_log(SHIM_LOG_DEBUG, "tls: client %s:%u certificate did not verify: flags 0x%lx", host,
+             (unsigned)port, (unsigned long)verify);
+#endif
+  } else {
+    peer->state = SHIM_TLS_PEER_VERIFIED;
+    return;
+  }
+  peer->state = SHIM_TLS_PEER_NONE;
+  peer->len = 0;
+}
+
+int32_t shim_tls_peer_copy(const shim_tls_peer_t *peer, uint8_t *out, size_t cap) {
+  if (peer->state != SHIM_TLS_PEER_VERIFIED) {
+    return 0;
+  }
+  if (peer->len > cap) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(out, peer->text, peer->len);
+  return (int32_t)peer->len;
 }

@@ -5,6 +5,9 @@
 #  - core trap and failing init handling
 #  - TCP/TLS outcomes against real servers on 127.0.0.1 (tls_server.py,
 #    certificates from gen_certs.sh), through net_probe.c and the simulator
+#  - the kubelet endpoint's host side: serving identity, TLS listener,
+#    client identity, deadlines, refusals, stats (kubelet.sh, real openssl
+#    and Python TLS clients)
 #  - the cortex-m0plus cross-compile check (cross-check.sh)
 # Prints one "ok - ..." / "not ok - ..." line per check, then
 # "shim: N passed, N failed"; exits non-zero on any failure.
@@ -46,7 +49,8 @@ printf 'node.name = pico-a\n' >"$TMP/plain.conf"
 timeout 10 "$BIN/sim-badptr" --config "$TMP/plain.conf" --max-polls 2 >"$TMP/badptr.out" 2>"$TMP/badptr.log"
 rc=$?
 if [ $rc -eq 0 ]; then ok "badptr: module ran, host survived, init returned 0"; else nok "badptr: exit $rc" "$TMP/badptr.log"; fi
-for name in log config_get random_fill net_connect net_send net_recv net_close devmem_read devmem_commit; do
+for name in log config_get random_fill net_connect net_send net_recv net_close devmem_read devmem_commit \
+  net_peer stats_read; do
   if grep -q "badptr ok $name\$" "$TMP/badptr.log"; then
     ok "badptr: $name rejects out-of-range and overflowing (ptr, len) with E_BADPTR"
   else
@@ -80,6 +84,17 @@ while IFS= read -r line; do
 done <"$TMP/identity.out"
 grep -q '^ok - identity: malformed CA hash refused' "$TMP/identity.out" ||
   nok "identity test ran to the end" "$TMP/identity.out"
+
+# ---- the kubelet endpoint (issue 5) ----
+bash "$HERE/kubelet.sh" "$BIN/shim-kubelet-test" >"$TMP/kubelet.out" 2>&1
+while IFS= read -r line; do
+  case "$line" in
+    "ok - "*) ok "${line#ok - }" ;;
+    "not ok - "*) nok "${line#not ok - }" ;;
+  esac
+done <"$TMP/kubelet.out"
+grep -Eq '^(not )?ok - kubelet: .*key material' "$TMP/kubelet.out" ||
+  nok "kubelet test ran to the end" "$TMP/kubelet.out"
 
 # ---- core failures ----
 timeout 10 "$BIN/sim-trap" --config "$TMP/plain.conf" >/dev/null 2>"$TMP/trap.log"
@@ -264,7 +279,7 @@ if [ -n "${WAMR_ROOT:-}" ]; then
     W=$WB/tests/shim
     timeout 10 "$W/sim-wamr" --config "$TMP/plain.conf" --wasm "$W/badptr.wasm" --max-polls 2 >/dev/null 2>"$TMP/wbad.log"
     rc=$?
-    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 9 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
+    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 11 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
       ok "wamr: every import rejects bad (ptr, len) with E_BADPTR"
     else
       nok "wamr: badptr (exit $rc)" "$TMP/wbad.log"
@@ -326,6 +341,24 @@ if [ -n "$MBEDTLS_SRC" ]; then
     BIN=$BIN_SYSTEM
   else
     nok "devtls: build with MBEDTLS_SOURCE_DIR=$MBEDTLS_SRC" "$TMP/devtls-build.log"
+  fi
+  # The kubelet endpoint on the device's Mbed TLS: its configuration plus
+  # the TLS server (tests/shim/mbedtls_config_server.h).
+  SB=$ROOT/build/shim-tests-devtls-srv
+  if cmake -S "$ROOT" -B "$SB" -DSHIM_BUILD_SIM=OFF -DSHIM_BUILD_TESTS=ON -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" \
+    -DSHIM_MBEDTLS_CONFIG_FILE="$HERE/mbedtls_config_server.h" >"$TMP/devsrv-build.log" 2>&1 &&
+    cmake --build "$SB" -j2 --target shim-kubelet-test >>"$TMP/devsrv-build.log" 2>&1; then
+    bash "$HERE/kubelet.sh" "$SB/tests/shim/shim-kubelet-test" >"$TMP/devsrv.out" 2>&1
+    while IFS= read -r line; do
+      case "$line" in
+        "ok - kubelet: "*) ok "devtls ${line#ok - }" ;;
+        "not ok - kubelet: "*) nok "devtls ${line#not ok - }" ;;
+      esac
+    done <"$TMP/devsrv.out"
+    grep -Eq '^(not )?ok - kubelet: .*key material' "$TMP/devsrv.out" ||
+      nok "devtls kubelet test ran to the end" "$TMP/devsrv.out"
+  else
+    nok "devtls: build the kubelet test with MBEDTLS_SSL_SRV_C" "$TMP/devsrv-build.log"
   fi
 else
   echo "# SKIPPED (not counted): the device-Mbed-TLS checks need MBEDTLS_SOURCE_DIR=<Mbed TLS 3.x tree> or PICO_SDK_PATH"

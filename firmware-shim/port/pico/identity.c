@@ -157,7 +157,8 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
   mbedtls_x509write_csr_set_key(&csr, &port_id_keys[slot]);
   ret = mbedtls_x509write_csr_set_subject_name(&csr, subject);
-  if (ret != 0) {
+  if (ret != 0 ||
+      (slot == SHIM_KEY_SLOT_SERVING && shim_identity_csr_add_sans(&csr) != SHIM_OK)) {
     mbedtls_x509write_csr_free(&csr);
     return SHIM_E_INVAL;
   }
@@ -311,7 +312,7 @@ int32_t port_cert_install(uint32_t slot) {
     port_id_cert_free(e);
     return rc;
   }
-  shim_identity_log_installed(&e->crt);
+  shim_identity_log_installed(slot, &e->crt);
   return SHIM_OK;
 }
 

@@ -737,3 +737,30 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
     }
   }
 }
+
+/* ---- the kubelet endpoint (issue 5) ----
+ * Not written for the device yet: the lwIP server side (tcp_listen,
+ * tcp_accept into a free slot, the same accepted-connection states as
+ * port/posix/net.c) and a TLS server, which also needs MBEDTLS_SSL_SRV_C in
+ * mbedtls_config.h (flash to be measured against the budget). */
+
+int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
+  (void)slot;
+  (void)flags;
+  shim_log(SHIM_LOG_WARN, "net: cannot listen on port %u: the device has no kubelet server yet",
+           (unsigned)port);
+  return SHIM_E_UNSUPPORTED;
+}
+
+int32_t port_net_accept(uint32_t listener, int32_t slot) {
+  (void)listener;
+  (void)slot;
+  return SHIM_E_UNSUPPORTED;
+}
+
+int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
+  (void)slot;
+  (void)out;
+  (void)cap;
+  return SHIM_E_UNSUPPORTED;
+}

@@ -244,6 +244,11 @@ void port_pico_watchdog_feed(void) {
 
 /* ---- heap ---- */
 
+/* The C heap runs from the linker's `end` up to __StackLimit (pico-sdk
+ * pico_clib_interface/newlib_interface.c _sbrk). */
+extern char end;
+extern char __StackLimit;
+
 void port_pico_heap(uint32_t *in_use, uint32_t *arena) {
   struct mallinfo mi = mallinfo();
   if (in_use != NULL) {
@@ -252,4 +257,33 @@ void port_pico_heap(uint32_t *in_use, uint32_t *arena) {
   if (arena != NULL) {
     *arena = (uint32_t)mi.arena;
   }
+}
+
+/* ---- host counters (stats_read) ---- */
+
+int32_t port_stats_read(int64_t *out, uint32_t count) {
+  uint32_t in_use = 0;
+  uint32_t arena = 0;
+  int32_t rssi;
+  if (out == NULL) {
+    return SHIM_E_INVAL;
+  }
+  port_pico_heap(&in_use, &arena);
+  /* newlib never gives memory back to sbrk: the arena is the heap's
+   * high-water mark. CPU time, TLS and byte counters are not kept on the
+   * device yet (-1), nor the chip temperature (ADC channel 4). */
+  if (count > SHIM_STAT_HEAP_USED) {
+    out[SHIM_STAT_HEAP_USED] = in_use;
+  }
+  if (count > SHIM_STAT_HEAP_PEAK) {
+    out[SHIM_STAT_HEAP_PEAK] = arena;
+  }
+  if (count > SHIM_STAT_HEAP_TOTAL) {
+    out[SHIM_STAT_HEAP_TOTAL] = (int64_t)(&__StackLimit - &end);
+  }
+  rssi = port_pico_wifi_rssi();
+  if (count > SHIM_STAT_WIFI_RSSI_DBM && rssi != 0) {
+    out[SHIM_STAT_WIFI_RSSI_DBM] = rssi; /* 0: not joined, stays unknown */
+  }
+  return SHIM_OK;
 }

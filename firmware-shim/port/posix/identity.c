@@ -5,14 +5,17 @@
  * only asks for a CSR and hands back the certificate the cluster issued.
  *
  * State directory: config key state.dir, default "<node.name>.state" beside
- * the config file. Files: client-key.pem, client.pem (slot 0) and
- * serving-key.pem (slot 1, reserved). Every write is temp file + fsync +
- * rename, so a crash leaves the old file or the new one, never half of one.
+ * the config file. Files: client-key.pem, client.pem (slot 0: the client
+ * identity) and serving-key.pem, serving.pem (slot 1: the kubelet serving
+ * identity). Every write is temp file + fsync + rename, so a crash leaves
+ * the old file or the new one, never half of one.
  *
- * Certificates for slot 0 are double-buffered: installing builds the new
- * chain and TLS configuration in the spare buffer and switches to it; the
- * previous one stays alive until the install after next, so connections
- * opened with it keep going (the core reconnects after an install).
+ * Each slot's certificates are double-buffered: installing builds the new
+ * chain and TLS configuration (slot 0: client, slot 1: server) in the spare
+ * buffer and switches to it; the previous one stays alive until the install
+ * after next, so connections opened with it keep going (the core reconnects
+ * after an install); the few still open then are ended
+ * (port_posix_conf_retire) before their configuration is freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,20 +49,25 @@
 
 static const char *const port_id_key_files[SHIM_KEY_SLOTS] = {"client-key.pem",
                                                               "serving-key.pem"};
-static const char port_id_cert_file[] = "client.pem";
+static const char *const port_id_cert_files[SHIM_KEY_SLOTS] = {"client.pem", "serving.pem"};
 
 typedef struct {
   mbedtls_x509_crt crt;
   mbedtls_ssl_config conf;
-  int live;
+  int live; /* conf is set up */
 } port_id_cert_t;
+
+/* One slot's certificates (double-buffered) and its staging buffer. */
+typedef struct {
+  port_id_cert_t certs[2];
+  port_id_cert_t *current; /* one of certs, NULL = none */
+  unsigned char stage[SHIM_CERT_STAGE_MAX];
+  size_t stage_len;
+} port_id_slot_t;
 
 static mbedtls_pk_context port_id_keys[SHIM_KEY_SLOTS];
 static int port_id_key_live[SHIM_KEY_SLOTS];
-static port_id_cert_t port_id_certs[2]; /* slot 0, double-buffered */
-static int port_id_current = -1;        /* index into port_id_certs, -1 = none */
-static unsigned char port_id_stage[SHIM_CERT_STAGE_MAX];
-static size_t port_id_stage_len;
+static port_id_slot_t port_id_slots[SHIM_KEY_SLOTS];
 static unsigned char port_id_buf[PORT_ID_FILE_MAX + 1];
 
 /* ---- state directory and files ---- */
@@ -248,6 +256,10 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
   mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
   mbedtls_x509write_csr_set_key(&csr, &port_id_keys[slot]);
   ret = mbedtls_x509write_csr_set_subject_name(&csr, subject);
+  if (ret == 0 && slot == SHIM_KEY_SLOT_SERVING && shim_identity_csr_add_sans(&csr) != SHIM_OK) {
+    mbedtls_x509write_csr_free(&csr);
+    return SHIM_E_INVAL; /* logged */
+  }
   if (ret == 0) {
     ret = mbedtls_x509write_csr_pem(&csr, pem, sizeof(pem), shim_tls_random, NULL);
   }
@@ -268,121 +280,148 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
 /* ---- certificates ---- */
 
 int32_t port_cert_stage(uint32_t slot, const uint8_t *buf, size_t len) {
-  if (slot != SHIM_KEY_SLOT_CLIENT) {
-    return SHIM_E_UNSUPPORTED;
-  }
-  if (len == 0) {
-    port_id_stage_len = 0;
-    return 0;
-  }
-  if (buf == NULL || len > sizeof(port_id_stage) - port_id_stage_len) {
-    return SHIM_E_TOOLARGE;
-  }
-  memcpy(port_id_stage + port_id_stage_len, buf, len);
-  port_id_stage_len += len;
-  return (int32_t)port_id_stage_len;
-}
-
-/* Decodes the staged text (PEM, or base64 of PEM) into port_id_buf with its
- * NUL counted, as Mbed TLS wants. Returns the length or SHIM_E_INVAL. */
-static int32_t port_id_staged_pem(void) {
-  size_t olen = 0;
-  static const char begin[] = "-----BEGIN ";
-  if (port_id_stage_len == 0) {
+  port_id_slot_t *s;
+  if (slot >= SHIM_KEY_SLOTS) {
     return SHIM_E_INVAL;
   }
-  if (port_id_stage_len >= sizeof(begin) - 1 &&
-      memcmp(port_id_stage, begin, sizeof(begin) - 1) == 0) {
-    if (port_id_stage_len > PORT_ID_FILE_MAX) {
+  s = &port_id_slots[slot];
+  if (len == 0) {
+    s->stage_len = 0;
+    return 0;
+  }
+  if (buf == NULL || len > sizeof(s->stage) - s->stage_len) {
+    return SHIM_E_TOOLARGE;
+  }
+  memcpy(s->stage + s->stage_len, buf, len);
+  s->stage_len += len;
+  return (int32_t)s->stage_len;
+}
+
+/* Decodes the slot's staged text (PEM, or base64 of PEM) into port_id_buf
+ * with its NUL counted, as Mbed TLS wants. Returns the length or
+ * SHIM_E_INVAL. */
+static int32_t port_id_staged_pem(const port_id_slot_t *s) {
+  size_t olen = 0;
+  static const char begin[] = "-----BEGIN ";
+  if (s->stage_len == 0) {
+    return SHIM_E_INVAL;
+  }
+  if (s->stage_len >= sizeof(begin) - 1 && memcmp(s->stage, begin, sizeof(begin) - 1) == 0) {
+    if (s->stage_len > PORT_ID_FILE_MAX) {
       return SHIM_E_TOOLARGE;
     }
-    memcpy(port_id_buf, port_id_stage, port_id_stage_len);
-    olen = port_id_stage_len;
-  } else if (mbedtls_base64_decode(port_id_buf, PORT_ID_FILE_MAX, &olen, port_id_stage,
-                                   port_id_stage_len) != 0) {
+    memcpy(port_id_buf, s->stage, s->stage_len);
+    olen = s->stage_len;
+  } else if (mbedtls_base64_decode(port_id_buf, PORT_ID_FILE_MAX, &olen, s->stage,
+                                   s->stage_len) != 0) {
     return SHIM_E_INVAL;
   }
   port_id_buf[olen] = '\0';
   return (int32_t)olen + 1;
 }
 
-/* Parses and checks a chain in port_id_buf (len with NUL) for slot 0 into
- * e->crt. SHIM_OK or SHIM_E_CERT / SHIM_E_INVAL with the reason logged. */
-static int32_t port_id_check(port_id_cert_t *e, size_t len) {
-  int32_t rc = shim_identity_parse(&e->crt, port_id_buf, len, &port_id_keys[0]);
-  return rc == SHIM_OK ? shim_identity_check_issued(&e->crt) : rc;
+/* Parses a chain in port_id_buf (len with NUL) for the slot into e->crt and
+ * checks it is this node's: key, subject, dates, and for the serving slot
+ * node.ip among its SANs. SHIM_OK or SHIM_E_CERT / SHIM_E_INVAL with the
+ * reason logged. */
+static int32_t port_id_check(uint32_t slot, port_id_cert_t *e, size_t len) {
+  int32_t rc = shim_identity_parse(&e->crt, port_id_buf, len, &port_id_keys[slot]);
+  if (rc == SHIM_OK) {
+    rc = shim_identity_check_issued(&e->crt);
+  }
+  if (rc == SHIM_OK && slot == SHIM_KEY_SLOT_SERVING) {
+    rc = shim_identity_check_serving(&e->crt);
+  }
+  return rc;
 }
 
 static void port_id_cert_free(port_id_cert_t *e) {
   if (e->live) {
+    port_posix_conf_retire(&e->conf);
     mbedtls_ssl_config_free(&e->conf);
   }
   mbedtls_x509_crt_free(&e->crt);
   e->live = 0;
 }
 
-/* Makes e's TLS configuration; on success it becomes the current one. */
-static int32_t port_id_activate(int index) {
-  port_id_cert_t *e = &port_id_certs[index];
+/* Makes e's TLS configuration (slot 0: client, slot 1: the kubelet
+ * endpoint's server); on success e becomes the slot's current one. */
+static int32_t port_id_activate(uint32_t slot, port_id_cert_t *e) {
+  int ret;
   mbedtls_ssl_config_init(&e->conf);
-  if (port_posix_client_conf(&e->conf, &e->crt, &port_id_keys[0]) != 0) {
+  ret = slot == SHIM_KEY_SLOT_SERVING
+            ? port_posix_server_conf(&e->conf, &e->crt, &port_id_keys[slot])
+            : port_posix_client_conf(&e->conf, &e->crt, &port_id_keys[slot]);
+  if (ret == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE && slot == SHIM_KEY_SLOT_SERVING) {
+    /* Kept and reported by cert_info; net_listen says what is missing. */
+    shim_log(SHIM_LOG_WARN, "identity: serving certificate kept, but this build's Mbed TLS has "
+                            "no TLS server (MBEDTLS_SSL_SRV_C)");
+    mbedtls_ssl_config_free(&e->conf);
+    port_id_slots[slot].current = e;
+    return SHIM_OK;
+  }
+  if (ret != 0) {
     shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the new certificate failed");
     mbedtls_ssl_config_free(&e->conf);
     return SHIM_E_TLS;
   }
   e->live = 1;
-  port_id_current = index;
+  port_id_slots[slot].current = e;
   return SHIM_OK;
 }
 
 int32_t port_cert_install(uint32_t slot) {
   char path[PORT_ID_PATH_MAX];
-  int spare = port_id_current == 0 ? 1 : 0;
-  port_id_cert_t *e = &port_id_certs[spare];
+  port_id_slot_t *s;
+  port_id_cert_t *e;
   int32_t len;
   int32_t rc;
 
-  if (slot != SHIM_KEY_SLOT_CLIENT) {
-    return SHIM_E_UNSUPPORTED;
-  }
-  if (!port_id_key_live[0]) {
+  if (slot >= SHIM_KEY_SLOTS) {
     return SHIM_E_INVAL;
   }
-  len = port_id_staged_pem();
-  port_id_stage_len = 0;
+  s = &port_id_slots[slot];
+  e = s->current == &s->certs[0] ? &s->certs[1] : &s->certs[0];
+  if (!port_id_key_live[slot]) {
+    return SHIM_E_INVAL;
+  }
+  len = port_id_staged_pem(s);
+  s->stage_len = 0;
   if (len < 0) {
     shim_log(SHIM_LOG_ERROR, "identity: the issued certificate is neither PEM nor base64 PEM");
     return len;
   }
   port_id_cert_free(e); /* the one before the current: its connections are gone */
-  rc = port_id_check(e, (size_t)len);
+  rc = port_id_check(slot, e, (size_t)len);
   if (rc == SHIM_OK) {
-    rc = port_id_path(port_id_cert_file, path, sizeof(path));
+    rc = port_id_path(port_id_cert_files[slot], path, sizeof(path));
   }
   if (rc == SHIM_OK) {
     rc = port_id_write(path, port_id_buf, (size_t)len - 1, 0644);
   }
   if (rc == SHIM_OK) {
-    rc = port_id_activate(spare);
+    rc = port_id_activate(slot, e);
   }
   if (rc != SHIM_OK) {
     port_id_cert_free(e);
     return rc;
   }
-  shim_identity_log_installed(&e->crt);
+  shim_identity_log_installed(slot, &e->crt);
   return SHIM_OK;
 }
 
 int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after_ms) {
   const mbedtls_x509_crt *crt = NULL;
-  int32_t source;
-  if (slot != SHIM_KEY_SLOT_CLIENT || not_before_ms == NULL || not_after_ms == NULL) {
+  int32_t source = SHIM_CERT_SOURCE_NODE;
+  if (slot >= SHIM_KEY_SLOTS || not_before_ms == NULL || not_after_ms == NULL) {
     return SHIM_E_NOTFOUND;
   }
-  crt = port_posix_static_cert();
-  source = SHIM_CERT_SOURCE_STATIC;
-  if (crt == NULL && port_id_current >= 0) {
-    crt = &port_id_certs[port_id_current].crt;
+  if (slot == SHIM_KEY_SLOT_CLIENT) {
+    crt = port_posix_static_cert();
+    source = SHIM_CERT_SOURCE_STATIC;
+  }
+  if (crt == NULL && port_id_slots[slot].current != NULL) {
+    crt = &port_id_slots[slot].current->crt;
     source = SHIM_CERT_SOURCE_NODE;
   }
   if (crt == NULL) {
@@ -393,36 +432,43 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
   return source;
 }
 
+/* The slot's current configuration, or NULL. */
+static mbedtls_ssl_config *port_id_conf(uint32_t slot) {
+  port_id_cert_t *e = port_id_slots[slot].current;
+  return e != NULL && e->live ? &e->conf : NULL;
+}
+
 mbedtls_ssl_config *port_posix_identity_conf(void) {
-  return port_id_current >= 0 ? &port_id_certs[port_id_current].conf : NULL;
+  return port_id_conf(SHIM_KEY_SLOT_CLIENT);
+}
+
+mbedtls_ssl_config *port_posix_serving_conf(void) {
+  return port_id_conf(SHIM_KEY_SLOT_SERVING);
 }
 
 /* ---- startup ---- */
 
-int32_t port_posix_identity_load(void) {
+/* Loads one slot's key and, when it matches, its certificate; a serving
+ * certificate only when it still lists node.ip (the core asks for a new one
+ * otherwise). A missing key or certificate is not an error. */
+static int32_t port_id_load_slot(uint32_t slot) {
   char path[PORT_ID_PATH_MAX];
-  port_id_cert_t *e = &port_id_certs[0];
+  port_id_cert_t *e = &port_id_slots[slot].certs[0];
   int32_t n;
   int32_t rc;
 
-  if (port_posix_static_cert() != NULL) {
-    return SHIM_OK; /* operator-provisioned identity: the state is not used */
-  }
-  if (shim_config_lookup("node.name") == NULL && shim_config_lookup("state.dir") == NULL) {
-    return SHIM_OK;
-  }
-  rc = port_id_path(port_id_key_files[0], path, sizeof(path));
+  rc = port_id_path(port_id_key_files[slot], path, sizeof(path));
   if (rc != SHIM_OK) {
     return SHIM_E_IO;
   }
-  rc = port_id_key_load(0, path);
+  rc = port_id_key_load(slot, path);
   if (rc == SHIM_E_NOTFOUND) {
-    return SHIM_OK; /* first boot: the core asks for a key when it joins */
+    return SHIM_OK; /* first boot: the core asks for a key when it needs one */
   }
   if (rc != SHIM_OK) {
     return rc;
   }
-  if (port_id_path(port_id_cert_file, path, sizeof(path)) != SHIM_OK) {
+  if (port_id_path(port_id_cert_files[slot], path, sizeof(path)) != SHIM_OK) {
     return SHIM_E_IO;
   }
   n = port_id_read(path);
@@ -432,29 +478,50 @@ int32_t port_posix_identity_load(void) {
   if (n < 0) {
     return n;
   }
-  if (shim_identity_parse(&e->crt, port_id_buf, (size_t)n + 1, &port_id_keys[0]) != SHIM_OK) {
+  if (shim_identity_parse(&e->crt, port_id_buf, (size_t)n + 1, &port_id_keys[slot]) != SHIM_OK) {
     /* Kept on disk for inspection; the node joins again with its token. */
     shim_log(SHIM_LOG_WARN, "identity: %s does not hold a certificate for this node's key; "
                             "ignoring it", path);
     mbedtls_x509_crt_free(&e->crt);
     return SHIM_OK;
   }
+  if (slot == SHIM_KEY_SLOT_SERVING && shim_identity_check_serving(&e->crt) != SHIM_OK) {
+    shim_log(SHIM_LOG_WARN, "identity: ignoring %s: node.ip changed since it was issued", path);
+    mbedtls_x509_crt_free(&e->crt);
+    return SHIM_OK;
+  }
   /* Expired or not: the core reads the dates (cert_info) and decides. */
-  return port_id_activate(0);
+  return port_id_activate(slot, e);
+}
+
+int32_t port_posix_identity_load(void) {
+  int32_t rc = SHIM_OK;
+  if (shim_config_lookup("node.name") == NULL && shim_config_lookup("state.dir") == NULL) {
+    return SHIM_OK;
+  }
+  /* Operator-provisioned client identity: the state's client key is unused. */
+  if (port_posix_static_cert() == NULL) {
+    rc = port_id_load_slot(SHIM_KEY_SLOT_CLIENT);
+  }
+  if (rc == SHIM_OK) {
+    rc = port_id_load_slot(SHIM_KEY_SLOT_SERVING);
+  }
+  return rc;
 }
 
 void port_posix_identity_free(void) {
   uint32_t i;
-  port_id_cert_free(&port_id_certs[0]);
-  port_id_cert_free(&port_id_certs[1]);
-  port_id_current = -1;
   for (i = 0; i < SHIM_KEY_SLOTS; i++) {
+    port_id_slot_t *s = &port_id_slots[i];
+    port_id_cert_free(&s->certs[0]);
+    port_id_cert_free(&s->certs[1]);
+    s->current = NULL;
+    s->stage_len = 0;
     if (port_id_key_live[i]) {
       mbedtls_pk_free(&port_id_keys[i]); /* zeroizes */
       port_id_key_live[i] = 0;
     }
   }
-  port_id_stage_len = 0;
 }
 
 /* ---- CA hash ---- */

@@ -100,12 +100,16 @@ static void sim_print_stats(void) {
   shim_log(SHIM_LOG_DEBUG, "stats: peak TLS heap %llu bytes, %lu handshakes",
            (unsigned long long)s.tls_heap_peak, (unsigned long)s.handshakes_ok);
   printf("{\"tls_heap_peak_bytes\":%llu,\"tls_heap_counted\":%s,\"handshakes_ok\":%lu,"
-         "\"handshakes_failed\":%lu,\"connects\":%lu,\"bytes_sent\":%llu,"
-         "\"bytes_received\":%llu,\"polls\":%lu,\"events\":%lu}\n",
+         "\"handshakes_failed\":%lu,\"server_handshakes_ok\":%lu,"
+         "\"server_handshakes_failed\":%lu,\"connects\":%lu,\"accepted\":%lu,"
+         "\"refused\":%lu,\"bytes_sent\":%llu,\"bytes_received\":%llu,\"polls\":%lu,"
+         "\"events\":%lu}\n",
          (unsigned long long)s.tls_heap_peak, s.tls_heap_counting ? "true" : "false",
          (unsigned long)s.handshakes_ok, (unsigned long)s.handshakes_failed,
-         (unsigned long)s.connects, (unsigned long long)s.bytes_sent,
-         (unsigned long long)s.bytes_received, (unsigned long)l.polls, (unsigned long)l.events);
+         (unsigned long)s.server_handshakes_ok, (unsigned long)s.server_handshakes_failed,
+         (unsigned long)s.connects, (unsigned long)s.accepted, (unsigned long)s.refused,
+         (unsigned long long)s.bytes_sent, (unsigned long long)s.bytes_received,
+         (unsigned long)l.polls, (unsigned long)l.events);
   fflush(stdout);
 }
 

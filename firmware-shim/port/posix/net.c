@@ -1,16 +1,24 @@
 /*
  * POSIX port: non-blocking TCP and TLS (Mbed TLS) connections behind the
  * port.h slots. Each slot is a small state machine:
- *   CONNECTING (TCP in progress) -> HANDSHAKE (TLS only) -> OPEN
+ *   client:   CONNECTING (TCP in progress) -> HANDSHAKE (TLS only) -> OPEN
+ *   listener: LISTENING
+ *   accepted: HANDSHAKE (TLS only) -> OPEN
  * and FAILED with a sticky error from any of them. Progress happens when the
  * core calls send/recv and when port_wait sees the socket ready, so a core
  * that only waits for events still gets its handshake done. Connect plus
- * handshake must finish within SHIM_TLS_HANDSHAKE_TIMEOUT_MS.
+ * handshake must finish within SHIM_TLS_HANDSHAKE_TIMEOUT_MS, an accepted
+ * connection's handshake within SHIM_SERVER_HANDSHAKE_TIMEOUT_MS.
  *
- * TLS: the server is always verified (MBEDTLS_SSL_VERIFY_REQUIRED) against
- * tls.ca_file with SNI and the host name check set to the host passed to
- * net_connect; with SHIM_NET_CLIENT_CERT the node's certificate and key
- * (loaded once, never copied into the module, never logged) are presented.
+ * TLS client: the server is always verified (MBEDTLS_SSL_VERIFY_REQUIRED)
+ * against tls.ca_file with SNI and the host name check set to the host
+ * passed to net_connect; with SHIM_NET_CLIENT_CERT the node's certificate and
+ * key (loaded once, never copied into the module, never logged) are
+ * presented.
+ * TLS server (the kubelet endpoint): the serving certificate (slot 1,
+ * identity.c) is presented; a client certificate is asked for and verified
+ * against tls.client_ca_file when sent (src/tls.c shim_tls_conf_server).
+ * Non-TLS listeners (flags 0) serve plain TCP; tests use them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,16 +52,26 @@
 #define PORT_POSIX_PEM_MAX 65536
 #endif
 
+/* Pending connections the kernel queues for a listener: the served slots
+ * plus room for the ones net_accept refuses while they are busy. */
+#ifndef PORT_POSIX_LISTEN_BACKLOG
+#define PORT_POSIX_LISTEN_BACKLOG (2 * SHIM_KUBELET_MAX_CONNS + 2)
+#endif
+
 typedef enum {
   PORT_CONN_FREE = 0,
   PORT_CONN_CONNECTING,
   PORT_CONN_HANDSHAKE,
   PORT_CONN_OPEN,
+  PORT_CONN_LISTENING,
   PORT_CONN_FAILED
 } port_conn_state_t;
 
+typedef enum { PORT_ROLE_CLIENT = 0, PORT_ROLE_LISTENER, PORT_ROLE_ACCEPTED } port_conn_role_t;
+
 typedef struct {
   port_conn_state_t state;
+  port_conn_role_t role;
   int fd;
   uint32_t flags;
   int32_t error;          /* sticky error in PORT_CONN_FAILED */
@@ -62,6 +80,8 @@ typedef struct {
   int flush_pending;      /* a TLS record is encrypted but not fully sent */
   int ssl_live;           /* ssl was set up and needs mbedtls_ssl_free */
   uint64_t deadline_ms;   /* connect + handshake deadline */
+  uint64_t started_ms;    /* when the TLS handshake started (stats) */
+  const mbedtls_ssl_config *conf; /* the configuration ssl was set up with */
   uint32_t addr_count;
   uint32_t addr_next;
   struct sockaddr_storage addrs[SHIM_NET_MAX_ADDRS];
@@ -69,8 +89,9 @@ typedef struct {
   uint16_t port;
   uint8_t ip_len;         /* 4 or 16 when host is an IP literal, else 0 */
   uint8_t ip[16];         /* that address, for the SAN check */
-  char host[SHIM_NET_MAX_HOST + 1];
+  char host[SHIM_NET_MAX_HOST + 1]; /* accepted: the peer's address; listener: the bound one */
   mbedtls_ssl_context ssl;
+  shim_tls_peer_t peer;   /* accepted TLS: the client's identity */
 } port_conn_t;
 
 static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
@@ -78,11 +99,13 @@ static port_posix_stats_t port_stats;
 
 /* TLS material, loaded once by port_posix_tls_load(). */
 static mbedtls_x509_crt port_ca;
+static mbedtls_x509_crt port_client_ca; /* tls.client_ca_file: kubelet clients */
 static mbedtls_x509_crt port_cert;
 static mbedtls_pk_context port_key;
 static mbedtls_ssl_config port_conf_server_only; /* verify the server only */
 static mbedtls_ssl_config port_conf_client_cert; /* plus our certificate */
 static int port_have_ca;
+static int port_have_client_ca;
 static int port_have_cert;
 static int port_tls_ready;
 static unsigned char port_pem[PORT_POSIX_PEM_MAX + 1];
@@ -91,8 +114,10 @@ static unsigned char port_pem[PORT_POSIX_PEM_MAX + 1];
 
 static void port_conn_fail(uint32_t slot, int32_t error) {
   port_conn_t *c = &port_conns[slot];
-  if (c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) {
-    if ((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_HANDSHAKE) {
+  if ((c->flags & SHIM_NET_TLS) != 0 && c->state == PORT_CONN_HANDSHAKE) {
+    if (c->role == PORT_ROLE_ACCEPTED) {
+      port_stats.server_handshakes_failed++;
+    } else {
       port_stats.handshakes_failed++;
     }
   }
@@ -211,10 +236,12 @@ static int port_load_key(const char *path) {
 
 int32_t port_posix_tls_load(void) {
   char ca_path[SHIM_CONFIG_MAX_VALUE + 1 + SHIM_CONFIG_MAX_VALUE + 1];
+  char client_ca_path[sizeof(ca_path)];
   char cert_path[sizeof(ca_path)];
   char key_path[sizeof(ca_path)];
   char reason[SHIM_TLS_REASON_MAX];
   int has_ca;
+  int has_client_ca;
   int has_cert;
   int has_key;
   int ret;
@@ -228,6 +255,7 @@ int32_t port_posix_tls_load(void) {
   }
 #endif
   mbedtls_x509_crt_init(&port_ca);
+  mbedtls_x509_crt_init(&port_client_ca);
   mbedtls_x509_crt_init(&port_cert);
   mbedtls_pk_init(&port_key);
   mbedtls_ssl_config_init(&port_conf_server_only);
@@ -235,9 +263,10 @@ int32_t port_posix_tls_load(void) {
   port_tls_ready = 1;
 
   has_ca = port_tls_path("tls.ca_file", ca_path, sizeof(ca_path));
+  has_client_ca = port_tls_path("tls.client_ca_file", client_ca_path, sizeof(client_ca_path));
   has_cert = port_tls_path("tls.cert_file", cert_path, sizeof(cert_path));
   has_key = port_tls_path("tls.key_file", key_path, sizeof(key_path));
-  if (has_ca < 0 || has_cert < 0 || has_key < 0) {
+  if (has_ca < 0 || has_client_ca < 0 || has_cert < 0 || has_key < 0) {
     goto cleanup;
   }
   if (has_cert != has_key) {
@@ -245,6 +274,10 @@ int32_t port_posix_tls_load(void) {
     goto cleanup;
   }
   if (has_ca && port_load_crt(&port_ca, "CA bundle", ca_path) != 0) {
+    goto cleanup;
+  }
+  if (has_client_ca &&
+      port_load_crt(&port_client_ca, "client CA bundle", client_ca_path) != 0) {
     goto cleanup;
   }
   if (has_cert && (port_load_crt(&port_cert, "certificate", cert_path) != 0 ||
@@ -261,6 +294,7 @@ int32_t port_posix_tls_load(void) {
     goto cleanup;
   }
   port_have_ca = has_ca;
+  port_have_client_ca = has_client_ca;
   port_have_cert = has_cert;
   rc = SHIM_OK;
 cleanup:
@@ -284,9 +318,11 @@ void port_posix_tls_free(void) {
   mbedtls_ssl_config_free(&port_conf_server_only);
   mbedtls_ssl_config_free(&port_conf_client_cert);
   mbedtls_x509_crt_free(&port_ca);
+  mbedtls_x509_crt_free(&port_client_ca);
   mbedtls_x509_crt_free(&port_cert);
   mbedtls_pk_free(&port_key); /* zeroizes the key */
   port_have_ca = 0;
+  port_have_client_ca = 0;
   port_have_cert = 0;
   port_tls_ready = 0;
 }
@@ -301,6 +337,31 @@ int port_posix_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
     return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
   }
   return shim_tls_conf_client(conf, &port_ca, crt, key);
+}
+
+int port_posix_server_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
+                           mbedtls_pk_context *key) {
+  if (!port_tls_ready) {
+    return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+  }
+  return shim_tls_conf_server(conf, &port_client_ca, crt, key);
+}
+
+void port_posix_conf_retire(const mbedtls_ssl_config *conf) {
+  uint32_t i;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    port_conn_t *c = &port_conns[i];
+    if (c->state == PORT_CONN_FREE || !c->ssl_live || c->conf != conf) {
+      continue;
+    }
+    shim_log(SHIM_LOG_INFO, "net: %s:%u closed: its certificate was replaced twice since it opened",
+             c->host, (unsigned)c->port);
+    if (c->state != PORT_CONN_FAILED) {
+      port_conn_fail(i, SHIM_E_IO);
+    }
+    mbedtls_ssl_free(&c->ssl);
+    c->ssl_live = 0;
+  }
 }
 
 void port_posix_get_stats(port_posix_stats_t *out) {
@@ -350,13 +411,29 @@ static int32_t port_tls_begin(uint32_t slot) {
     conf = port_have_cert ? &port_conf_client_cert : port_posix_identity_conf();
   }
   c->ssl_live = 1;
+  c->conf = conf;
   rc = shim_tls_session_start(&c->ssl, conf, c->host, c->port, c->ip, c->ip_len);
   if (rc != SHIM_OK) {
     return rc;
   }
   mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
   c->state = PORT_CONN_HANDSHAKE;
+  c->started_ms = port_now_ms();
   return SHIM_OK;
+}
+
+/* A handshake finished: counts it, and on an accepted connection decides
+ * whether the client's certificate gives an identity. */
+static void port_tls_done(port_conn_t *c) {
+  uint64_t ms = port_now_ms() - c->started_ms;
+  if (c->role == PORT_ROLE_ACCEPTED) {
+    port_stats.server_handshakes_ok++;
+    port_stats.server_handshake_ms += ms;
+    shim_tls_peer_settle(&c->ssl, &c->peer, c->host, c->port);
+  } else {
+    port_stats.handshakes_ok++;
+    port_stats.handshake_ms += ms;
+  }
 }
 
 /* Advances a connecting / handshaking / flushing slot as far as it goes
@@ -371,9 +448,13 @@ static int32_t port_conn_progress(uint32_t slot) {
   }
   if ((c->state == PORT_CONN_CONNECTING || c->state == PORT_CONN_HANDSHAKE) &&
       port_now_ms() >= c->deadline_ms) {
-    shim_log(SHIM_LOG_ERROR, "net: %s:%u: %s not done within %u ms", c->host, (unsigned)c->port,
+    /* An accepted client that stalls is its own problem: a warning. */
+    int accepted = c->role == PORT_ROLE_ACCEPTED;
+    shim_log(accepted ? SHIM_LOG_WARN : SHIM_LOG_ERROR, "net: %s%s:%u: %s not done within %u ms",
+             accepted ? "client " : "", c->host, (unsigned)c->port,
              c->state == PORT_CONN_CONNECTING ? "connect" : "TLS handshake",
-             (unsigned)SHIM_TLS_HANDSHAKE_TIMEOUT_MS);
+             (unsigned)(accepted ? SHIM_SERVER_HANDSHAKE_TIMEOUT_MS
+                                 : SHIM_TLS_HANDSHAKE_TIMEOUT_MS));
     port_conn_fail(slot, SHIM_E_TIMEOUT);
     return SHIM_E_TIMEOUT;
   }
@@ -420,7 +501,7 @@ static int32_t port_conn_progress(uint32_t slot) {
       port_conn_fail(slot, ret);
       return ret;
     }
-    port_stats.handshakes_ok++;
+    port_tls_done(c);
     c->state = PORT_CONN_OPEN;
   }
   if (c->state == PORT_CONN_OPEN && c->flush_pending) {
@@ -511,7 +592,8 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
 int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
   port_conn_t *c;
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
@@ -554,7 +636,8 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
 int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
   port_conn_t *c;
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
@@ -621,6 +704,8 @@ uint32_t port_net_interest(uint32_t slot) {
     case PORT_CONN_HANDSHAKE:
     case PORT_CONN_OPEN:
       return SHIM_EV_READABLE | ((c->want_write || c->flush_pending) ? SHIM_EV_WRITABLE : 0u);
+    case PORT_CONN_LISTENING:
+      return SHIM_EV_READABLE; /* a connection is pending */
     case PORT_CONN_FAILED:
       return c->error_reported ? 0u : SHIM_EV_ERROR;
     default:
@@ -651,6 +736,9 @@ static uint32_t port_wait_slot(uint32_t slot, short revents) {
     }
     if (before != PORT_CONN_OPEN) {
       flags |= SHIM_EV_WRITABLE; /* just opened: the core may send now */
+      if (c->role == PORT_ROLE_ACCEPTED) {
+        flags |= SHIM_EV_READABLE; /* a client speaks first: try to read */
+      }
     }
   }
   if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
@@ -740,4 +828,203 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
     }
   }
   return nready;
+}
+
+/* ---- the kubelet endpoint: listening and accepting (issue 5) ---- */
+
+/* The address to bind: kubelet.address, else node.ip, else any (IPv4). */
+static int32_t port_listen_addr(uint16_t port, struct sockaddr_storage *addr, socklen_t *len,
+                                const char **text) {
+  struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
+  const char *value = shim_config_lookup("kubelet.address");
+  if (value == NULL || value[0] == '\0') {
+    value = shim_config_lookup("node.ip");
+  }
+  if (value == NULL || value[0] == '\0') {
+    value = "0.0.0.0";
+  }
+  *text = value;
+  memset(addr, 0, sizeof(*addr));
+  if (inet_pton(AF_INET, value, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    *len = sizeof(*v4);
+    return SHIM_OK;
+  }
+  if (inet_pton(AF_INET6, value, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    *len = sizeof(*v6);
+    return SHIM_OK;
+  }
+  shim_log(SHIM_LOG_ERROR, "net: cannot listen on \"%s\": not an IP address "
+                           "(kubelet.address or node.ip)", value);
+  return SHIM_E_CONNECT;
+}
+
+int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
+  struct sockaddr_storage addr;
+  socklen_t addr_len = 0;
+  const char *text = NULL;
+  port_conn_t *c;
+  int one = 1;
+  int fd;
+
+  if (slot >= SHIM_MAX_CONNECTIONS || port == 0 || (flags & ~SHIM_NET_TLS) != 0 ||
+      port_conns[slot].state != PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+#if !defined(MBEDTLS_SSL_SRV_C)
+  if ((flags & SHIM_NET_TLS) != 0) {
+    shim_log(SHIM_LOG_ERROR, "tls: this build's Mbed TLS has no TLS server (MBEDTLS_SSL_SRV_C): "
+                             "cannot serve TLS on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+#endif
+  if ((flags & SHIM_NET_TLS) != 0 && port_posix_serving_conf() == NULL) {
+    shim_log(SHIM_LOG_ERROR, "tls: no serving certificate is installed (key slot 1): cannot "
+                             "serve TLS on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if ((flags & SHIM_NET_TLS) != 0 && !port_have_client_ca) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client CA bundle is configured (tls.client_ca_file): "
+                             "cannot verify clients on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if (port_listen_addr(port, &addr, &addr_len, &text) != SHIM_OK) {
+    return SHIM_E_CONNECT;
+  }
+  fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  /* SO_REUSEADDR: a restarted node binds again while old connections sit in
+   * TIME_WAIT (it never allows two listeners on one port on Linux). */
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      bind(fd, (const struct sockaddr *)&addr, addr_len) != 0 ||
+      listen(fd, PORT_POSIX_LISTEN_BACKLOG) != 0) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot listen on %s:%u: %s", text, (unsigned)port,
+             strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+    }
+    return SHIM_E_CONNECT;
+  }
+  c = &port_conns[slot];
+  memset(c, 0, sizeof(*c));
+  c->fd = fd;
+  c->role = PORT_ROLE_LISTENER;
+  c->flags = flags;
+  c->port = port;
+  snprintf(c->host, sizeof(c->host), "%s", text);
+  c->state = PORT_CONN_LISTENING;
+  shim_log(SHIM_LOG_INFO, "net: listening on %s:%u (%s)", text, (unsigned)port,
+           (flags & SHIM_NET_TLS) != 0 ? "TLS" : "plain TCP");
+  return SHIM_OK;
+}
+
+/* The peer's address as text and its port, for logs. */
+static void port_peer_name(const struct sockaddr_storage *peer, char *host, size_t cap,
+                           uint16_t *port) {
+  const struct sockaddr_in *v4 = (const struct sockaddr_in *)peer;
+  const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)peer;
+  const char *ok = NULL;
+  *port = 0;
+  if (peer->ss_family == AF_INET) {
+    ok = inet_ntop(AF_INET, &v4->sin_addr, host, (socklen_t)cap);
+    *port = ntohs(v4->sin_port);
+  } else if (peer->ss_family == AF_INET6) {
+    ok = inet_ntop(AF_INET6, &v6->sin6_addr, host, (socklen_t)cap);
+    *port = ntohs(v6->sin6_port);
+  }
+  if (ok == NULL) {
+    snprintf(host, cap, "?");
+  }
+}
+
+int32_t port_net_accept(uint32_t listener, int32_t slot) {
+  struct sockaddr_storage peer;
+  socklen_t peer_len = sizeof(peer);
+  char host[SHIM_NET_MAX_HOST + 1];
+  uint16_t peer_port = 0;
+  const mbedtls_ssl_config *conf = NULL;
+  port_conn_t *l;
+  port_conn_t *c;
+  int one = 1;
+  int32_t rc;
+  int fd;
+
+  if (listener >= SHIM_MAX_CONNECTIONS || port_conns[listener].state != PORT_CONN_LISTENING ||
+      slot >= SHIM_MAX_CONNECTIONS || (slot >= 0 && port_conns[slot].state != PORT_CONN_FREE)) {
+    return SHIM_E_INVAL;
+  }
+  l = &port_conns[listener];
+  fd = accept(l->fd, (struct sockaddr *)&peer, &peer_len);
+  if (fd >= 0 && (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)) {
+    shim_log(SHIM_LOG_WARN, "net: accept on port %u: %s", (unsigned)l->port, strerror(errno));
+    close(fd);
+    return SHIM_E_IO;
+  }
+  if (fd < 0) {
+    /* ECONNABORTED: the client gave up while queued; nothing to take. */
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
+      return SHIM_E_AGAIN;
+    }
+    shim_log(SHIM_LOG_WARN, "net: accept on port %u: %s", (unsigned)l->port, strerror(errno));
+    return SHIM_E_IO;
+  }
+  port_peer_name(&peer, host, sizeof(host), &peer_port);
+  if (slot < 0) {
+    close(fd);
+    port_stats.refused++;
+    shim_log(SHIM_LOG_WARN, "net: refused %s:%u on port %u: all %d kubelet connections are busy",
+             host, (unsigned)peer_port, (unsigned)l->port, SHIM_KUBELET_MAX_CONNS);
+    return SHIM_E_NOMEM;
+  }
+  c = &port_conns[slot];
+  memset(c, 0, sizeof(*c));
+  c->fd = fd;
+  c->role = PORT_ROLE_ACCEPTED;
+  c->flags = l->flags;
+  c->port = peer_port;
+  memcpy(c->host, host, sizeof(c->host));
+  c->deadline_ms = port_now_ms() + SHIM_SERVER_HANDSHAKE_TIMEOUT_MS;
+  c->started_ms = port_now_ms();
+  c->state = (c->flags & SHIM_NET_TLS) != 0 ? PORT_CONN_HANDSHAKE : PORT_CONN_OPEN;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  port_stats.accepted++;
+  if ((c->flags & SHIM_NET_TLS) != 0) {
+    /* The serving certificate current now; a later install leaves this
+     * connection its own (identity.c keeps the previous configuration). */
+    conf = port_posix_serving_conf();
+    rc = conf == NULL ? SHIM_E_UNSUPPORTED
+                      : shim_tls_session_accept(&c->ssl, conf, &c->peer, c->host, c->port);
+    c->ssl_live = conf != NULL;
+    c->conf = conf;
+    if (rc != SHIM_OK) {
+      (void)port_net_close((uint32_t)slot);
+      return rc;
+    }
+    mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
+  }
+  shim_log(SHIM_LOG_DEBUG, "net: accepted %s:%u on port %u", c->host, (unsigned)c->port,
+           (unsigned)l->port);
+  return SHIM_OK;
+}
+
+int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
+  port_conn_t *c;
+  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL ||
+      port_conns[slot].role != PORT_ROLE_ACCEPTED || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  if (c->state == PORT_CONN_FAILED) {
+    return c->error;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    return 0; /* plain TCP: no certificate */
+  }
+  if (c->state == PORT_CONN_HANDSHAKE) {
+    return SHIM_E_AGAIN;
+  }
+  return shim_tls_peer_copy(&c->peer, out, cap);
 }

@@ -34,10 +34,11 @@ int32_t port_posix_config_path(const char *value, char *out, size_t cap);
 int32_t port_posix_write_file(const char *what, const char *path, const uint8_t *data,
                               size_t len, unsigned mode);
 
-/** Loads the TLS material named by tls.ca_file, tls.cert_file, tls.key_file
- *  (each optional; cert and key go together). Logs the reason and returns
- *  < 0 for a missing, unreadable or bad PEM file. The key stays in host
- *  memory and is never logged. */
+/** Loads the TLS material named by tls.ca_file, tls.client_ca_file (the
+ *  CAs the kubelet endpoint trusts for client certificates), tls.cert_file,
+ *  tls.key_file (each optional; cert and key go together). Logs the reason
+ *  and returns < 0 for a missing, unreadable or bad PEM file. The key stays
+ *  in host memory and is never logged. */
 int32_t port_posix_tls_load(void);
 
 /** Checks server.ca_hash ("sha256:<64 hex>" of the tls.ca_file bytes, as
@@ -46,9 +47,10 @@ int32_t port_posix_tls_load(void);
 int32_t port_posix_ca_hash_check(void);
 
 /** Loads the node-made identity kept in the state directory (state.dir,
- *  default "<node.name>.state" beside the config file): the client key and,
- *  when it matches that key, its certificate. A missing state is not an
- *  error; a corrupt key file is (SHIM_E_IO, logged, left untouched). */
+ *  default "<node.name>.state" beside the config file): per slot (client,
+ *  serving) the key and, when it matches that key, its certificate (a
+ *  serving certificate also when it lists node.ip). A missing state is not
+ *  an error; a corrupt key file is (SHIM_E_IO, logged, left untouched). */
 int32_t port_posix_identity_load(void);
 
 /** Forgets the identity in memory (shutdown, tests). Files stay. */
@@ -57,14 +59,20 @@ void port_posix_identity_free(void);
 /** Frees TLS material and the random generator. */
 void port_posix_shutdown(void);
 
-/** Counters for --stats and benchmarks. */
+/** Counters for --stats, benchmarks and stats_read (port_stats_read). */
 typedef struct {
   uint64_t tls_heap_peak;      /* peak bytes of Mbed TLS heap (counting allocator) */
   uint64_t tls_heap_now;       /* bytes in use now */
   uint32_t tls_heap_counting;  /* 1 when the allocator above was active */
-  uint32_t handshakes_ok;
+  uint32_t handshakes_ok;      /* client handshakes (net_connect) */
   uint32_t handshakes_failed;
+  uint64_t handshake_ms;       /* summed over the completed client handshakes */
+  uint32_t server_handshakes_ok; /* server handshakes (net_accept) */
+  uint32_t server_handshakes_failed;
+  uint64_t server_handshake_ms;
   uint32_t connects;
+  uint32_t accepted;           /* connections accepted into a slot */
+  uint32_t refused;            /* accepted and closed at once: no free slot */
   uint64_t bytes_sent;
   uint64_t bytes_received;
 } port_posix_stats_t;

@@ -14,9 +14,23 @@ const mbedtls_x509_crt *port_posix_static_cert(void);
 int port_posix_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
                            mbedtls_pk_context *key);
 
+/** Sets conf up as the kubelet endpoint's TLS server presenting crt/key,
+ *  verifying client certificates against tls.client_ca_file (net.c). 0 or
+ *  an Mbed TLS error. */
+int port_posix_server_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
+                           mbedtls_pk_context *key);
+
+/** Ends the TLS sessions set up over conf before it is freed (net.c): they
+ *  fail with SHIM_E_IO, which the core sees as EV_ERROR. */
+void port_posix_conf_retire(const mbedtls_ssl_config *conf);
+
 /** The configuration presenting the node-made client certificate, or NULL
  *  while there is none (identity.c). */
 mbedtls_ssl_config *port_posix_identity_conf(void);
+
+/** The server configuration with the current serving certificate, or NULL
+ *  while none is installed (identity.c). */
+mbedtls_ssl_config *port_posix_serving_conf(void);
 
 /** Frees the TLS configuration and credentials (net.c). */
 void port_posix_tls_free(void);

@@ -54,84 +54,28 @@ static char shim_wamr_error[SHIM_WAMR_ERROR_MAX];
 static char shim_wamr_name[48]; /* "wamr://" + three u32 */
 static int shim_wamr_runtime_up;
 
-/* ---- natives: module "host" ---- */
+/* ---- natives: module "host" ----
+ * One function shim_wamr_<name> per ABI table entry and the registration
+ * table, both generated from SHIM_ABI_IMPORTS: each forwards its i32
+ * arguments to shim_native_<name>. `i32` is defined only around the
+ * expansion (wasm_val_t has a member of that name). */
+#define i32 int32_t
+#define SHIM_WAMR_PARAMS(...) (wasm_exec_env_t shim_wamr_e, __VA_ARGS__)
+#define SHIM_WAMR_CALL_void(call) call;
+#define SHIM_WAMR_CALL_i32(call) return call;
+#define SHIM_WAMR_NATIVE(name, ret, params, args, sig)   \
+  static ret shim_wamr_##name SHIM_WAMR_PARAMS params { \
+    (void)shim_wamr_e;                                  \
+    SHIM_WAMR_CALL_##ret(shim_native_##name args)       \
+  }
+SHIM_ABI_IMPORTS(SHIM_WAMR_NATIVE)
+#undef SHIM_WAMR_NATIVE
+#undef SHIM_WAMR_CALL_i32
+#undef SHIM_WAMR_CALL_void
+#undef SHIM_WAMR_PARAMS
+#undef i32
 
-static void shim_wamr_log(wasm_exec_env_t e, int32_t level, int32_t ptr, int32_t len) {
-  (void)e;
-  shim_native_log(level, (uint32_t)ptr, (uint32_t)len);
-}
-
-static int32_t shim_wamr_config_get(wasm_exec_env_t e, int32_t kptr, int32_t klen, int32_t optr,
-                                    int32_t ocap) {
-  (void)e;
-  return shim_native_config_get((uint32_t)kptr, (uint32_t)klen, (uint32_t)optr, (uint32_t)ocap);
-}
-
-static int32_t shim_wamr_random_fill(wasm_exec_env_t e, int32_t ptr, int32_t len) {
-  (void)e;
-  return shim_native_random_fill((uint32_t)ptr, (uint32_t)len);
-}
-
-static int32_t shim_wamr_net_connect(wasm_exec_env_t e, int32_t hptr, int32_t hlen, int32_t port,
-                                     int32_t flags) {
-  (void)e;
-  return shim_native_net_connect((uint32_t)hptr, (uint32_t)hlen, port, flags);
-}
-
-static int32_t shim_wamr_net_send(wasm_exec_env_t e, int32_t h, int32_t ptr, int32_t len) {
-  (void)e;
-  return shim_native_net_send(h, (uint32_t)ptr, (uint32_t)len);
-}
-
-static int32_t shim_wamr_net_recv(wasm_exec_env_t e, int32_t h, int32_t ptr, int32_t cap) {
-  (void)e;
-  return shim_native_net_recv(h, (uint32_t)ptr, (uint32_t)cap);
-}
-
-static int32_t shim_wamr_net_close(wasm_exec_env_t e, int32_t h) {
-  (void)e;
-  return shim_native_net_close(h);
-}
-
-static int32_t shim_wamr_devmem_read(wasm_exec_env_t e, int32_t ptr, int32_t cap) {
-  (void)e;
-  return shim_native_devmem_read((uint32_t)ptr, (uint32_t)cap);
-}
-
-static int32_t shim_wamr_devmem_commit(wasm_exec_env_t e, int32_t ptr, int32_t len) {
-  (void)e;
-  return shim_native_devmem_commit((uint32_t)ptr, (uint32_t)len);
-}
-
-static int32_t shim_wamr_key_ensure(wasm_exec_env_t e, int32_t slot) {
-  (void)e;
-  return shim_native_key_ensure(slot);
-}
-
-static int32_t shim_wamr_csr_create(wasm_exec_env_t e, int32_t slot, int32_t cnptr, int32_t cnlen,
-                                    int32_t orgptr, int32_t orglen, int32_t optr, int32_t ocap) {
-  (void)e;
-  return shim_native_csr_create(slot, (uint32_t)cnptr, (uint32_t)cnlen, (uint32_t)orgptr,
-                                (uint32_t)orglen, (uint32_t)optr, (uint32_t)ocap);
-}
-
-static int32_t shim_wamr_cert_stage(wasm_exec_env_t e, int32_t slot, int32_t ptr, int32_t len) {
-  (void)e;
-  return shim_native_cert_stage(slot, (uint32_t)ptr, (uint32_t)len);
-}
-
-static int32_t shim_wamr_cert_install(wasm_exec_env_t e, int32_t slot) {
-  (void)e;
-  return shim_native_cert_install(slot);
-}
-
-static int32_t shim_wamr_cert_info(wasm_exec_env_t e, int32_t slot, int32_t optr, int32_t ocap) {
-  (void)e;
-  return shim_native_cert_info(slot, (uint32_t)optr, (uint32_t)ocap);
-}
-
-/* The registration table comes from the ABI table itself. */
-#define SHIM_WAMR_SYMBOL(name, ret, params, sig) {#name, (void *)shim_wamr_##name, sig, NULL},
+#define SHIM_WAMR_SYMBOL(name, ret, params, args, sig) {#name, (void *)shim_wamr_##name, sig, NULL},
 static NativeSymbol shim_wamr_host_symbols[] = {SHIM_ABI_IMPORTS(SHIM_WAMR_SYMBOL)};
 #undef SHIM_WAMR_SYMBOL
 

@@ -1,8 +1,9 @@
 /*
  * Runtime adapter for wasm2c (wabt): the core is translated to C at build time
  * (`wasm2c core.wasm -n core`) and linked in, so shim_runtime_load() ignores
- * its path. Imports are the functions Z_hostZ_<name>; each forwards to the
- * shared native. Traps longjmp back to wasm_rt_impl_try() around each call.
+ * its path. Imports are the functions Z_hostZ_<name>, generated from the ABI
+ * table; each forwards to the shared native. Traps longjmp back to
+ * wasm_rt_impl_try() around each call.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,84 +30,27 @@ static Z_core_instance_t shim_w2c_core;
 static int shim_w2c_loaded;
 static char shim_w2c_trap[96];
 
-/* ---- imports: module "host" (shim_abi.h SHIM_ABI_IMPORTS) ---- */
-
-void Z_hostZ_log(struct Z_host_instance_t *h, u32 level, u32 ptr, u32 len) {
-  (void)h;
-  shim_native_log((int32_t)level, ptr, len);
-}
-
-u32 Z_hostZ_config_get(struct Z_host_instance_t *h, u32 kptr, u32 klen, u32 optr, u32 ocap) {
-  (void)h;
-  return (u32)shim_native_config_get(kptr, klen, optr, ocap);
-}
-
-u32 Z_hostZ_random_fill(struct Z_host_instance_t *h, u32 ptr, u32 len) {
-  (void)h;
-  return (u32)shim_native_random_fill(ptr, len);
-}
-
-u32 Z_hostZ_net_connect(struct Z_host_instance_t *h, u32 hptr, u32 hlen, u32 port, u32 flags) {
-  (void)h;
-  return (u32)shim_native_net_connect(hptr, hlen, (int32_t)port, (int32_t)flags);
-}
-
-u32 Z_hostZ_net_send(struct Z_host_instance_t *h, u32 handle, u32 ptr, u32 len) {
-  (void)h;
-  return (u32)shim_native_net_send((int32_t)handle, ptr, len);
-}
-
-u32 Z_hostZ_net_recv(struct Z_host_instance_t *h, u32 handle, u32 ptr, u32 cap) {
-  (void)h;
-  return (u32)shim_native_net_recv((int32_t)handle, ptr, cap);
-}
-
-u32 Z_hostZ_net_close(struct Z_host_instance_t *h, u32 handle) {
-  (void)h;
-  return (u32)shim_native_net_close((int32_t)handle);
-}
-
-u32 Z_hostZ_devmem_read(struct Z_host_instance_t *h, u32 ptr, u32 cap) {
-  (void)h;
-  return (u32)shim_native_devmem_read(ptr, cap);
-}
-
-u32 Z_hostZ_devmem_commit(struct Z_host_instance_t *h, u32 ptr, u32 len) {
-  (void)h;
-  return (u32)shim_native_devmem_commit(ptr, len);
-}
-
-u32 Z_hostZ_key_ensure(struct Z_host_instance_t *h, u32 slot) {
-  (void)h;
-  return (u32)shim_native_key_ensure((int32_t)slot);
-}
-
-u32 Z_hostZ_csr_create(struct Z_host_instance_t *h, u32 slot, u32 cnptr, u32 cnlen, u32 orgptr,
-                       u32 orglen, u32 optr, u32 ocap) {
-  (void)h;
-  return (u32)shim_native_csr_create((int32_t)slot, cnptr, cnlen, orgptr, orglen, optr, ocap);
-}
-
-u32 Z_hostZ_cert_stage(struct Z_host_instance_t *h, u32 slot, u32 ptr, u32 len) {
-  (void)h;
-  return (u32)shim_native_cert_stage((int32_t)slot, ptr, len);
-}
-
-u32 Z_hostZ_cert_install(struct Z_host_instance_t *h, u32 slot) {
-  (void)h;
-  return (u32)shim_native_cert_install((int32_t)slot);
-}
-
-u32 Z_hostZ_cert_info(struct Z_host_instance_t *h, u32 slot, u32 optr, u32 ocap) {
-  (void)h;
-  return (u32)shim_native_cert_info((int32_t)slot, optr, ocap);
-}
-
-/* Every entry of the ABI table must have its import above: this fails to
- * compile (undeclared Z_hostZ_<name>) when the table grows without it. */
-#define SHIM_W2C_CHECK(name, ret, params, sig) (void (*)(void)) Z_hostZ_##name,
-static void (*const shim_w2c_table[])(void) = {SHIM_ABI_IMPORTS(SHIM_W2C_CHECK)};
-#undef SHIM_W2C_CHECK
+/* ---- imports: module "host" (shim_abi.h SHIM_ABI_IMPORTS) ----
+ * One function Z_hostZ_<name> per table entry, generated: wasm2c passes every
+ * i32 as u32 after the instance pointer, and each forwards to
+ * shim_native_<name> (whose parameters convert the u32 back). core.h
+ * declares the imports the module uses; a mismatch with the table is a
+ * compile error here, and imports the module does not use are harmless. */
+#define i32 u32
+#define SHIM_W2C_PARAMS(...) (struct Z_host_instance_t * shim_w2c_h, __VA_ARGS__)
+#define SHIM_W2C_CALL_void(call) call;
+#define SHIM_W2C_CALL_i32(call) return (u32)call;
+#define SHIM_W2C_IMPORT(name, ret, params, args, sig) \
+  ret Z_hostZ_##name SHIM_W2C_PARAMS params {         \
+    (void)shim_w2c_h;                                 \
+    SHIM_W2C_CALL_##ret(shim_native_##name args)      \
+  }
+SHIM_ABI_IMPORTS(SHIM_W2C_IMPORT)
+#undef SHIM_W2C_IMPORT
+#undef SHIM_W2C_CALL_i32
+#undef SHIM_W2C_CALL_void
+#undef SHIM_W2C_PARAMS
+#undef i32
 
 #if SHIM_W2C_IMPORTS_ENV
 /* AssemblyScript's default abort import (`--use abort=` removes it): a module
@@ -135,7 +79,6 @@ static int32_t shim_w2c_trapped(wasm_rt_trap_t code) {
 int32_t shim_runtime_load(const char *wasm_path) {
   wasm_rt_trap_t code;
   (void)wasm_path; /* compiled in */
-  (void)shim_w2c_table;
   if (shim_w2c_loaded) {
     return SHIM_OK;
   }
