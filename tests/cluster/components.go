@@ -94,7 +94,13 @@ func apiserverArgs(l layout, port int, etcd string) []string {
 		"--cert-dir=" + t("temporary-certs"),
 		"--client-ca-file=" + t("client-ca.crt"),
 		"--enable-admission-plugins=NodeRestriction",
-		"--enable-aggregator-routing=true",
+		// Cluster routing (upstream's default; k3s turns endpoint routing on
+		// for its in-cluster metrics-server): the only aggregated API here is
+		// a local metrics-server behind an ExternalName Service (localhost).
+		// Endpoint routing accepts only ClusterIP/NodePort/LoadBalancer
+		// Services (k8s.io/apiserver pkg/util/proxy ResolveEndpoint), and
+		// EndpointSlices may not hold loopback addresses (ValidateEndpointIP).
+		"--enable-aggregator-routing=false",
 		"--enable-bootstrap-token-auth=true",
 		// The advertised address is loopback, which the "kubernetes" Endpoints
 		// may not hold; nothing routes service traffic here anyway.

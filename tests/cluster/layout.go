@@ -151,14 +151,6 @@ func writeKubeconfig(path, server, caFile, certFile, keyFile string, embed bool)
 // issueNodeCert writes outDir/name.key and outDir/name.crt: a kubelet client
 // certificate (CN=system:node:<name>, O=system:nodes) from the client CA.
 func issueNodeCert(l layout, name, outDir string, validity time.Duration, expired bool) error {
-	ca, err := loadKeyPair(l.tls("client-ca.crt"), l.tls("client-ca.key"))
-	if err != nil {
-		return fmt.Errorf("loading client CA (has the cluster been started once?): %w", err)
-	}
-	key, err := newECKey()
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	spec := leafSpec{CommonName: "system:node:" + name, Organization: []string{"system:nodes"}, Client: true}
 	switch {
@@ -169,7 +161,56 @@ func issueNodeCert(l layout, name, outDir string, validity time.Duration, expire
 	default:
 		spec.NotBefore, spec.NotAfter = now.Add(-5*time.Minute), now.Add(validity)
 	}
-	cert, err := signLeaf(ca, key, spec)
+	return issueLeaf(l, "client-ca", spec, name, outDir)
+}
+
+// issueCert writes outDir/name.key and outDir/name.crt for a component that
+// runs next to the cluster: a client certificate from the client CA
+// (ca "client"), or a serving certificate from the server CA (ca "server",
+// at least one DNS or IP SAN). With kubeconfig set (client only), it also
+// writes a kubeconfig for that identity, data embedded.
+func issueCert(l layout, ca string, spec leafSpec, name, outDir string, validity time.Duration, kubeconfig string, port int) error {
+	switch ca {
+	case "client":
+		spec.Client = true
+	case "server":
+		if len(spec.DNSNames) == 0 && len(spec.IPs) == 0 {
+			return fmt.Errorf("a serving certificate needs at least one --dns or --ip name")
+		}
+		if kubeconfig != "" {
+			return fmt.Errorf("--kubeconfig is only for client certificates")
+		}
+		spec.Server = true
+	default:
+		return fmt.Errorf("--ca must be client or server, not %q", ca)
+	}
+	if spec.CommonName == "" {
+		return fmt.Errorf("--cn is required")
+	}
+	now := time.Now()
+	spec.NotBefore, spec.NotAfter = now.Add(-5*time.Minute), now.Add(validity)
+	if err := issueLeaf(l, ca+"-ca", spec, name, outDir); err != nil {
+		return err
+	}
+	if kubeconfig == "" {
+		return nil
+	}
+	return writeKubeconfig(kubeconfig, fmt.Sprintf("https://127.0.0.1:%d", port), l.tls("server-ca.crt"),
+		filepath.Join(outDir, name+".crt"), filepath.Join(outDir, name+".key"), true)
+}
+
+// issueLeaf signs spec with the CA data/tls/<ca>.{crt,key} and writes a new
+// EC P-256 key and the certificate as outDir/name.{key,crt}.
+func issueLeaf(l layout, ca string, spec leafSpec, name, outDir string) error {
+	caPair, err := loadKeyPair(l.tls(ca+".crt"), l.tls(ca+".key"))
+	if err != nil {
+		return fmt.Errorf("loading %s (has the cluster been started once?): %w", ca, err)
+	}
+	key, err := newECKey()
+	if err != nil {
+		return err
+	}
+	cert, err := signLeaf(caPair, key, spec)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 //
 //	pico-cluster serve --dir DIR [--port N] --node-rbac FILE
 //	pico-cluster issue-node-cert --dir DIR NAME OUTDIR [DURATION|--expired]
+//	pico-cluster issue-cert --dir DIR --ca client|server --cn CN [...] NAME OUTDIR [DURATION]
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +30,8 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   pico-cluster serve [--dir DIR] [--port N] --node-rbac FILE
   pico-cluster issue-node-cert [--dir DIR] NAME OUTDIR [DURATION|--expired]
+  pico-cluster issue-cert [--dir DIR] [--port N] --ca client|server --cn CN
+      [--org O,...] [--dns NAME,...] [--ip ADDR,...] [--kubeconfig FILE] NAME OUTDIR [DURATION]
 
 DIR defaults to $PICO_CLUSTER_DIR, N to $PICO_CLUSTER_PORT or 6443.
 serve applies FILE (the project's manifests/node-bootstrap-rbac.yaml, what
@@ -35,6 +39,9 @@ users apply with 'k3s-pico-node rbac apply') and its own API server binding
 at every start, before it reports ready.
 serve also reads PICO_CLUSTER_SIGNING_DURATION (default 8760h) and
 PICO_CLUSTER_NODE_GRACE (node-monitor-grace-period, default 50s).
+issue-cert signs a client certificate with the client CA or a serving
+certificate with the server CA (default validity 8760h); --kubeconfig also
+writes a kubeconfig for the client identity (API server on port N).
 `)
 	os.Exit(2)
 }
@@ -56,6 +63,12 @@ func main() {
 	}
 	port := fs.Int("port", defPort, "API server secure port")
 	nodeRBAC := fs.String("node-rbac", "", "node bootstrap RBAC manifest applied at start (serve)")
+	ca := fs.String("ca", "", "issue-cert: client or server")
+	cn := fs.String("cn", "", "issue-cert: subject common name (the user name of a client)")
+	orgs := fs.String("org", "", "issue-cert: comma-separated organizations (the groups of a client)")
+	dns := fs.String("dns", "", "issue-cert: comma-separated DNS SANs")
+	ips := fs.String("ip", "", "issue-cert: comma-separated IP SANs")
+	kubeconfig := fs.String("kubeconfig", "", "issue-cert: also write a kubeconfig for the client certificate")
 	expired := false
 	// Allow --expired anywhere among the positional arguments.
 	var rest []string
@@ -101,9 +114,41 @@ func main() {
 		if err := issueNodeCert(l, fs.Arg(0), fs.Arg(1), validity, expired); err != nil {
 			fatalf("issue-node-cert: %v", err)
 		}
+	case "issue-cert":
+		if fs.NArg() < 2 || fs.NArg() > 3 {
+			usage()
+		}
+		validity := 8760 * time.Hour
+		if fs.NArg() == 3 {
+			if validity, err = time.ParseDuration(fs.Arg(2)); err != nil || validity <= 0 {
+				fatalf("bad duration %q: it must be positive, like 24h", fs.Arg(2))
+			}
+		}
+		spec := leafSpec{CommonName: *cn, Organization: splitList(*orgs), DNSNames: splitList(*dns)}
+		for _, s := range splitList(*ips) {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				fatalf("issue-cert: --ip %q is not an IP address", s)
+			}
+			spec.IPs = append(spec.IPs, ip)
+		}
+		if err := issueCert(l, *ca, spec, fs.Arg(0), fs.Arg(1), validity, *kubeconfig, *port); err != nil {
+			fatalf("issue-cert: %v", err)
+		}
 	default:
 		usage()
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func fatalf(format string, args ...any) {

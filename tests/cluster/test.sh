@@ -15,7 +15,7 @@ export PICO_CLUSTER_DIR="${PICO_TEST_CLUSTER_DIR:-$ROOT/.cluster/test}"
 export PICO_CLUSTER_PORT="${PICO_TEST_CLUSTER_PORT:-16443}"
 export PICO_CLUSTER_NODE_GRACE="${PICO_TEST_NODE_GRACE:-15s}"
 export PICO_CLUSTER_SH="$HERE/cluster.sh"
-export PICO_K8S_VERSION="$(tr -d ' \n' < "$HERE/VERSION")"
+export PICO_K8S_VERSION="$(head -n 1 "$HERE/VERSION" | tr -d ' \r')"
 CL="$HERE/cluster.sh"
 K() { "$CL" kubectl "$@"; }
 
@@ -82,6 +82,42 @@ if [[ $gotest_rc -ne 0 ]] && ! grep -q -- "--- FAIL" <<<"$gotest_out"; then not_
 grep -E '^\s+e2e_test.go:[0-9]+: (Ready=Unknown)' <<<"$gotest_out" | sed 's/^ */# /'
 echo "# RSS after tests: $(( $(rss_kb "$(pid)") / 1024 )) MiB"
 
+# --- metrics-server (a local process serving metrics.k8s.io) ----------------------------
+MS_PIDFILE="$PICO_CLUSTER_DIR/metrics-server.pid"
+ms_pid() { tr -dc 0-9 < "$MS_PIDFILE" 2>/dev/null; }
+t0=$EPOCHREALTIME
+check "metrics-server up (waits for APIService v1beta1.metrics.k8s.io Available)" "$CL" metrics-server up
+echo "# metrics-server start to Available: $(since "$t0")s"
+check "APIService v1beta1.metrics.k8s.io Available=True, caBundle = server CA, no insecureSkipTLSVerify" bash -c '
+  s=$("$0" kubectl get apiservice v1beta1.metrics.k8s.io -o jsonpath="{.status.conditions[?(@.type==\"Available\")].status}|{.spec.insecureSkipTLSVerify}|{.spec.caBundle}") || exit 1
+  [[ "$s" == "True||$(base64 -w0 < "$1/server-ca.crt")" ]] || { echo "got: ${s:0:80}..."; exit 1; }' "$CL" "$PICO_CLUSTER_DIR"
+check "GET /apis/metrics.k8s.io/v1beta1/nodes answers 200 with a NodeMetricsList" bash -c '
+  out=$("$0" kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes -v=6 2>&1) || { echo "$out" | tail -5; exit 1; }
+  grep -q "url=\"https://[^\"]*/apis/metrics.k8s.io/v1beta1/nodes\" status=\"200 OK\"" <<<"$out" &&
+  grep -q "\"kind\":\"NodeMetricsList\"" <<<"$out" || { echo "$out" | tail -5; exit 1; }' "$CL"
+check "metrics-server has its own least-privileged identity (client CA, CN=system:metrics-server)" bash -c '
+  openssl verify -CAfile "$1/data/tls/client-ca.crt" "$1/metrics-server/client.crt" >/dev/null &&
+  openssl x509 -in "$1/metrics-server/client.crt" -noout -subject | grep -q "^subject *= *CN *= *system:metrics-server$" || exit 1
+  # (a subresource needs --subresource: "nodes/x" names a node called x)
+  can() { "$0" kubectl auth can-i "$@" --as=system:metrics-server 2>/dev/null; }
+  [[ "$(can get nodes --subresource=metrics)" == yes && "$(can list pods -A)" == yes && "$(can watch nodes)" == yes &&
+     "$(can get configmap/extension-apiserver-authentication -n kube-system)" == yes ]] || { echo "missing a grant"; exit 1; }
+  [[ "$(can get secrets -A)" == no && "$(can get nodes --subresource=proxy)" == no && "$(can update nodes)" == no &&
+     "$(can get configmap/other -n kube-system)" == no ]] || { echo "too many grants"; exit 1; }' \
+  "$CL" "$PICO_CLUSTER_DIR"
+check "metrics-server verifies kubelets with the server CA (no --kubelet-insecure-tls), InternalIP, node status port" bash -c '
+  c=$(tr "\0" " " < "/proc/$0/cmdline") || exit 1
+  for f in "--kubelet-certificate-authority=$1/server-ca.crt " "--kubelet-preferred-address-types=InternalIP " "--kubelet-use-node-status-port "; do
+    [[ "$c" == *"$f"* ]] || { echo "missing $f in: $c"; exit 1; }; done
+  [[ "$c" != *insecure* ]] || { echo "insecure flag in: $c"; exit 1; }' "$(ms_pid)" "$PICO_CLUSTER_DIR"
+ms_old="$(ms_pid)"
+check "metrics-server down stops the process and deregisters v1beta1.metrics.k8s.io" bash -c '
+  "$0" metrics-server down >/dev/null 2>&1 || { echo "down failed"; exit 1; }
+  [[ -n "$1" ]] && ! kill -0 "$1" 2>/dev/null && ! test -e "$2" || { echo "process $1 or pid file left"; exit 1; }
+  "$0" kubectl get apiservice v1beta1.metrics.k8s.io 2>&1 | grep -q NotFound' "$CL" "$ms_old" "$MS_PIDFILE"
+check "metrics-server up again (for the cluster down below)" "$CL" metrics-server up
+ms_old="$(ms_pid)"
+
 # --- restart keeps data and CAs --------------------------------------------------------
 K delete configmap pico-restart -n default --ignore-not-found >/dev/null 2>&1
 check "create ConfigMap before restart" K create configmap pico-restart -n default --from-literal=k=v1
@@ -90,10 +126,13 @@ sca_before="$(openssl x509 -in "$PICO_CLUSTER_DIR/server-ca.crt" -noout -fingerp
 oldpid="$(pid)"
 check "down stops the process" bash -c '"$0" down >/dev/null 2>&1 && ! kill -0 "$1" 2>/dev/null && ! test -e "$2/cluster.pid"' "$CL" "$oldpid" "$PICO_CLUSTER_DIR"
 check "SIGTERM shutdown is clean (exit 0)" grep -q "shutdown complete, exit 0" "$PICO_CLUSTER_DIR/cluster.log"
+check "cluster down stops metrics-server too" bash -c '[[ -n "$0" ]] && ! kill -0 "$0" 2>/dev/null && ! test -e "$1"' "$ms_old" "$MS_PIDFILE"
 echo 999999 > "$PICO_CLUSTER_DIR/cluster.pid"   # a stale pid file must not block up
 t0=$EPOCHREALTIME
 if out="$("$CL" up 2>&1)"; then ok "up again (existing data, stale pid file)"; else not_ok "up again (existing data, stale pid file)" "$out"; finish; fi
 echo "# restart to ready: $(since "$t0")s"
+check "cluster down deregistered metrics.k8s.io (no APIService left after restart)" bash -c '
+  "$0" kubectl get apiservice v1beta1.metrics.k8s.io 2>&1 | grep -q NotFound' "$CL"
 check "ConfigMap survives restart" bash -c '[[ "$("$0" kubectl get configmap pico-restart -n default -o jsonpath={.data.k})" == v1 ]]' "$CL"
 check "same client CA and server CA after restart" bash -c '
   [[ "$(openssl x509 -in "$0/data/tls/client-ca.crt" -noout -fingerprint -sha256)" == "$1" ]] &&
