@@ -6,11 +6,15 @@
 // start function is the core's whole memory (scripts/shrink-wasm.mjs exports
 // it as __heap_base for WAMR).
 
-import { Agent } from "./k8s/agent";
-// The abort handler named in asconfig.json ("use": abort=...) must be part of the program.
+// The abort handler named in asconfig.json ("use": abort=...) must be part of
+// the program, and initialised before any module whose start code may abort.
 import "./k8s/panic";
+import { Agent } from "./k8s/agent";
 
 const agent = new Agent();
+// The heap end after the agent is made: the core's whole linear memory (it
+// never allocates again), reported by the kubelet endpoint's /metrics.
+agent.kubelet.routes.coreMemory = <i64>heap.alloc(1);
 
 /** Reads the configuration and prepares the agent. Returns 0 or a negative
  *  code (E_NOTFOUND: a required config key is missing; logged). */

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 #                     cross-compile check of the shim for cortex-m0plus
 #   openssl           test certificates for the shim's TLS tests
 #   cmake gcc make    the shim and the simulator
-DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc make python3)
+#   python3-pip       installs the Python packages below (Prometheus parser)
+DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc make python3 python3-pip)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -38,4 +39,15 @@ command -v go >/dev/null || { echo "setup: Go is required to build the test cont
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Python packages for the end-to-end tests, into build/pylib (no system-wide
+# install): prometheus_client, Prometheus' own text-format parser, reads the
+# kubelet endpoint's /metrics (tests/e2e/promparse.py).
+PY_PACKAGES=(prometheus_client==0.26.0)
+if [[ ! -f build/pylib/.installed || "$(cat build/pylib/.installed)" != "${PY_PACKAGES[*]}" ]]; then
+  echo "setup: installing Python packages: ${PY_PACKAGES[*]}"
+  rm -rf build/pylib
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target build/pylib "${PY_PACKAGES[*]}"
+  echo "${PY_PACKAGES[*]}" > build/pylib/.installed
 fi

@@ -11,8 +11,13 @@
 //      last report: kubelet's nodeStatusReportFrequency): PATCH .../status.
 //   3. Lease unknown: GET it; absent: POST it; due (10 s after the last
 //      renewal): PUT the whole Lease with the cached resourceVersion.
+//   4. A TokenReview / SubjectAccessReview the kubelet endpoint waits for.
+//   5. ConfigMap reports, then the client and serving certificates' CSRs.
+//
+// The kubelet endpoint (kubelet/) listens once the serving certificate is
+// there and is driven from poll and event like the watches.
 
-import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, random_fill } from "../host/imports";
+import { KEY_SLOT_CLIENT, KEY_SLOT_SERVING, LOG_DEBUG, LOG_INFO, LOG_WARN, random_fill } from "../host/imports";
 import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
@@ -33,7 +38,10 @@ import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } f
 import { writeNodeRegistration, writeNodeStatusPatch } from "./node";
 import { AGENT_VERSION, BOOT_ID_LEN, Conditions, COND_READY, formatUuid, KUBELET_VERSION } from "./status";
 import { ConfigMaps, REPORT_EVENT, REPORT_NONE } from "./configmap";
-import { Identity, REQ_CSR_CREATE, REQ_CSR_GET } from "./identity";
+import { Identity, REQ_CSR_CREATE, REQ_CSR_GET, REQ_SERVING_CSR_CREATE, REQ_SERVING_CSR_GET } from "./identity";
+import { KubeletServer } from "../kubelet/server";
+import { Routes } from "../kubelet/routes";
+import { COUNTERS, Counters } from "../metrics/counters";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
 const K_LEASE_KUBE_NODE_LEASE: Lit = utf8("lease: kube-node-lease/");
@@ -61,6 +69,11 @@ export const REQ_LEASE_CREATE: i32 = 5;
 export const REQ_LEASE_RENEW: i32 = 6;
 /** An Event or the Node annotation about applied ConfigMaps (k8s/configmap.ts). */
 export const REQ_CONFIGMAP_REPORT: i32 = 20;
+/** A TokenReview or SubjectAccessReview for the kubelet endpoint. */
+export const REQ_REVIEW: i32 = 40;
+
+/** A CSR request of either identity (identity.ts REQ_*CSR_*). */
+function isCsr(req: i32): bool { return req >= REQ_CSR_CREATE && req <= REQ_SERVING_CSR_GET; }
 
 // What the agent knows about its Node.
 const NODE_UNKNOWN: i32 = 0; // not registered by this boot yet: POST (or GET first)
@@ -96,8 +109,14 @@ export class Agent {
   readonly configmaps: ConfigMaps = new ConfigMaps();
   /** The node's client certificate: bootstrap-token join and renewal (k8s/identity.ts). */
   readonly identity: Identity = new Identity(
-    this.client.req.ptr + <usize>(this.client.req.capacity - CSR_PEM_MAX), this.cfg,
+    KEY_SLOT_CLIENT, this.client.req.ptr + <usize>(this.client.req.capacity - CSR_PEM_MAX), this.cfg,
   );
+  /** The kubelet serving certificate: the same machine with key slot 1 and
+   *  the same scratch (one request at a time). */
+  readonly serving: Identity = new Identity(
+    KEY_SLOT_SERVING, this.client.req.ptr + <usize>(this.client.req.capacity - CSR_PEM_MAX), this.cfg,
+  );
+  readonly kubelet: KubeletServer = new KubeletServer(this.cfg, new Routes(this.cfg, this.configmaps.mem));
 
   private readonly path: usize = heap.alloc(<usize>K8S_PATH_MAX);
   private pathLen: i32 = 0;
@@ -180,6 +199,7 @@ export class Agent {
     lineEmit(LOG_INFO);
     // After the start line, so the identity's own line says how it joins.
     this.identity.init(cfg);
+    this.serving.init(cfg);
     this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, this.identity.flags);
     return OK;
   }
@@ -199,7 +219,11 @@ export class Agent {
       this.wallFromHost = true;
     }
     if (this.wallKnown) this.cond.stamp(this.wallNow(nowMs));
+    // Before the API responses of this poll: a response that registers the
+    // Node lets the endpoint listen from the next poll on.
+    this.serveKubelet(nowMs);
     this.identity.tick(nowMs, this.wallNow(nowMs));
+    this.serving.tick(nowMs, this.wallNow(nowMs));
     this.pump(nowMs);
     if (!this.client.busy) {
       this.schedule(nowMs);
@@ -207,7 +231,14 @@ export class Agent {
     }
     // Watches need the node's identity: none while it joins with a token.
     if (!this.identity.blocking) this.configmaps.poll(nowMs);
+    this.kick(nowMs);
     return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
+  }
+
+  private serveKubelet(nowMs: i64): void {
+    this.kubelet.routes.wallMs = this.wallNow(nowMs);
+    // Listening starts once the Node that advertises the port is registered.
+    this.kubelet.step(this.serving.source != 0 && this.nodeState == NODE_REGISTERED, nowMs);
   }
 
   /** A host readiness event: drive the connection with the last known time. */
@@ -215,6 +246,16 @@ export class Agent {
     if (!this.configured) return;
     this.pump(this.lastNowMs);
     this.configmaps.event();
+    this.serveKubelet(this.lastNowMs);
+    this.kick(this.lastNowMs);
+  }
+
+  /** A review the kubelet endpoint just asked for goes out now when the API
+   *  connection is free. */
+  private kick(nowMs: i64): void {
+    if (this.client.busy || !this.kubelet.reviewWanted) return;
+    this.schedule(nowMs);
+    if (this.client.busy) this.pump(nowMs);
   }
 
   // ---- I/O ----
@@ -239,6 +280,8 @@ export class Agent {
       if (r < 0) {
         const req = this.inFlight;
         this.inFlight = REQ_NONE;
+        const q = this.client.req;
+        COUNTERS.api(Counters.methodOf(q.ptr, q.len), 0);
         this.onFailure(req, r, 0, nowMs);
         return;
       }
@@ -253,7 +296,8 @@ export class Agent {
       const t = rd.next();
       if (t == E_NEED_MORE || t == 0) return;
       if (t < 0) { this.bodyError = t; return; }
-      if (this.inFlight == REQ_CSR_CREATE || this.inFlight == REQ_CSR_GET) { this.identity.onToken(rd, t); continue; }
+      if (isCsr(this.inFlight)) { this.idOf(this.inFlight).onToken(rd, t); continue; }
+      if (this.inFlight == REQ_REVIEW) { this.kubelet.onReviewToken(rd, t); continue; }
       if (t != TOK_STRING) continue;
       if (rd.pathIsLit(utf8("metadata.uid"))) {
         const n = rd.valueLen;
@@ -308,8 +352,13 @@ export class Agent {
     if (this.leaseState == LEASE_UNKNOWN) this.start(REQ_LEASE_GET, nowMs);
     else if (this.leaseState == LEASE_ABSENT) this.start(REQ_LEASE_CREATE, nowMs);
     else if (nowMs >= this.leaseDueMs) this.start(REQ_LEASE_RENEW, nowMs);
+    else if (this.kubelet.reviewWanted) this.start(REQ_REVIEW, nowMs);
     else if (this.configmaps.reportWanted) this.start(REQ_CONFIGMAP_REPORT, nowMs);
     else if (id.due(nowMs)) this.startIdentity(nowMs);
+    else if (this.serving.due(nowMs)) {
+      const req = this.serving.request();
+      if (req != 0) this.start(req, nowMs);
+    }
   }
 
   private startIdentity(nowMs: i64): void {
@@ -317,17 +366,24 @@ export class Agent {
     if (req != 0) this.start(req, nowMs);
   }
 
+  /** The identity a CSR request belongs to. */
+  private idOf(req: i32): Identity {
+    return req >= REQ_SERVING_CSR_CREATE ? this.serving : this.identity;
+  }
+
   private nextWait(nowMs: i64): i32 {
     let due: i64 = nowMs + POLL_MAX_WAIT_MS;
     if (!this.client.busy) {
       if (this.retryAtMs > nowMs && this.retryAtMs < due) due = this.retryAtMs;
       if (this.identity.dueAtMs < due) due = this.identity.dueAtMs;
+      if (this.serving.dueAtMs < due) due = this.serving.dueAtMs;
       if (this.nodeState == NODE_REGISTERED && this.leaseState == LEASE_HELD && this.retryAtMs <= nowMs) {
         if (this.leaseDueMs < due) due = this.leaseDueMs;
         const s = this.lastStatusMs + STATUS_REPORT_INTERVAL_MS;
         if (s < due) due = s;
       }
     }
+    if (this.kubelet.dueAtMs < due) due = this.kubelet.dueAtMs;
     const w = due - nowMs;
     return w < 0 ? 0 : <i32>w;
   }
@@ -375,9 +431,14 @@ export class Agent {
       method = METHOD_POST; ctype = CT_JSON;
       this.setPath(LEASE_COLLECTION_PATH, false, utf8(""));
       writeLease(w, this.cfg, this.uid, this.uidLen, 0, 0, wall);
-    } else if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
-      if (req == REQ_CSR_CREATE) { method = METHOD_POST; ctype = CT_JSON; this.identity.writeCsr(w); }
-      this.pathLen = this.identity.path(req, this.path, K8S_PATH_MAX);
+    } else if (isCsr(req)) {
+      const id = this.idOf(req);
+      if (req == REQ_CSR_CREATE || req == REQ_SERVING_CSR_CREATE) { method = METHOD_POST; ctype = CT_JSON; id.writeCsr(w); }
+      this.pathLen = id.path(req, this.path, K8S_PATH_MAX);
+    } else if (req == REQ_REVIEW) {
+      method = METHOD_POST; ctype = CT_JSON;
+      this.setPath(this.kubelet.reviewPath, false, utf8(""));
+      this.kubelet.writeReview(w);
     } else if (req == REQ_CONFIGMAP_REPORT) {
       const kind = this.configmaps.writeReport(w, this.path, K8S_PATH_MAX, this.cfg.name.ptr, this.cfg.name.len, wall);
       if (kind == REPORT_NONE) return;
@@ -396,8 +457,8 @@ export class Agent {
     q.headerLit(L_ACCEPT, CT_JSON);
     if (litLen(ctype) > 0) q.headerLit(utf8("Content-Type"), ctype);
     // The bootstrap token, only on CSR requests made without a certificate.
-    const csr = req == REQ_CSR_CREATE || req == REQ_CSR_GET;
-    if (csr && this.identity.bootstrapping) q.headerLitBytes(utf8("Authorization"), this.identity.authPtr, this.identity.authBytes);
+    const csr = isCsr(req);
+    if (csr && req <= REQ_CSR_GET && this.identity.bootstrapping) q.headerLitBytes(utf8("Authorization"), this.identity.authPtr, this.identity.authBytes);
     // The head must end before the body it is about to be joined with
     // (finish() adds Content-Length and CRLF; memory.copy moves the body down).
     if (w.len > 0 && q.len + CONTENT_LENGTH_LINE_MAX > K8S_HEAD_RESERVE) {
@@ -407,8 +468,9 @@ export class Agent {
     const total = q.finish(w.ptr, w.len);
     if (total < 0) { this.onFailure(req, total, 0, nowMs); return; }
     this.reader.reset();
-    this.reader.streamStrings = req == REQ_CSR_GET; // status.certificate is ~1.3 KB of base64
-    if (csr) this.identity.beginResponse();
+    // status.certificate is ~1.3 KB of base64
+    this.reader.streamStrings = req == REQ_CSR_GET || req == REQ_SERVING_CSR_GET;
+    if (csr) this.idOf(req).beginResponse();
     this.gotUidLen = 0;
     this.gotRvLen = 0;
     this.bodyError = OK;
@@ -432,12 +494,18 @@ export class Agent {
     lineLit(utf8(" -> "));
     lineInt(status);
     lineEmit(LOG_DEBUG);
+    COUNTERS.api(Counters.methodOf(rq.ptr, n), status);
   }
 
   private onResponse(req: i32, status: i32, nowMs: i64): void {
     const ok = status >= 200 && status < 300;
-    if (req == REQ_CSR_CREATE || req == REQ_CSR_GET) {
-      const r = this.bodyError != OK ? this.bodyError : this.identity.onResponse(req, status, nowMs);
+    if (req == REQ_REVIEW) {
+      this.succeeded();
+      this.kubelet.onReviewDone(this.bodyError != OK ? 0 : status, nowMs);
+      return;
+    }
+    if (isCsr(req)) {
+      const r = this.bodyError != OK ? this.bodyError : this.idOf(req).onResponse(req, status, nowMs);
       if (r == OK) this.succeeded();
       else this.onFailure(req, r, status, nowMs);
       return;
@@ -581,6 +649,7 @@ export class Agent {
   private registered(what: Lit, nowMs: i64): void {
     this.succeeded();
     this.nodeState = NODE_REGISTERED;
+    this.serving.wantServing(nowMs);
     this.statusWanted = true;
     lineStart(what);
     lineText(this.cfg.name);
@@ -610,6 +679,7 @@ export class Agent {
   /** A request failed (`code`: connection/limit error, or E_HTTP_STATUS with
    *  `status`): back off, and log it unless it is a repeat. */
   private onFailure(req: i32, code: i32, status: i32, nowMs: i64): void {
+    if (req == REQ_REVIEW) this.kubelet.onReviewDone(0, nowMs);
     this.failing = true;
     this.retryAtMs = nowMs + this.backoff.next();
     const key: i64 = <i64>req * 100000 + (code == E_HTTP_STATUS ? <i64>status : <i64>(-code) + 1000);
@@ -658,8 +728,9 @@ export class Agent {
     else if (req == REQ_LEASE_GET) lineLit(METHOD_GET);
     else if (req == REQ_LEASE_CREATE) lineLit(utf8("create"));
     else if (req == REQ_CONFIGMAP_REPORT) lineLit(utf8("ConfigMap report"));
-    else if (req == REQ_CSR_CREATE) lineLit(utf8("CSR submission"));
-    else if (req == REQ_CSR_GET) lineLit(utf8("CSR status"));
+    else if (req == REQ_CSR_CREATE || req == REQ_SERVING_CSR_CREATE) lineLit(utf8("CSR submission"));
+    else if (req == REQ_CSR_GET || req == REQ_SERVING_CSR_GET) lineLit(utf8("CSR status"));
+    else if (req == REQ_REVIEW) lineLit(utf8("kubelet review"));
     else lineLit(utf8("renewal"));
   }
 }

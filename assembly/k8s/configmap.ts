@@ -48,6 +48,7 @@ import { Backoff } from "./backoff";
 import { newText, NodeConfig, Text } from "./config";
 import { lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
 import { writeTime } from "./status";
+import { COUNTERS, M_GET } from "../metrics/counters";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
 const K_API_V1_NAMESPACES: Lit = utf8("/api/v1/namespaces/");
@@ -177,6 +178,8 @@ export class ConfigMapWatch {
   // Counters (benchmarks, tests).
   events: i32 = 0;
   relists: i32 = 0;
+  /** Watches started (the first is not a restart). */
+  watches: i32 = 0;
 }
 
 /** The followed ConfigMaps of this node and the device memory they write. */
@@ -370,6 +373,8 @@ export class ConfigMaps {
     w.watchStartMs = nowMs;
     w.eventsAtStart = w.events;
     if (list) w.relists++;
+    // Every watch after a watch or list already ran is a restart.
+    if (!list && w.watches++ > 0) COUNTERS.watchRestarts++;
   }
 
   private pump(w: ConfigMapWatch, idx: i32, nowMs: i64): void {
@@ -393,10 +398,12 @@ export class ConfigMaps {
         continue;
       }
       if (r == HTTP_DONE) {
+        COUNTERS.api(M_GET, c.status);
         this.done(w, c.status, nowMs);
         return;
       }
       if (r < 0) {
+        COUNTERS.api(M_GET, c.headersDone ? c.status : 0);
         this.failed(w, w.state == WS_WATCHING ? utf8("watch connection lost") : utf8("list failed"), r, nowMs);
         return;
       }
@@ -644,6 +651,7 @@ export class ConfigMaps {
     if (!w.hasValues) m.lit(utf8(" (no memory_values key)"));
     if (w.binaryData) m.lit(utf8("; binaryData ignored"));
     if (w.unknownKeys > 0) { m.lit(utf8("; ")); m.int(w.unknownKeys); m.lit(utf8(" unknown key(s) ignored")); }
+    COUNTERS.configmapApplied++;
     this.queueEvent(w, rv, false, utf8("ConfigApplied"));
     this.annotationPending = true;
   }
@@ -651,6 +659,7 @@ export class ConfigMaps {
   private reject(w: ConfigMapWatch, rv: Text, what: Lit, num: i32, tail: Lit): void {
     const m = this.msg;
     m.len = 0;
+    COUNTERS.configmapRejected++;
     m.lit(utf8("rejected, device memory unchanged: "));
     m.lit(what);
     if (num >= 0 || num < -1) m.int(num);

@@ -12,6 +12,14 @@
 // Denied or failed CSRs stop the requests until restart (the config must
 // change first). Static tls.cert_file certificates (operator-provisioned)
 // are used as they are and never renewed here.
+//
+// The same machine, with key slot 1, gets and renews the kubelet serving
+// certificate (issue 5): signer kubernetes.io/kubelet-serving, usages
+// "digital signature" + "server auth", SANs added by the host (node.name as
+// DNS, node.ip as IP); it starts once the Node is registered (an approver
+// compares the SANs with the Node's addresses), always authenticates with the
+// client certificate, and an installed certificate needs no reconnect (the
+// host's listener uses it for new handshakes).
 
 import {
   CERT_SOURCE_NODE, CERT_SOURCE_STATIC, cert_info, cert_install, cert_stage, config_get, csr_create, key_ensure,
@@ -29,11 +37,14 @@ import { NodeConfig } from "./config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
-const K_IDENTITY_CSR: Lit = utf8("identity: CSR ");
+const K_CSR: Lit = utf8("CSR ");
 
-// Requests the agent sends on the identity's behalf (agent.ts REQ_*).
+// Requests the agent sends on the identities' behalf (agent.ts REQ_*): the
+// client identity's, then the serving identity's (REQ_CSR_* + 2).
 export const REQ_CSR_CREATE: i32 = 30;
 export const REQ_CSR_GET: i32 = 31;
+export const REQ_SERVING_CSR_CREATE: i32 = 32;
+export const REQ_SERVING_CSR_GET: i32 = 33;
 
 /** certificates.k8s.io/v1 collection (k8s.io/api/certificates/v1). */
 const CSR_PATH: Lit = utf8("/apis/certificates.k8s.io/v1/certificatesigningrequests");
@@ -41,6 +52,9 @@ const CSR_PATH: Lit = utf8("/apis/certificates.k8s.io/v1/certificatesigningreque
  *  bootstrap tokens and nodes (pkg/controller/certificates/approver/sarapprove.go,
  *  isNodeClientCert / isSelfNodeClientCert). */
 const SIGNER: Lit = utf8("kubernetes.io/kube-apiserver-client-kubelet");
+/** Kubelet serving certificates (k8s.io/api/certificates/v1
+ *  KubeletServingSignerName); upstream never auto-approves them. */
+const SERVING_SIGNER: Lit = utf8("kubernetes.io/kubelet-serving");
 const NODE_CN_PREFIX: Lit = utf8("system:node:");
 const NODES_GROUP: Lit = utf8("system:nodes");
 const BEARER: Lit = utf8("Bearer ");
@@ -80,6 +94,10 @@ export class Identity {
   readonly backoff: Backoff = new Backoff();
 
   private cfg: NodeConfig;
+  /** KEY_SLOT_CLIENT or KEY_SLOT_SERVING. */
+  readonly slot: i32;
+  /** "identity: " or "serving: ": every log line of this identity. */
+  private readonly tag: Lit;
   private waitUntilMs: i64 = 0;
   private lastWallMs: i64 = -1;
   /** CSR_PEM_MAX bytes lent by the agent (see the constructor). */
@@ -104,9 +122,17 @@ export class Identity {
    *  plus the base64 of <= CSR_PEM_MAX bytes) written behind the head reserve
    *  ends far before it, and nothing else uses the buffer in between. `cfg`: the
    *  agent's config (init() reads it). */
-  constructor(pemScratch: usize, cfg: NodeConfig) {
+  constructor(slot: i32, pemScratch: usize, cfg: NodeConfig) {
+    this.slot = slot;
+    this.tag = slot == KEY_SLOT_CLIENT ? utf8("identity: ") : utf8("serving: ");
     this.pem = pemScratch;
     this.cfg = cfg;
+  }
+
+  private say(level: i32, s: Lit): void {
+    lineStart(this.tag);
+    lineLit(s);
+    lineEmit(level);
   }
   private certBytes: i32 = 0;
   private stageErr: i32 = OK;
@@ -114,6 +140,12 @@ export class Identity {
   /** Reads the token and the host's certificate; decides how to start. */
   init(cfg: NodeConfig): void {
     this.cfg = cfg;
+    if (this.slot != KEY_SLOT_CLIENT) {
+      // The serving certificate waits for the Node (wantServing).
+      this.readInfo();
+      if (this.source == CERT_SOURCE_NODE) this.say(LOG_INFO, utf8("own kubelet serving certificate"));
+      return;
+    }
     copyLit(this.auth, 7, BEARER);
     const n = config_get(litPtr(CFG_BOOTSTRAP_TOKEN), litLen(CFG_BOOTSTRAP_TOKEN), this.auth + 7, BOOTSTRAP_TOKEN_MAX);
     this.authLen = n > 0 ? n + 7 : 0;
@@ -133,6 +165,15 @@ export class Identity {
     }
   }
 
+  /** The Node is registered: ask for a serving certificate when there is
+   *  none and none is being asked for (serving identity only). */
+  wantServing(nowMs: i64): void {
+    if (this.source != 0 || this.state != ID_READY) return;
+    this.say(LOG_INFO, utf8("no kubelet serving certificate yet: submitting a CSR"));
+    this.state = ID_SUBMIT;
+    this.nextMs = nowMs;
+  }
+
   /** net_connect flags for the API connection now. */
   get flags(): i32 { return this.bootstrapping ? NET_TLS : NET_TLS | NET_CLIENT_CERT; }
 
@@ -150,7 +191,11 @@ export class Identity {
     if (this.source != CERT_SOURCE_NODE || this.state != ID_READY) return;
     if (wallMs >= this.notAfterMs) {
       this.source = 0;
-      if (this.authLen > 0) {
+      if (this.slot != KEY_SLOT_CLIENT) {
+        this.say(LOG_WARN, utf8("certificate expired: submitting a new CSR"));
+        this.state = ID_SUBMIT;
+        this.nextMs = nowMs;
+      } else if (this.authLen > 0) {
         logText(LOG_WARN, utf8("identity: certificate expired: joining with bootstrap.token"));
         this.startBootstrap(nowMs);
         this.switched = true;
@@ -162,7 +207,7 @@ export class Identity {
     }
     if (this.renewAtMs == 0) this.renewAtMs = this.rotationDeadline();
     if (this.renewAtMs > 0 && wallMs >= this.renewAtMs) {
-      logText(LOG_INFO, utf8("identity: renewing the client certificate"));
+      this.say(LOG_INFO, utf8("renewing the certificate"));
       this.state = ID_SUBMIT;
       this.nextMs = nowMs;
     }
@@ -180,11 +225,13 @@ export class Identity {
 
   /** The request to send now (REQ_CSR_*), or 0 when none can be made (logged). */
   request(): i32 {
-    if (this.state == ID_WAIT) return REQ_CSR_GET;
+    const base = this.slot == KEY_SLOT_CLIENT ? REQ_CSR_CREATE : REQ_SERVING_CSR_CREATE;
+    if (this.state == ID_WAIT) return base + 1;
     const cfg = this.cfg;
-    const k = key_ensure(KEY_SLOT_CLIENT);
+    const k = key_ensure(this.slot);
     if (k < 0) {
-      lineStart(utf8("identity: no node key (host error "));
+      lineStart(this.tag);
+      lineLit(utf8("no node key (host error "));
       lineInt(k);
       lineLit(utf8("); see its log above"));
       lineEmit(LOG_ERROR);
@@ -196,9 +243,10 @@ export class Identity {
     let n = copyLit(cn, 12, NODE_CN_PREFIX);
     memory.copy(cn + <usize>n, cfg.name.ptr, <usize>cfg.name.len);
     n += cfg.name.len;
-    const r = csr_create(KEY_SLOT_CLIENT, cn, n, litPtr(NODES_GROUP), litLen(NODES_GROUP), this.pem, CSR_PEM_MAX);
+    const r = csr_create(this.slot, cn, n, litPtr(NODES_GROUP), litLen(NODES_GROUP), this.pem, CSR_PEM_MAX);
     if (r <= 0) {
-      lineStart(utf8("identity: CSR not made (host error "));
+      lineStart(this.tag);
+      lineLit(utf8("CSR not made (host error "));
       lineInt(r);
       lineLit(utf8(")"));
       lineEmit(LOG_ERROR);
@@ -206,7 +254,7 @@ export class Identity {
       return 0;
     }
     this.pemLen = r;
-    return REQ_CSR_CREATE;
+    return base;
   }
 
   /** The CertificateSigningRequest object for the CSR made by request(). */
@@ -215,16 +263,19 @@ export class Identity {
     w.kvLit(L_API_VERSION, utf8("certificates.k8s.io/v1"));
     w.kvLit(L_KIND, utf8("CertificateSigningRequest"));
     w.keyObject(L_METADATA);
-    w.kvLit(utf8("generateName"), utf8("node-csr-"));
+    w.kvLit(utf8("generateName"), this.slot == KEY_SLOT_CLIENT ? utf8("node-csr-") : utf8("node-serving-csr-"));
     w.endObject();
     w.keyObject(L_SPEC);
     w.keyLit(utf8("request")); w.strBase64(this.pem, this.pemLen);
-    w.kvLit(utf8("signerName"), SIGNER);
+    w.kvLit(utf8("signerName"), this.slot == KEY_SLOT_CLIENT ? SIGNER : SERVING_SIGNER);
     // The approver accepts exactly these for an ECDSA key: "digital
     // signature" and "client auth" (key encipherment only for RSA), as in
-    // sarapprove.go isNodeClientCert / k8s.io/api/certificates/v1 usages.
+    // sarapprove.go isNodeClientCert / k8s.io/api/certificates/v1 usages;
+    // the kubelet-serving signer wants "server auth" instead (kubelet's
+    // certificate manager asks for these two for an ECDSA serving key).
     w.keyArray(utf8("usages"));
-    w.strLit(utf8("digital signature")); w.strLit(utf8("client auth"));
+    w.strLit(utf8("digital signature"));
+    w.strLit(this.slot == KEY_SLOT_CLIENT ? utf8("client auth") : utf8("server auth"));
     w.endArray();
     w.endObject();
     w.endObject();
@@ -233,7 +284,7 @@ export class Identity {
   /** Writes the request target for `req` into (dst, cap); returns its length. */
   path(req: i32, dst: usize, cap: i32): i32 {
     let n = copyLit(dst, cap, CSR_PATH);
-    if (req == REQ_CSR_GET && n + 1 + this.nameLen <= cap) {
+    if ((req == REQ_CSR_GET || req == REQ_SERVING_CSR_GET) && n + 1 + this.nameLen <= cap) {
       store<u8>(dst + <usize>n, 0x2f);
       memory.copy(dst + <usize>n + 1, this.name, <usize>this.nameLen);
       n += 1 + this.nameLen;
@@ -249,7 +300,7 @@ export class Identity {
     this.certBytes = 0;
     this.stageErr = OK;
     this.msgLen = 0;
-    cert_stage(KEY_SLOT_CLIENT, 0, 0);
+    cert_stage(this.slot, 0, 0);
   }
 
   /** One token of a CSR response (the reader streams long strings). */
@@ -258,7 +309,7 @@ export class Identity {
     if (rd.pathIsLit(utf8("status.certificate"))) {
       const len = rd.valueLen;
       if (len <= 0 || this.stageErr != OK) return;
-      const r = cert_stage(KEY_SLOT_CLIENT, rd.valuePtr, len);
+      const r = cert_stage(this.slot, rd.valuePtr, len);
       if (r < 0) this.stageErr = r;
       else this.certBytes = r;
       return;
@@ -285,7 +336,7 @@ export class Identity {
    *  or E_MALFORMED for the agent to treat as a failed request. */
   onResponse(req: i32, status: i32, nowMs: i64): i32 {
     const ok = status >= 200 && status < 300;
-    if (req == REQ_CSR_CREATE) {
+    if (req == REQ_CSR_CREATE || req == REQ_SERVING_CSR_CREATE) {
       if (ok) {
         if (this.gotNameLen == 0) return E_MALFORMED;
         memory.copy(this.name, this.gotName, <usize>this.gotNameLen);
@@ -294,7 +345,8 @@ export class Identity {
         this.waitUntilMs = nowMs + CSR_WAIT_MAX_MS;
         this.nextMs = nowMs + CSR_POLL_MS;
         this.backoff.reset();
-        lineStart(utf8("identity: submitted CSR "));
+        lineStart(this.tag);
+        lineLit(utf8("submitted CSR "));
         lineBytes(this.name, this.nameLen);
         lineLit(utf8(" for system:node:"));
         lineText(this.cfg.name);
@@ -308,9 +360,10 @@ export class Identity {
         return OK;
       }
       if (status == 403) {
-        logText(LOG_WARN, utf8("identity: CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
+        this.say(LOG_WARN, utf8("CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
       } else {
-        lineStart(utf8("identity: CSR submission failed: HTTP "));
+        lineStart(this.tag);
+        lineLit(utf8("CSR submission failed: HTTP "));
         lineInt(status);
         lineLit(L_RETRYING);
         lineEmit(LOG_WARN);
@@ -320,7 +373,8 @@ export class Identity {
     }
     // REQ_CSR_GET
     if (status == 404) {
-      lineStart(K_IDENTITY_CSR);
+      lineStart(this.tag);
+      lineLit(K_CSR);
       lineBytes(this.name, this.nameLen);
       lineLit(utf8(" is gone; submitting a new one"));
       lineEmit(LOG_WARN);
@@ -334,7 +388,8 @@ export class Identity {
         this.stop();
         return OK;
       }
-      lineStart(utf8("identity: reading the CSR failed: HTTP "));
+      lineStart(this.tag);
+      lineLit(utf8("reading the CSR failed: HTTP "));
       lineInt(status);
       lineLit(L_RETRYING);
       lineEmit(LOG_WARN);
@@ -343,7 +398,8 @@ export class Identity {
     }
     this.backoff.reset();
     if (this.denied || this.failed) {
-      lineStart(K_IDENTITY_CSR);
+      lineStart(this.tag);
+      lineLit(K_CSR);
       lineBytes(this.name, this.nameLen);
       lineLit(this.denied ? utf8(" was denied") : utf8(" failed"));
       if (this.msgLen > 0) { lineLit(utf8(": ")); lineBytes(this.msg, this.msgLen); }
@@ -353,13 +409,14 @@ export class Identity {
       return OK;
     }
     if (this.stageErr != OK) {
-      logText(LOG_ERROR, utf8("identity: issued certificate > SHIM_CERT_STAGE_MAX"));
+      this.say(LOG_ERROR, utf8("issued certificate > SHIM_CERT_STAGE_MAX"));
       this.stop();
       return OK;
     }
     if (this.certBytes == 0) {
       if (nowMs >= this.waitUntilMs) {
-        lineStart(K_IDENTITY_CSR);
+        lineStart(this.tag);
+        lineLit(K_CSR);
         lineBytes(this.name, this.nameLen);
         lineLit(utf8(" unsigned after 15 min; submitting a new one"));
         lineEmit(LOG_WARN);
@@ -368,9 +425,10 @@ export class Identity {
       this.nextMs = nowMs + CSR_POLL_MS;
       return OK;
     }
-    const r = cert_install(KEY_SLOT_CLIENT);
+    const r = cert_install(this.slot);
     if (r != OK) {
-      lineStart(utf8("identity: host refused the certificate (error "));
+      lineStart(this.tag);
+      lineLit(utf8("host refused the certificate (error "));
       lineInt(r);
       lineLit(utf8("); see its reason above"));
       lineEmit(LOG_ERROR);
@@ -381,11 +439,14 @@ export class Identity {
     this.bootstrapping = false;
     this.state = ID_READY;
     this.renewAtMs = 0;
-    this.switched = true;
-    lineStart(utf8("identity: installed the certificate issued for CSR "));
+    lineStart(this.tag);
+    lineLit(utf8("installed the certificate issued for CSR "));
     lineBytes(this.name, this.nameLen);
-    lineLit(utf8("; reconnecting as system:node:"));
-    lineText(this.cfg.name);
+    if (this.slot == KEY_SLOT_CLIENT) {
+      this.switched = true;
+      lineLit(utf8("; reconnecting as system:node:"));
+      lineText(this.cfg.name);
+    }
     lineEmit(LOG_INFO);
     return OK;
   }
@@ -410,7 +471,7 @@ export class Identity {
   }
 
   private readInfo(): void {
-    const r = cert_info(KEY_SLOT_CLIENT, this.info, 16);
+    const r = cert_info(this.slot, this.info, 16);
     if (r == CERT_SOURCE_STATIC || r == CERT_SOURCE_NODE) {
       this.source = r;
       this.notBeforeMs = load<i64>(this.info);

@@ -160,3 +160,37 @@ export const BOOTSTRAP_TOKEN_MAX: i32 = 64;
 export const CSR_NAME_MAX: i32 = 63;
 /** A denied/failed CSR condition's message kept for the log line. */
 export const CSR_MESSAGE_MAX: i32 = 120;
+
+// ---- kubelet endpoint (kubelet/, issue 5): every limit named once ----
+/** (method, status) pairs counted for rest_client_requests_total. */
+export const API_COUNTER_SLOTS: i32 = 12;
+/** Connections the core keeps (one served at a time, the others wait their
+ *  turn); must not exceed the host's SHIM_KUBELET_MAX_CONNS. More are
+ *  accepted and closed at once. */
+export const KUBELET_CONNS_MAX: i32 = 3;
+/** The one request/response buffer: a request head (request line + headers,
+ *  a ~1 KB bearer token included) must fit, else 431; responses are sent as
+ *  chunks of at most this size. */
+export const KUBELET_BUF: i32 = 2048;
+/** A served connection must deliver its whole head within this time (slow
+ *  clients cannot hold the device; Go's ReadHeaderTimeout idea), else 408. */
+export const KUBELET_HEAD_TIMEOUT_MS: i64 = 10000;
+/** The whole response must be taken by the client within this time. */
+export const KUBELET_SEND_TIMEOUT_MS: i64 = 10000;
+/** A TokenReview or SubjectAccessReview must be answered within this time
+ *  (else 401 / 500, as kubelet answers an authn / authz error). */
+export const KUBELET_REVIEW_TIMEOUT_MS: i64 = 10000;
+/** A failed net_listen is tried again after this. */
+export const KUBELET_LISTEN_RETRY_MS: i64 = 30000;
+/** Authenticated user name and groups (newline-separated) of a request. */
+export const KUBELET_USER_MAX: i32 = 160;
+export const KUBELET_GROUPS_MAX: i32 = 256;
+/** SubjectAccessReview answers kept (user, groups, verb, subresource). */
+export const KUBELET_AUTHZ_CACHE: i32 = 4;
+/** kubelet's defaults: --authorization-webhook-cache-authorized-ttl 5m,
+ *  --authorization-webhook-cache-unauthorized-ttl 30s,
+ *  --authentication-token-webhook-cache-ttl 2m
+ *  (pkg/kubelet/apis/config/v1beta1/defaults.go). */
+export const KUBELET_AUTHZ_ALLOWED_TTL_MS: i64 = 300000;
+export const KUBELET_AUTHZ_DENIED_TTL_MS: i64 = 30000;
+export const KUBELET_TOKEN_TTL_MS: i64 = 120000;

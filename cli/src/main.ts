@@ -5,6 +5,10 @@
 //   k3s-pico-node rbac apply [--kubeconfig F]
 //   k3s-pico-node config write --node NAME --server https://HOST:PORT --ca FILE --token T
 //       [--node-ip IP] [--wifi-ssid S --wifi-password P] [--country GB] (--uf2 OUT.uf2 | --sim OUT.conf)
+//       [--client-ca FILE] (--sim only: the kubelet endpoint's client CA)
+//   k3s-pico-node approver [--kubeconfig F] [--once]
+//       approves the nodes' kubelet-serving CSRs by k0s' rule (approver.ts);
+//       least-privilege RBAC for it: manifests/pico-serving-approver-rbac.yaml
 //
 // Progress goes to stderr, results (tokens, file names) to stdout; every
 // failure is one sentence on stderr and exit status 1 (2 for usage).
@@ -12,7 +16,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, explain } from './errors.js';
-import { applyManifest, createToken, loadKubeConfig, parseDuration, serverOf } from './kube.js';
+import { applyManifest, approvePending, createToken, loadKubeConfig, parseDuration, runApprover, serverOf } from './kube.js';
 import { NodeSettings, writeConfigUf2, writeSimConfig } from './nodeconfig.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -23,7 +27,11 @@ const USAGE = `usage:
   k3s-pico-node token create [--ttl 24h] [--nodes N] [--description TEXT] [--kubeconfig FILE]
   k3s-pico-node rbac apply [--kubeconfig FILE]
   k3s-pico-node config write --node NAME --server https://HOST:PORT --ca FILE --token TOKEN
-      [--node-ip IP] [--wifi-ssid SSID --wifi-password PASS] [--country CC] (--uf2 OUT.uf2 | --sim OUT.conf)`;
+      [--node-ip IP] [--wifi-ssid SSID --wifi-password PASS] [--country CC] (--uf2 OUT.uf2 | --sim OUT.conf)
+      [--client-ca FILE]  (--sim: the cluster's client CA, for the node's kubelet endpoint)
+  k3s-pico-node approver [--kubeconfig FILE] [--once]
+      approve kubelet-serving CSRs of nodes whose SANs are their Node's addresses;
+      --once judges the pending ones and exits, otherwise it keeps watching`;
 
 const progress = (s: string) => process.stderr.write(`k3s-pico-node: ${s}\n`);
 
@@ -64,18 +72,50 @@ async function rbacApply(args: string[]): Promise<void> {
   }
 }
 
+// Decisions go to stderr, one line each; with --once a summary goes to stdout.
+async function approver(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' }, once: { type: 'boolean', default: false } } });
+  const kc = loadKubeConfig(values.kubeconfig);
+  const server = serverOf(kc);
+  const doing = `judging kubelet-serving CSRs on ${server}`;
+  try {
+    if (values.once) {
+      const n = await approvePending(kc, progress);
+      process.stdout.write(`approved ${n.approve}, denied ${n.deny}, pending ${n.wait}\n`);
+      return;
+    }
+    progress(`${doing} (watching; Ctrl-C stops)`);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      await runApprover(kc, progress, stop.signal);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    progress('stopped');
+  } catch (e) {
+    throw new CliError(explain(e, doing, server));
+  }
+}
+
 function configWrite(args: string[]): void {
   const { values } = parseArgs({ args, options: {
     node: { type: 'string' }, server: { type: 'string' }, ca: { type: 'string' }, token: { type: 'string' },
-    'node-ip': { type: 'string' }, 'wifi-ssid': { type: 'string' }, 'wifi-password': { type: 'string' },
+    'client-ca': { type: 'string' }, 'node-ip': { type: 'string' }, 'wifi-ssid': { type: 'string' }, 'wifi-password': { type: 'string' },
     country: { type: 'string' }, uf2: { type: 'string' }, sim: { type: 'string' },
   } });
   for (const k of ['node', 'server', 'ca', 'token'] as const) {
     if (!values[k]) throw new CliError(`config write needs --${k}.`, 2);
   }
   if (!values.uf2 === !values.sim) throw new CliError('config write needs exactly one of --uf2 OUT.uf2 or --sim OUT.conf.', 2);
+  // The device has no kubelet endpoint yet (its lwIP server side is not
+  // written), so its config region holds no client CA.
+  if (values['client-ca'] && values.uf2) throw new CliError('--client-ca is for --sim only: the device has no kubelet endpoint yet.', 2);
   const s: NodeSettings = {
-    node: values.node!, server: values.server!, caFile: values.ca!, token: values.token,
+    node: values.node!, server: values.server!, caFile: values.ca!, clientCaFile: values['client-ca'], token: values.token,
     nodeIp: values['node-ip'] ?? (values.sim ? '127.0.0.1' : undefined),
     wifiSsid: values['wifi-ssid'], wifiPassword: values['wifi-password'], country: values.country,
   };
@@ -100,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     if (a === 'token' && b === 'create') await tokenCreate(rest);
     else if (a === 'rbac' && b === 'apply') await rbacApply(rest);
     else if (a === 'config' && b === 'write') configWrite(rest);
+    else if (a === 'approver') await approver(argv.slice(1));
     else {
       process.stderr.write(`${USAGE}\n`);
       return 2;

@@ -14,6 +14,9 @@ export interface NodeSettings {
   node: string;
   server: string;
   caFile: string;
+  /** The cluster's client CA: the kubelet endpoint trusts client
+   *  certificates it signed (the API server's, metrics-server's). */
+  clientCaFile?: string;
   token?: string;
   nodeIp?: string;
   wifiSsid?: string;
@@ -60,8 +63,9 @@ function parseServer(url: string): { host: string; port: number } {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 6443 };
 }
 
-/** The config text; `caPath` is what tls.ca_file names. */
-export function configText(s: NodeSettings, caPath: string): string {
+/** The config text; `caPath` is what tls.ca_file names, `clientCaPath`
+ *  what tls.client_ca_file names (none without one). */
+export function configText(s: NodeSettings, caPath: string, clientCaPath?: string): string {
   if (!NODE_NAME.test(s.node)) throw new CliError(`--node ${s.node} is not a valid node name (lowercase letters, digits, '-' and '.', at most 63).`);
   if (s.token !== undefined && !TOKEN_PATTERN.test(s.token)) {
     throw new CliError('--token is not a bootstrap token of the form abcdef.0123456789abcdef (create one with `token create`).');
@@ -73,12 +77,14 @@ export function configText(s: NodeSettings, caPath: string): string {
   if (s.country !== undefined && !/^[A-Z]{2}$/.test(s.country)) throw new CliError(`--country ${s.country} is not a two-letter country code such as GB.`);
   const { host, port } = parseServer(s.server);
   const hash = caHash(s.caFile);
+  if (s.clientCaFile !== undefined) caHash(s.clientCaFile); // the same checks: PEM CA certificates
   const lines: [string, string | undefined][] = [
     ['node.name', s.node],
     ['server.host', host],
     ['server.port', String(port)],
     ['node.ip', s.nodeIp],
     ['tls.ca_file', caPath],
+    ['tls.client_ca_file', clientCaPath],
     ['server.ca_hash', hash],
     ['bootstrap.token', s.token],
     ['wifi.ssid', s.wifiSsid],
@@ -97,8 +103,10 @@ export function configText(s: NodeSettings, caPath: string): string {
 export function writeSimConfig(s: NodeSettings, out: string): { config: string; ca: string } {
   const dir = path.dirname(path.resolve(out));
   const caName = `${path.basename(out).replace(/\.[^.]*$/, '')}-ca.pem`;
-  const text = configText(s, caName);
+  const clientCaName = s.clientCaFile === undefined ? undefined : `${path.basename(out).replace(/\.[^.]*$/, '')}-client-ca.pem`;
+  const text = configText(s, caName, clientCaName);
   copyFileSync(s.caFile, path.join(dir, caName));
+  if (clientCaName !== undefined) copyFileSync(s.clientCaFile!, path.join(dir, clientCaName));
   writeFileSync(out, text, { mode: 0o600 });
   return { config: out, ca: path.join(dir, caName) };
 }

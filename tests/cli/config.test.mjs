@@ -68,6 +68,24 @@ test('config write --sim: keys, CA copied beside it, CA hash, mode 0600', () => 
   assert.equal(statSync(conf).mode & 0o777, 0o600);
 });
 
+test('config write --sim --client-ca: the kubelet endpoint\'s client CA beside it; not for --uf2', () => {
+  const r = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', ca, '--sim', 'pico-k.conf');
+  assert.equal(r.status, 0, r.stderr);
+  const m = parseConf(readFileSync(path.join(dir, 'pico-k.conf'), 'utf8'));
+  assert.equal(m.get('tls.client_ca_file'), 'pico-k-client-ca.pem');
+  assert.deepEqual(readFileSync(path.join(dir, 'pico-k-client-ca.pem')), readFileSync(ca));
+  const u = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', ca, '--uf2', 'pico-k.uf2');
+  assert.equal(u.status, 2);
+  assert.match(u.stderr, /--client-ca is for --sim only/);
+  assert.ok(!existsSync(path.join(dir, 'pico-k.uf2')));
+  const bad = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', path.join(dir, 'nope.pem'), '--sim', 'pico-k2.conf');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /cannot read the CA bundle .*nope\.pem/);
+});
+
 test('config write --uf2: blocks, family ID, region, CRC, secrets outside the text', () => {
   const r = cli('config', 'write', '--node', 'pico-2', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
     '--wifi-ssid', 'home net', '--wifi-password', 'correct horse', '--country', 'GB', '--node-ip', '10.1.2.50', '--uf2', 'pico-2.uf2');

@@ -94,7 +94,7 @@ test('joins from nothing with only a token, then renews while heartbeats go on',
   await until('a renewed certificate', () => installs() >= 2, lifetimeMs + 30000, 1000);
   const renewed = cluster.kubectlJSON('get', 'csr').items.filter((c) => c.spec.username === 'system:node:pico-join');
   assert.ok(renewed.length >= 1, 'the renewal CSR comes from the node itself');
-  assert.ok(n.logText.includes('identity: renewing the client certificate'));
+  assert.ok(n.logText.includes('identity: renewing the certificate'));
   await until('Lease renewed after the switch', () => {
     const t = leaseRenewTime('pico-join');
     return t && t !== before1 && Date.parse(t) > Date.now() - 15000;

@@ -223,3 +223,23 @@ export function fakeCertStaged(): string {
   const n = fake_cert_staged(changetype<usize>(buf), 8192);
   return String.UTF8.decodeUnsafe(changetype<usize>(buf), n < 8192 ? n : 8192);
 }
+
+// ---- kubelet endpoint (issue 5) ----
+
+/** net_listen succeeds (1, the default) or answers E_UNSUPPORTED (0). */
+@external("fake", "fake_listen_enable")
+export declare function fake_listen_enable(on: i32): void;
+
+/** The port the core listens on, 0 when it does not. */
+@external("fake", "fake_listen_port")
+export declare function fake_listen_port(): i32;
+
+/** A client connects; `peer` is its verified certificate identity
+ *  ("CN\nO..."; "" for none). Returns the connection's handle. */
+@external("fake", "fake_incoming")
+export declare function fake_incoming(pptr: usize, plen: i32): i32;
+
+export function fakeIncoming(peer: string): i32 {
+  const b = String.UTF8.encode(peer);
+  return fake_incoming(changetype<usize>(b), b.byteLength);
+}

@@ -114,6 +114,15 @@ export function createFakeHost() {
       installResult: 0, // cert_install returns this when != 0
       issuedValidityMs: 3600000n, // lifetime of a certificate cert_install accepts
       wallMs: 0n, // notBefore given to installed certificates
+      // Kubelet endpoint (issue 5): net_listen works unless disabled; fake_incoming queues accepted connections.
+      listenEnabled: true,
+      // The serving certificate (slot 1): operator-provisioned by default.
+      serving: { source: 1, notBefore: 0n, notAfter: 4102444800000n },
+      listenHandle: 0,
+      listenPort: 0,
+      acceptQueue: [],
+      stats: [1000n, 250000n, 40000n, 52000n, 100000n, 2800000n, 3n, 1n, 30n, 2n, 0n, 12n, 9000n, 12000n, 2n, 0n,
+        -9223372036854775808n, -9223372036854775808n],
     };
   }
   reset();
@@ -255,6 +264,37 @@ export function createFakeHost() {
         c.open = false;
         return 0;
       },
+      net_listen(port, flags) {
+        if (port <= 0 || port > 65535 || (flags & ~1) !== 0) return E_INVAL;
+        if (!state.listenEnabled) return -13; // E_UNSUPPORTED
+        const h = state.nextHandle++;
+        state.handles.set(h, { open: true, listener: true, port, flags, inbound: [], outbound: [], failNext: {} });
+        state.listenHandle = h;
+        state.listenPort = port;
+        return h;
+      },
+      net_accept(lh) {
+        const l = state.handles.get(lh);
+        if (!l || !l.listener || !l.open) return E_INVAL;
+        if (state.acceptQueue.length === 0) return -1; // E_AGAIN
+        return state.acceptQueue.shift();
+      },
+      net_peer(h, optr, ocap) {
+        const c = state.handles.get(h);
+        if (!c || !c.accepted) return E_INVAL;
+        if (!inBounds(optr, ocap)) return E_BADPTR;
+        const b = new TextEncoder().encode(c.peer);
+        if (b.length > ocap) return E_TOOLARGE;
+        bytes().set(b, optr >>> 0);
+        return b.length;
+      },
+      stats_read(optr, ocap) {
+        if (!inBounds(optr, ocap)) return E_BADPTR;
+        const n = Math.min(state.stats.length, Math.floor(ocap / 8));
+        const v = new DataView(memory.buffer);
+        for (let i = 0; i < n; i++) v.setBigInt64((optr >>> 0) + 8 * i, state.stats[i], true);
+        return n;
+      },
       devmem_read(ptr, cap) {
         if (!inBounds(ptr, cap)) return E_BADPTR;
         if (cap < state.devmem.length) return E_TOOLARGE;
@@ -288,6 +328,10 @@ export function createFakeHost() {
         if (state.staged.length === 0) return E_INVAL;
         if (state.installResult !== 0) return state.installResult;
         state.installs++;
+        if (slot === 1) {
+          state.serving = { source: 2, notBefore: state.wallMs, notAfter: state.wallMs + state.issuedValidityMs };
+          return 0;
+        }
         state.certSource = 2;
         state.certNotBefore = state.wallMs;
         state.certNotAfter = state.wallMs + state.issuedValidityMs;
@@ -296,8 +340,14 @@ export function createFakeHost() {
       cert_info(slot, optr, ocap) {
         if (!inBounds(optr, ocap)) return E_BADPTR;
         if (ocap < 16) return E_TOOLARGE;
-        if (state.certSource === 0) return E_NOTFOUND;
         const v = new DataView(memory.buffer);
+        if (slot === 1) {
+          if (state.serving.source === 0) return E_NOTFOUND;
+          v.setBigInt64(optr >>> 0, state.serving.notBefore, true);
+          v.setBigInt64((optr >>> 0) + 8, state.serving.notAfter, true);
+          return state.serving.source;
+        }
+        if (state.certSource === 0) return E_NOTFOUND;
         v.setBigInt64(optr >>> 0, state.certNotBefore, true);
         v.setBigInt64((optr >>> 0) + 8, state.certNotAfter, true);
         return state.certSource;
@@ -346,6 +396,21 @@ export function createFakeHost() {
         state.installResult = code;
       },
       /** The staged certificate text (as the core passed it) into (ptr, cap). */
+      /** net_listen succeeds (1, the default) or answers E_UNSUPPORTED (0). */
+      fake_listen_enable(on) { state.listenEnabled = on !== 0; },
+      /** The port the core listens on, 0 when it does not. */
+      fake_listen_port() { return state.listenHandle !== 0 && state.handles.get(state.listenHandle)?.open ? state.listenPort : 0; },
+      /** A client connects to the listener; its verified certificate
+       *  identity is `peer` ("CN\nO..."; empty: none). Returns its handle. */
+      fake_incoming(pptr, plen) {
+        const h = state.nextHandle++;
+        state.handles.set(h, {
+          open: true, accepted: true, peer: readString(pptr, plen), host: 'client', port: 0, flags: 1,
+          connected: true, dead: 0, inbound: [], outbound: [], peerClosed: false, failNext: {},
+        });
+        state.acceptQueue.push(h);
+        return h;
+      },
       fake_cert_staged(ptr, cap) {
         const b = new TextEncoder().encode(state.staged);
         const n = Math.min(b.length, cap);
