@@ -10,6 +10,7 @@ node bench/core-heap.mjs
 node bench/node.mjs
 node bench/configmap.mjs
 node bench/heartbeat-instructions.mjs
+node bench/wamr-pool.mjs
 node bench/kubelet.mjs
 node bench/firmware-size.mjs
 # TLS heap and handshake time with the device's Mbed TLS (build/sim-devtls,

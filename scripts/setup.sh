@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 #   openssl           test certificates for the shim's TLS tests
 #   cmake gcc make    the shim and the simulator
 #   python3-pip       installs the Python packages below (Prometheus parser)
-DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc make python3 python3-pip)
+#   gcc-multilib      gcc -m32: bench/wamr-pool.mjs builds WAMR for a 32-bit
+#                     target to measure the pool as the device lays it out
+DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc gcc-multilib make python3 python3-pip)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

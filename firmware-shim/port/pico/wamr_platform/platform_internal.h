@@ -49,9 +49,15 @@ static inline os_file_handle os_get_invalid_handle(void) {
   return -1;
 }
 
-/* No MMU: the "page" only sizes WAMR's rounding. */
+/* No MMU: the "page" only sizes WAMR's rounding. WAMR rounds the linear
+ * memory's size up to it and bounds-checks loads and stores against the
+ * rounded size (wasm_memory.c wasm_allocate_linear_memory: memory_data_size
+ * = align_as_and_cast(size, page_size)), while os_mmap is asked for the
+ * unrounded size: with 4096 a stray store could land up to 4 KB past the
+ * memory, inside the next pool block (found by bench/wamr-pool.mjs). 8 keeps
+ * the rounding to the 8-byte alignment os_mmap gives anyway. */
 static inline int os_getpagesize(void) {
-  return 4096;
+  return 8;
 }
 
 #endif /* _PLATFORM_INTERNAL_H */
