@@ -9,6 +9,8 @@
 // The abort handler named in asconfig.json ("use": abort=...) must be part of
 // the program, and initialised before any module whose start code may abort.
 import "./k8s/panic";
+// The allocator named in asconfig.json ("use": __alloc=...), likewise.
+import "./rt/bump";
 import { Agent } from "./k8s/agent";
 
 const agent = new Agent();

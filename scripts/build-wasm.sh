@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the node agent: assembly/index.ts -> build/core.wasm.
-#  1. asc (asconfig.json, target release): stub runtime, optimized for size,
-#     names kept for the next step (build/core.names.wasm);
-#  2. scripts/shrink-wasm.mjs: removes memory.grow/memory.size, exports
-#     heap_offset, __heap_base (= heap end after start) and __data_end, strips
-#     names, and fails the build on a foreign import, an unexpected export or a
-#     memory that can grow;
+#  1. asc (asconfig.json, target release): stub runtime with the core's own
+#     allocator (assembly/rt/bump.ts), identical UTF-8 literals shared
+#     (scripts/lit-transform.mjs), optimized for size, names kept for the
+#     next step (build/core.names.wasm);
+#  2. scripts/shrink-wasm.mjs: removes memory.grow/memory.size and the zero
+#     stores asc emits for every field (checked against the unmodified
+#     module), exports heap_offset, __heap_base (= heap end after start) and
+#     __data_end, re-optimizes for size, strips names, and fails the build on
+#     a foreign import, an unexpected export or a memory that can grow;
 #  3. prints the budget figures (DESIGN.md "Budgets").
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,18 +4,24 @@
 // module contains no memory.grow / memory.size and exports immutable
 // __heap_base and __data_end globals (WAMR's wasm_loader; the WAMR blog
 // "Understand the WAMR heaps"). AssemblyScript's stub runtime grows memory on
-// demand, so this step:
+// demand and the core's allocator (assembly/rt/bump.ts) bounds itself with
+// memory.size, so this step:
 //   1. replaces memory.size with the fixed page count and memory.grow with a
-//      failed grow (-1): the stub runtime then traps instead of growing;
-//   2. exports `heap_offset()`, a read-only getter of the stub's bump pointer
-//      (~lib/rt/stub/offset), for the heap-growth test and benchmark;
-//   3. runs the module once (start function + init() with no configuration)
-//      against an inert host to find the heap end the core needs, and checks
-//      that init() allocates nothing;
+//      failed grow (-1): allocating past the page then traps instead;
+//   2. exports `heap_offset()`, a read-only getter of the allocator's bump
+//      pointer (assembly/rt/bump.ts `offset`), for the heap-growth test and
+//      benchmark;
+//   3. drops the zero stores asc emits for every field in constructors (see
+//      dropZeroFieldInits), re-optimizes for size without names (binaryen
+//      -Oz with ALWAYS_INLINE_MAX, until it stops shrinking) and joins close
+//      data segments, then runs the module once (start function + init()
+//      with no configuration) against an inert host to find the heap end the
+//      core needs, checks that init() allocates nothing and that the memory
+//      it leaves equals what the unmodified module leaves;
 //   4. exports __heap_base = that heap end and __data_end = end of static data;
-//   5. re-optimizes for size without names, and verifies: imports only module
-//      "host" functions from the ABI table, the exact export set, 1 page of
-//      memory (initial = maximum), no memory.grow/memory.size.
+//   5. verifies: imports only module "host" functions from the ABI table, the
+//      exact export set, 1 page of memory (initial = maximum), no
+//      memory.grow/memory.size.
 // Usage: node scripts/shrink-wasm.mjs <in.wasm with names> <out.wasm>
 // Prints one JSON object with the figures on stdout. Exits 1 on any failure.
 
@@ -35,8 +41,8 @@ function fail(msg) {
   process.exit(1);
 }
 
-/** Name of the stub runtime's bump pointer (std/assembly/rt/stub.ts `offset`). */
-const STUB_OFFSET_GLOBAL = "~lib/rt/stub/offset";
+/** Name of the allocator's bump pointer (assembly/rt/bump.ts `offset`). */
+const STUB_OFFSET_GLOBAL = "assembly/rt/bump/offset";
 /** The exports the host and the tests may use (shim_abi.h, "The exports the host calls"). */
 const EXPECTED_EXPORTS = ["memory", "init", "poll", "event", "heap_offset", "__heap_base", "__data_end"].sort();
 /** Page count of the core's memory: initial = maximum = 1 (64 KiB upper bound;
@@ -83,6 +89,43 @@ function replaceGrow(text) {
   }
 }
 
+/** Drops the stores of a constant 0 that asc emits in every constructor for
+ *  each field (`(call $C#set:f (local.get $n) (i32.const 0))` or a plain
+ *  `(i32.store offset=k (local.get $n) (i32.const 0))`): ~190 of them, ~1.3 KB
+ *  of code. They are no-ops here because every object is made while the
+ *  module starts, in memory the allocator (assembly/rt/bump.ts) hands out
+ *  once and never reuses, and linear memory starts zeroed. Step 3 checks it:
+ *  the memory after start + init() must be byte for byte what the module
+ *  with the stores leaves. */
+function dropZeroFieldInits(text) {
+  const funcs = text.split(/\n(?= \(func )/);
+  let dropped = 0;
+  const nop = () => { dropped++; return "(nop)"; };
+  for (let i = 0; i < funcs.length; i++) {
+    if (!/^ \(func \$\S+#constructor /.test(funcs[i])) continue;
+    funcs[i] = funcs[i]
+      .replace(/\(call \$\S+#set:\S+\n\s+\(local\.get \$\d+\)\n\s+\((i32|i64)\.const 0\)\n\s+\)/g, nop)
+      .replace(/\((i32|i64)\.store(8|16|32)?( offset=\d+)?\n\s+\(local\.get \$\d+\)\n\s+\((i32|i64)\.const 0\)\n\s+\)/g, nop);
+  }
+  if (dropped === 0) fail("no zero field initialisation found in constructors: did asc's output change?");
+  return funcs.join("\n");
+}
+
+/** Parses a rewritten text and adds the heap_offset() export. */
+function prepare(t) {
+  const m = binaryen.parseText(t);
+  m.setFeatures(FEATURES);
+  let hasOffset = false;
+  for (let i = 0; i < m.getNumGlobals(); i++) {
+    if (binaryen.getGlobalInfo(m.getGlobalByIndex(i)).name === STUB_OFFSET_GLOBAL) hasOffset = true;
+  }
+  if (!hasOffset) fail(`global ${STUB_OFFSET_GLOBAL} not found: build with asconfig.json (its __alloc alias) and --debug (names)`);
+  m.addFunction("heap_offset", binaryen.none, binaryen.i32, [], m.global.get(STUB_OFFSET_GLOBAL, binaryen.i32));
+  m.addFunctionExport("heap_offset", "heap_offset");
+  if (!m.validate()) fail("module invalid after rewriting it");
+  return m;
+}
+
 // ---- 1 + 2: rewrite ----
 binaryen.setDebugInfo(true); // keep names while we look things up
 let mod = binaryen.readBinary(fs.readFileSync(input));
@@ -90,16 +133,11 @@ let text = mod.emitText();
 mod.dispose();
 text = text.replace(/\(memory\.size(\s+\$[^\s()]+)?\)/g, `(i32.const ${PAGES})`);
 text = replaceGrow(text);
-mod = binaryen.parseText(text);
-mod.setFeatures(FEATURES);
-let hasOffset = false;
-for (let i = 0; i < mod.getNumGlobals(); i++) {
-  if (binaryen.getGlobalInfo(mod.getGlobalByIndex(i)).name === STUB_OFFSET_GLOBAL) hasOffset = true;
-}
-if (!hasOffset) fail(`global ${STUB_OFFSET_GLOBAL} not found: build with --runtime stub and --debug (names)`);
-mod.addFunction("heap_offset", binaryen.none, binaryen.i32, [], mod.global.get(STUB_OFFSET_GLOBAL, binaryen.i32));
-mod.addFunctionExport("heap_offset", "heap_offset");
-if (!mod.validate()) fail("module invalid after rewriting memory.grow/memory.size");
+/** The module as asc made it (but for memory.grow/size): step 3's reference. */
+const reference = prepare(text);
+const referenceBytes = reference.emitBinary();
+reference.dispose();
+mod = prepare(dropZeroFieldInits(text));
 
 // ---- 3: measure the heap end ----
 // End of static data: the highest active data segment end (segments are named in the text form).
@@ -154,6 +192,23 @@ function mergeSegments(m) {
   if (!m.validate()) fail("module invalid after merging data segments");
 }
 
+/** Binaryen inlines functions up to this size at every call site (its -Oz
+ *  default is 2). 3 also inlines asc's one-store field setters and
+ *  one-load helpers, whose calls cost more bytes than their bodies:
+ *  measured -0.9 KB of code (3 beats 2, 4 and 5). */
+const ALWAYS_INLINE_MAX = 3;
+
+/** Runs the size pipeline until the binary stops shrinking (asc --converge). */
+function optimizeConverged(m) {
+  let size = m.emitBinary().length;
+  for (;;) {
+    m.optimize();
+    const next = m.emitBinary().length;
+    if (next >= size) return;
+    size = next;
+  }
+}
+
 async function measure(bytes) {
   let memory = null;
   const host = {
@@ -183,15 +238,20 @@ async function measure(bytes) {
   const afterStart = instance.exports.heap_offset() >>> 0;
   const rc = instance.exports.init();
   const afterInit = instance.exports.heap_offset() >>> 0;
-  return { afterStart, afterInit, rc };
+  return { afterStart, afterInit, rc, image: new Uint8Array(memory.buffer).slice() };
 }
 
 binaryen.setDebugInfo(false);
 binaryen.setOptimizeLevel(2);
 binaryen.setShrinkLevel(2);
-mod.optimize();
+binaryen.setAlwaysInlineMaxSize(ALWAYS_INLINE_MAX);
+optimizeConverged(mod);
 mergeSegments(mod);
 const probe = await measure(mod.emitBinary());
+const expected = await measure(referenceBytes);
+if (probe.afterStart !== expected.afterStart || Buffer.compare(probe.image, expected.image) !== 0) {
+  fail("memory after start + init() differs from asc's module: a dropped zero store was not a no-op");
+}
 if (probe.afterInit !== probe.afterStart) {
   fail(`init() allocated ${probe.afterInit - probe.afterStart} bytes: everything must be allocated at module start`);
 }

@@ -9,13 +9,14 @@
 
 import { config_get, devmem_commit, devmem_read } from "../host/imports";
 import { CFG_PLATFORM_DEVMEM_BYTES } from "../host/config";
-import { parseDec } from "../util/bytes";
+import { memEqual, parseDec, SCRATCH } from "../util/bytes";
 import { E_INVAL, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
 import { CONFIG_NUMBER_MAX, DEVMEM_MAX } from "../util/limits";
 import { litLen, litPtr } from "../util/lit";
 import { ValueSet } from "./values";
 
-const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
+/** The size is read into the shared scratch (util/bytes.ts). */
+const NUM: usize = SCRATCH;
 
 // @ts-ignore: decorator
 @unmanaged
@@ -60,7 +61,7 @@ export class DeviceMemory {
 
   /** The next image differs from the current one. */
   get changed(): bool {
-    return memory.compare(this.shadow, this.image, <usize>this.size) != 0;
+    return !memEqual(this.shadow, this.image, this.size);
   }
 
   /** Byte `a` of the current image. */

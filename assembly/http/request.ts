@@ -2,7 +2,7 @@
 
 import { E_INVAL, E_TOOLARGE, OK } from "../util/errors";
 import { decLen, formatI64, writeStr, utf8Len } from "../util/bytes";
-import { Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { bytesEqualLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
 const K_HTTP11_CRLF: Lit = utf8(" HTTP/1.1\r\n");
@@ -186,7 +186,7 @@ export class RequestWriter {
   }
 
   private isMethod(p: usize, n: i32, l: Lit): bool {
-    return this.err == OK && n == litLen(l) && memory.compare(p, litPtr(l), <usize>n) == 0;
+    return this.err == OK && bytesEqualLit(p, n, l);
   }
 
   private room(n: i32): bool {

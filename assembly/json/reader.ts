@@ -13,7 +13,7 @@
 
 import { E_DEPTH, E_MALFORMED, E_NEED_MORE, E_TOOLARGE, OK } from "../util/errors";
 import { JSON_DEPTH_MAX, JSON_KEY_MAX, JSON_PATH_MAX, JSON_VALUE_MAX } from "../util/limits";
-import { hexVal, matchUtf8At, bytesEqualStr, parseI64, parsedI64, putUtf8 } from "../util/bytes";
+import { hexVal, matchUtf8At, bytesEqualStr, memEqual, parseI64, parsedI64, putUtf8 } from "../util/bytes";
 import { bytesEqualLit, Lit, litLen, litPtr } from "../util/lit";
 import { LIT_FALSE, LIT_NULL, LIT_TRUE } from "./writer";
 
@@ -226,7 +226,7 @@ export class JsonReader {
       }
       const n = <i32>load<i16>(this.keyLength + (<usize>(i) << 1));
       if (n < 0 || j + n > pn) return false;
-      if (memory.compare(base + <usize><i32>load<i16>(this.keyStart + (<usize>(i) << 1)), q + <usize>j, <usize>n) != 0) return false;
+      if (!memEqual(base + <usize><i32>load<i16>(this.keyStart + (<usize>(i) << 1)), q + <usize>j, n)) return false;
       j += n;
     }
     return j == pn;

@@ -22,6 +22,7 @@ import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { copyLit, Lit, litLen, utf8 } from "../util/lit";
+import { bytesEqual } from "../util/bytes";
 import { L_ACCEPT, L_APPLICATION_JSON, L_METADATA_RESOURCE_VERSION, L_RETRYING, L_USER_AGENT } from "./lits";
 import { METHOD_GET, METHOD_PATCH, METHOD_POST, METHOD_PUT } from "../http/request";
 import {
@@ -631,7 +632,7 @@ export class Agent {
   }
 
   private keepUid(): void {
-    const same = this.uidLen == this.gotUidLen && memory.compare(this.uid, this.gotUid, <usize>this.uidLen) == 0;
+    const same = bytesEqual(this.uid, this.uidLen, this.gotUid, this.gotUidLen);
     if (!same) {
       memory.copy(this.uid, this.gotUid, <usize>this.gotUidLen);
       this.uidLen = this.gotUidLen;

@@ -8,7 +8,7 @@ import {
   CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
-import { formatI64, parseDec } from "../util/bytes";
+import { bytesEqual, formatI64, parseDec, SCRATCH } from "../util/bytes";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE } from "./lits";
 import {
@@ -74,7 +74,7 @@ export class Text {
     const n = formatI64(this.ptr + <usize>this.len, this.cap - this.len, v);
     if (n > 0) this.len += n;
   }
-  eq(o: Text): bool { return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0; }
+  eq(o: Text): bool { return bytesEqual(this.ptr, this.len, o.ptr, o.len); }
 }
 
 /** A Text of `cap` bytes (init time only). */
@@ -87,8 +87,8 @@ export function newText(cap: i32): Text {
   return t;
 }
 
-/** Scratch for reading numbers. */
-const NUM: usize = memory.data(CONFIG_NUMBER_MAX);
+/** Numbers are read into the shared scratch (util/bytes.ts). */
+const NUM: usize = SCRATCH;
 
 function cfgGet(key: Lit, optr: usize, ocap: i32): i32 {
   return config_get(litPtr(key), litLen(key), optr, ocap);

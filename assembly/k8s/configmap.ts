@@ -32,13 +32,13 @@ import { DeviceMemory } from "../devmem/memory";
 import {
   ValueSet, ValuesParser, VE_ADDRESS, VE_ADDRESS_RANGE, VE_DUPLICATE, VE_NEGATIVE, VE_SYNTAX, VE_VALUE, VE_VALUE_RANGE,
 } from "../devmem/values";
-import { formatI64 } from "../util/bytes";
+import { formatI64, memEqual } from "../util/bytes";
 import { E_HTTP_STATUS, E_MALFORMED, E_NEED_MORE, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
 import {
   CONFIGMAP_JSON_DEPTH_MAX, CONFIGMAP_JSON_PATH_MAX, CONFIGMAP_MAX, CONFIGMAP_MESSAGE_MAX, CONFIGMAP_NAME_MAX, CONFIGMAP_NAMES_MAX, CONFIGMAP_RECV_CAP,
   CONFIGMAP_REQUEST_CAP, K8S_RESOURCE_VERSION_MAX, K8S_UID_MAX, MEMORY_VALUES_MAX, NAMESPACE_MAX,
 } from "../util/limits";
-import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { bytesEqualLit, copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import {
   L_ACCEPT, L_ANNOTATIONS, L_API_VERSION, L_APPLICATION_JSON, L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE,
   L_KIND, L_MESSAGE, L_METADATA, L_METADATA_RESOURCE_VERSION, L_NAME, L_NAMESPACE, L_REASON,
@@ -245,7 +245,7 @@ export class ConfigMaps {
         const w = this.watch(this.count);
         w.name.len = 0;
         for (let k = a; k < b; k++) {
-          if (k + 6 <= b && memory.compare(p + <usize>k, litPtr(utf8("{node}")), 6) == 0) {
+          if (k + 6 <= b && memEqual(p + <usize>k, litPtr(utf8("{node}")), 6)) {
             w.name.add(cfg.name.ptr, cfg.name.len);
             k += 5;
           } else {
@@ -523,7 +523,7 @@ export class ConfigMaps {
     if (w.dataLevel >= 0 && rd.depth == w.dataLevel) {
       // A key of the ConfigMap's data.
       const kl = rd.keyLen;
-      if (kl == litLen(MEMORY_VALUES_KEY) && memory.compare(rd.keyPtr, litPtr(MEMORY_VALUES_KEY), <usize>kl) == 0 && t == TOK_STRING) {
+      if (bytesEqualLit(rd.keyPtr, kl, MEMORY_VALUES_KEY) && t == TOK_STRING) {
         w.hasValues = true;
         if (rd.truncated) { w.valuesTooLarge = true; return; }
         const n = rd.valueLen;

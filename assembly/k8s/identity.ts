@@ -34,7 +34,7 @@ import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { L_API_VERSION, L_KIND, L_METADATA, L_RETRYING, L_SPEC } from "./lits";
 import { Backoff } from "./backoff";
 import { NodeConfig } from "./config";
-import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "./log";
+import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText } from "./log";
 
 // Literals used more than once in this file: one copy each (util/lit.ts).
 const K_CSR: Lit = utf8("CSR ");
@@ -103,7 +103,9 @@ export class Identity {
   /** CSR_PEM_MAX bytes lent by the agent (see the constructor). */
   private readonly pem: usize;
   private pemLen: i32 = 0;
-  private readonly auth: usize = heap.alloc(<usize>(BOOTSTRAP_TOKEN_MAX + 7));
+  /** "Bearer <token>": the client identity's only (the serving certificate
+   *  is asked for with the client certificate), 0 for the serving one. */
+  private readonly auth: usize;
   private authLen: i32 = 0;
   private readonly name: usize = heap.alloc(<usize>CSR_NAME_MAX);
   private nameLen: i32 = 0;
@@ -125,12 +127,39 @@ export class Identity {
   constructor(slot: i32, pemScratch: usize, cfg: NodeConfig) {
     this.slot = slot;
     this.tag = slot == KEY_SLOT_CLIENT ? utf8("identity: ") : utf8("serving: ");
+    this.auth = slot == KEY_SLOT_CLIENT ? heap.alloc(<usize>(BOOTSTRAP_TOKEN_MAX + 7)) : 0;
     this.pem = pemScratch;
     this.cfg = cfg;
   }
 
   private say(level: i32, s: Lit): void {
     lineStart(this.tag);
+    lineLit(s);
+    lineEmit(level);
+  }
+
+  /** say() for a missing or refused token, with the command that makes one. */
+  private sayNoToken(level: i32, s: Lit): void {
+    lineStart(this.tag);
+    lineLit(s);
+    lineLit(utf8(": npm run pico -- token create"));
+    lineEmit(level);
+  }
+
+  /** "<tag><a><n><b>": a host error or an HTTP status. */
+  private sayNum(level: i32, a: Lit, n: i32, b: Lit): void {
+    lineStart(this.tag);
+    lineLit(a);
+    lineInt(n);
+    lineLit(b);
+    lineEmit(level);
+  }
+
+  /** "<tag>CSR <name><s>". */
+  private sayCsr(level: i32, s: Lit): void {
+    lineStart(this.tag);
+    lineLit(K_CSR);
+    lineBytes(this.name, this.nameLen);
     lineLit(s);
     lineEmit(level);
   }
@@ -149,19 +178,19 @@ export class Identity {
     copyLit(this.auth, 7, BEARER);
     const n = config_get(litPtr(CFG_BOOTSTRAP_TOKEN), litLen(CFG_BOOTSTRAP_TOKEN), this.auth + 7, BOOTSTRAP_TOKEN_MAX);
     this.authLen = n > 0 ? n + 7 : 0;
-    if (n == E_TOOLARGE) logText(LOG_ERROR, utf8("identity: bootstrap.token too long; ignored"));
+    if (n == E_TOOLARGE) this.say(LOG_ERROR, utf8("bootstrap.token too long; ignored"));
     this.readInfo();
     // A static tls.cert_file certificate (operator-provisioned) is used as
     // it is: nothing to say, nothing to renew.
     if (this.source == CERT_SOURCE_STATIC) return;
     if (this.source == CERT_SOURCE_NODE) {
-      logText(LOG_INFO, utf8("identity: own client certificate"));
+      this.say(LOG_INFO, utf8("own client certificate"));
     } else if (this.authLen > 0) {
-      logText(LOG_INFO, utf8("identity: no certificate yet: joining with bootstrap.token"));
+      this.say(LOG_INFO, utf8("no certificate yet: joining with bootstrap.token"));
       this.startBootstrap(0);
     } else {
       this.state = ID_STOPPED;
-      logText(LOG_ERROR, utf8("identity: no certificate, no bootstrap.token: npm run pico -- token create"));
+      this.sayNoToken(LOG_ERROR, utf8("no certificate, no bootstrap.token"));
     }
   }
 
@@ -196,12 +225,12 @@ export class Identity {
         this.state = ID_SUBMIT;
         this.nextMs = nowMs;
       } else if (this.authLen > 0) {
-        logText(LOG_WARN, utf8("identity: certificate expired: joining with bootstrap.token"));
+        this.say(LOG_WARN, utf8("certificate expired: joining with bootstrap.token"));
         this.startBootstrap(nowMs);
         this.switched = true;
       } else {
         this.state = ID_STOPPED;
-        logText(LOG_ERROR, utf8("identity: certificate expired, no bootstrap.token: npm run pico -- token create"));
+        this.sayNoToken(LOG_ERROR, utf8("certificate expired, no bootstrap.token"));
       }
       return;
     }
@@ -230,11 +259,7 @@ export class Identity {
     const cfg = this.cfg;
     const k = key_ensure(this.slot);
     if (k < 0) {
-      lineStart(this.tag);
-      lineLit(utf8("no node key (host error "));
-      lineInt(k);
-      lineLit(utf8("); see its log above"));
-      lineEmit(LOG_ERROR);
+      this.sayNum(LOG_ERROR, utf8("no node key (host error "), k, utf8("); see its log above"));
       this.stop();
       return 0;
     }
@@ -245,11 +270,7 @@ export class Identity {
     n += cfg.name.len;
     const r = csr_create(this.slot, cn, n, litPtr(NODES_GROUP), litLen(NODES_GROUP), this.pem, CSR_PEM_MAX);
     if (r <= 0) {
-      lineStart(this.tag);
-      lineLit(utf8("CSR not made (host error "));
-      lineInt(r);
-      lineLit(utf8(")"));
-      lineEmit(LOG_ERROR);
+      this.sayNum(LOG_ERROR, utf8("CSR not made (host error "), r, utf8(")"));
       this.stop();
       return 0;
     }
@@ -355,44 +376,32 @@ export class Identity {
         return OK;
       }
       if (status == 401 && this.bootstrapping) {
-        logText(LOG_ERROR, utf8("identity: the API server rejected the bootstrap token (wrong or expired): npm run pico -- token create"));
+        this.sayNoToken(LOG_ERROR, utf8("the API server rejected the bootstrap token (wrong or expired)"));
         this.stop();
         return OK;
       }
       if (status == 403) {
         this.say(LOG_WARN, utf8("CSR create forbidden (403): npm run pico -- rbac apply; retrying"));
       } else {
-        lineStart(this.tag);
-        lineLit(utf8("CSR submission failed: HTTP "));
-        lineInt(status);
-        lineLit(L_RETRYING);
-        lineEmit(LOG_WARN);
+        this.sayNum(LOG_WARN, utf8("CSR submission failed: HTTP "), status, L_RETRYING);
       }
       this.nextMs = nowMs + this.backoff.next();
       return OK;
     }
     // REQ_CSR_GET
     if (status == 404) {
-      lineStart(this.tag);
-      lineLit(K_CSR);
-      lineBytes(this.name, this.nameLen);
-      lineLit(utf8(" is gone; submitting a new one"));
-      lineEmit(LOG_WARN);
+      this.sayCsr(LOG_WARN, utf8(" is gone; submitting a new one"));
       this.state = ID_SUBMIT;
       this.nextMs = nowMs + this.backoff.next();
       return OK;
     }
     if (!ok) {
       if (status == 401 && this.bootstrapping) {
-        logText(LOG_ERROR, utf8("identity: bootstrap.token expired while the CSR waited: npm run pico -- token create"));
+        this.sayNoToken(LOG_ERROR, utf8("bootstrap.token expired while the CSR waited"));
         this.stop();
         return OK;
       }
-      lineStart(this.tag);
-      lineLit(utf8("reading the CSR failed: HTTP "));
-      lineInt(status);
-      lineLit(L_RETRYING);
-      lineEmit(LOG_WARN);
+      this.sayNum(LOG_WARN, utf8("reading the CSR failed: HTTP "), status, L_RETRYING);
       this.nextMs = nowMs + this.backoff.next();
       return OK;
     }
@@ -415,11 +424,7 @@ export class Identity {
     }
     if (this.certBytes == 0) {
       if (nowMs >= this.waitUntilMs) {
-        lineStart(this.tag);
-        lineLit(K_CSR);
-        lineBytes(this.name, this.nameLen);
-        lineLit(utf8(" unsigned after 15 min; submitting a new one"));
-        lineEmit(LOG_WARN);
+        this.sayCsr(LOG_WARN, utf8(" unsigned after 15 min; submitting a new one"));
         this.state = ID_SUBMIT;
       }
       this.nextMs = nowMs + CSR_POLL_MS;
@@ -427,11 +432,7 @@ export class Identity {
     }
     const r = cert_install(this.slot);
     if (r != OK) {
-      lineStart(this.tag);
-      lineLit(utf8("host refused the certificate (error "));
-      lineInt(r);
-      lineLit(utf8("); see its reason above"));
-      lineEmit(LOG_ERROR);
+      this.sayNum(LOG_ERROR, utf8("host refused the certificate (error "), r, utf8("); see its reason above"));
       this.stop();
       return OK;
     }

@@ -4,6 +4,7 @@
 // pkg/kubelet/util/nodelease.go SetNodeOwnerFunc for the owner reference).
 
 import { JsonWriter } from "../json/writer";
+import { SCRATCH } from "../util/bytes";
 import { NodeConfig } from "./config";
 import { formatRfc3339 } from "./time";
 import { writeKvText } from "./status";
@@ -22,7 +23,8 @@ export const LEASE_DURATION_SECONDS: i32 = 40;
  *  nodeLeaseRenewIntervalFraction, pkg/kubelet/kubelet.go). */
 export const LEASE_RENEW_INTERVAL_MS: i64 = 10000;
 
-const TIME: usize = memory.data(32);
+/** renewTime is formatted in the shared scratch (util/bytes.ts). */
+const TIME: usize = SCRATCH;
 
 /** Writes the whole Lease into `w` (reset first). `rvLen` 0 omits
  *  metadata.resourceVersion (create); `uidLen` 0 omits the owner reference

@@ -1,7 +1,7 @@
-// UTF-8 literals (util/lit.ts) used by more than one file of the agent:
-// identical literals are separate copies in static data, so texts written in
-// several places (JSON keys of Kubernetes objects, HTTP methods and headers)
-// are defined once here and imported.
+// UTF-8 literals (util/lit.ts) used by more than one file of the agent,
+// named once here and imported: JSON keys of Kubernetes objects, HTTP
+// headers, shared log texts. (Identical literals share one copy in static
+// data anyway: scripts/lit-transform.mjs.)
 
 import { utf8 } from "../util/lit";
 

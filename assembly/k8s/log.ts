@@ -9,7 +9,9 @@ import { LOG_LINE_CAP } from "../util/limits";
 import { Lit, litLen, litPtr } from "../util/lit";
 import { Text } from "./config";
 
-const LINE: usize = memory.data(LOG_LINE_CAP);
+/** The line being composed (also the abort handler's, k8s/panic.ts: it
+ *  traps right after, so a line it overwrites is never sent). */
+export const LINE: usize = memory.data(LOG_LINE_CAP);
 let lineLen: i32 = 0;
 
 /** Starts a new line with literal text `s`. */

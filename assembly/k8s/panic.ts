@@ -5,11 +5,15 @@
 // can restart it. The module imports nothing but module "host".
 
 import { log, LOG_ERROR } from "../host/imports";
+import { LOG_LINE_CAP } from "../util/limits";
 import { Lit, litLen, litPtr, utf8 } from "../util/lit";
+import { LINE } from "./log";
 
 /** Bytes of the abort line; longer text is cut. */
-const PANIC_LINE_CAP: i32 = 200;
-const PANIC: usize = memory.data(PANIC_LINE_CAP);
+const PANIC_LINE_CAP: i32 = LOG_LINE_CAP;
+/** The abort line is composed in the log line buffer (no buffer of its own:
+ *  nothing is logged after it, the module traps). */
+const PANIC: usize = LINE;
 let panicLen: i32 = 0;
 
 function put(s: string): void {

@@ -8,7 +8,7 @@
 // (setters.go keeps the old transition time otherwise).
 
 import { JsonWriter } from "../json/writer";
-import { formatI64 } from "../util/bytes";
+import { formatI64, SCRATCH } from "../util/bytes";
 import { NodeConfig, Text } from "./config";
 import { formatRfc3339 } from "./time";
 import { Lit, utf8 } from "../util/lit";
@@ -43,8 +43,9 @@ const READY_TRUE_MESSAGE = utf8("k3s-pico-node is posting ready status");
 const READY_FALSE_REASON = utf8("KubeletNotReady");
 const READY_FALSE_MESSAGE = utf8("k3s-pico-node is not ready");
 
-const TIME: usize = memory.data(32);
-const NUM: usize = memory.data(24);
+// Numbers and times are formatted in util/bytes.ts SCRATCH.
+const TIME: usize = SCRATCH;
+const NUM: usize = SCRATCH;
 
 /** Writes key `k` and metav1.Time `wallMs` as a JSON string value. */
 export function writeTime(w: JsonWriter, k: Lit, wallMs: i64): void {

@@ -14,6 +14,7 @@ import {
 import { DeviceMemory } from "../devmem/memory";
 import { JsonWriter } from "../json/writer";
 import { COUNTERS } from "../metrics/counters";
+import { memEqual, SCRATCH, SCRATCH_CAP } from "../util/bytes";
 import { API_COUNTER_SLOTS } from "../util/limits";
 import { bytesEqualLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { NodeConfig, Text } from "../k8s/config";
@@ -42,9 +43,10 @@ const JSON_TYPE: Lit = utf8("application/json");
 /** Device memory addresses per /metrics section (~42 bytes each). */
 const DEVMEM_PER_SECTION: i32 = 32;
 const DEVMEM_FIRST_SECTION: i32 = 3;
+const DEVMEM_BYTE: Lit = utf8("pico_device_memory_byte");
 
 function hasPrefix(p: usize, n: i32, l: Lit): bool {
-  return n >= litLen(l) && memory.compare(p, litPtr(l), <usize>litLen(l)) == 0;
+  return n >= litLen(l) && memEqual(p, litPtr(l), litLen(l));
 }
 
 /** The route of a request path (no query). */
@@ -86,7 +88,6 @@ export class Routes {
   coreMemory: i64 = 0;
   private readonly stats: usize = heap.alloc(<usize>STAT_COUNT * 8);
   private readonly json: JsonWriter = new JsonWriter(0, 0);
-  private readonly time: usize = heap.alloc(32);
   // The previous CPU sample for usageNanoCores.
   private lastCpuUs: i64 = -1;
   private lastUptimeMs: i64 = 0;
@@ -162,7 +163,13 @@ export class Routes {
   private gauge(o: Text, name: Lit, type: Lit, help: Lit, v: i64): void {
     if (v < 0) return;
     this.family(o, name, type, help);
-    o.lit(name); o.lit(utf8(" ")); o.int(v); o.lit(utf8("\n"));
+    this.sample(o, name); o.int(v); o.lit(utf8("\n"));
+  }
+
+  /** Starts an unlabelled sample line: "<name> " (the name literal is not
+   *  repeated with a trailing space: one copy of each text). */
+  private sample(o: Text, name: Lit): void {
+    o.lit(name); o.lit(utf8(" "));
   }
 
   /** `micro` millionths as a decimal ("12.000345"). */
@@ -185,48 +192,54 @@ export class Routes {
     const G: Lit = utf8("gauge");
     if (s == 0) {
       this.readStats();
-      this.family(o, utf8("pico_node_info"), G, utf8("The agent and the kubelet version it reports; always 1."));
-      o.lit(utf8("pico_node_info{agent_version=\"")); o.lit(AGENT_VERSION);
+      const info: Lit = utf8("pico_node_info");
+      this.family(o, info, G, utf8("Agent and reported kubelet version; always 1."));
+      o.lit(info); o.lit(utf8("{agent_version=\"")); o.lit(AGENT_VERSION);
       o.lit(utf8("\",kubelet_version=\"")); o.lit(KUBELET_VERSION); o.lit(utf8("\"} 1\n"));
       const up = this.stat(STAT_UPTIME_MS);
       if (up >= 0) {
-        this.family(o, utf8("pico_uptime_seconds"), G, utf8("Time since the device (simulator: the process) started."));
-        o.lit(utf8("pico_uptime_seconds ")); this.decimal(o, up * 1000); o.lit(utf8("\n"));
+        const n: Lit = utf8("pico_uptime_seconds");
+        this.family(o, n, G, utf8("Time since the device (simulator: process) started."));
+        this.sample(o, n); this.decimal(o, up * 1000); o.lit(utf8("\n"));
       }
       const cpu = this.stat(STAT_CPU_US);
       if (cpu >= 0) {
-        this.family(o, utf8("process_cpu_seconds_total"), C, utf8("Total user and system CPU time spent in seconds."));
-        o.lit(utf8("process_cpu_seconds_total ")); this.decimal(o, cpu); o.lit(utf8("\n"));
+        const n: Lit = utf8("process_cpu_seconds_total");
+        this.family(o, n, C, utf8("Total user and system CPU time spent in seconds."));
+        this.sample(o, n); this.decimal(o, cpu); o.lit(utf8("\n"));
       }
-      this.gauge(o, utf8("pico_heap_used_bytes"), G, utf8("Host heap in use (TLS sessions, network buffers)."), this.stat(STAT_HEAP_USED));
-      this.gauge(o, utf8("pico_heap_peak_bytes"), G, utf8("Highest host heap use since start."), this.stat(STAT_HEAP_PEAK));
+      this.gauge(o, utf8("pico_heap_used_bytes"), G, utf8("Host heap in use (TLS, network buffers)."), this.stat(STAT_HEAP_USED));
+      this.gauge(o, utf8("pico_heap_peak_bytes"), G, utf8("Peak host heap use."), this.stat(STAT_HEAP_PEAK));
       const total = this.stat(STAT_HEAP_TOTAL);
       const used = this.stat(STAT_HEAP_USED);
       this.gauge(o, utf8("pico_heap_free_bytes"), G, utf8("Host heap still free."), total >= 0 && used >= 0 ? total - used : -1);
-      this.gauge(o, utf8("pico_wasm_memory_bytes"), G, utf8("Linear memory the agent (core.wasm) uses."), this.coreMemory);
-      this.gauge(o, utf8("pico_resident_memory_bytes"), G, utf8("Resident memory of the simulator process."), this.stat(STAT_RSS_BYTES));
+      this.gauge(o, utf8("pico_wasm_memory_bytes"), G, utf8("Linear memory of core.wasm."), this.coreMemory);
+      this.gauge(o, utf8("pico_resident_memory_bytes"), G, utf8("Resident memory of the simulator."), this.stat(STAT_RSS_BYTES));
       const rssi = this.stat(STAT_WIFI_RSSI_DBM);
       if (rssi != STAT_UNKNOWN_SIGNED) {
-        this.family(o, utf8("pico_wifi_rssi_dbm"), G, utf8("Signal strength of the joined Wi-Fi network."));
-        o.lit(utf8("pico_wifi_rssi_dbm ")); o.int(rssi); o.lit(utf8("\n"));
+        // Negative (dBm): not gauge(), which leaves out values below 0.
+        const n: Lit = utf8("pico_wifi_rssi_dbm");
+        this.family(o, n, G, utf8("Wi-Fi signal strength."));
+        this.sample(o, n); o.int(rssi); o.lit(utf8("\n"));
       }
       const temp = this.stat(STAT_CHIP_TEMP_MC);
       if (temp != STAT_UNKNOWN_SIGNED) {
-        this.family(o, utf8("pico_chip_temperature_celsius"), G, utf8("Temperature of the RP2040's sensor."));
-        o.lit(utf8("pico_chip_temperature_celsius ")); o.int(temp / 1000); o.lit(utf8("."));
+        const n: Lit = utf8("pico_chip_temperature_celsius");
+        this.family(o, n, G, utf8("RP2040 sensor temperature."));
+        this.sample(o, n); o.int(temp / 1000); o.lit(utf8("."));
         o.int(((temp < 0 ? -temp : temp) % 1000) / 100); o.lit(utf8("\n"));
       }
       return 1;
     }
     if (s == 1) {
       const hs: Lit = utf8("pico_tls_handshakes_total");
-      this.family(o, hs, C, utf8("TLS handshakes by side (client: to the API server; server: kubelet endpoint) and result."));
+      this.family(o, hs, C, utf8("TLS handshakes by side (client: API server, server: kubelet endpoint) and result."));
       this.tlsLine(o, hs, utf8("client"), utf8("ok"), this.stat(STAT_TLS_CLIENT_OK));
       this.tlsLine(o, hs, utf8("client"), utf8("failed"), this.stat(STAT_TLS_CLIENT_FAILED));
       this.tlsLine(o, hs, utf8("server"), utf8("ok"), this.stat(STAT_TLS_SERVER_OK));
       this.tlsLine(o, hs, utf8("server"), utf8("failed"), this.stat(STAT_TLS_SERVER_FAILED));
       const hd: Lit = utf8("pico_tls_handshake_seconds_total");
-      this.family(o, hd, C, utf8("Time spent in completed TLS handshakes, by side."));
+      this.family(o, hd, C, utf8("Time in completed TLS handshakes, by side."));
       for (let i = 0; i < 2; i++) {
         const ms = this.stat(i == 0 ? STAT_TLS_CLIENT_MS : STAT_TLS_SERVER_MS);
         if (ms < 0) continue;
@@ -234,44 +247,44 @@ export class Routes {
         this.decimal(o, ms * 1000); o.lit(utf8("\n"));
       }
       const nb: Lit = utf8("pico_network_bytes_total");
-      this.family(o, nb, C, utf8("Bytes on the wire (TLS records included), by direction."));
+      this.family(o, nb, C, utf8("Bytes on the wire (TLS included), by direction."));
       this.labelled(o, nb, utf8("direction"), utf8("sent"), this.stat(STAT_BYTES_SENT));
       this.labelled(o, nb, utf8("direction"), utf8("received"), this.stat(STAT_BYTES_RECEIVED));
       const kc: Lit = utf8("pico_kubelet_connections_total");
-      this.family(o, kc, C, utf8("Kubelet endpoint connections: accepted, or closed at once for want of a slot."));
+      this.family(o, kc, C, utf8("Kubelet endpoint connections: accepted, or refused (no free slot)."));
       this.labelled(o, kc, utf8("result"), utf8("accepted"), this.stat(STAT_CONNS_ACCEPTED));
       const refused = this.stat(STAT_CONNS_REFUSED);
       this.labelled(o, kc, utf8("result"), utf8("refused"), (refused > 0 ? refused : 0) + c.kubeletDropped);
       const kr: Lit = utf8("pico_kubelet_requests_total");
-      this.family(o, kr, C, utf8("Kubelet endpoint requests answered, by status class."));
+      this.family(o, kr, C, utf8("Kubelet endpoint requests, by status class."));
       this.labelled(o, kr, utf8("class"), utf8("ok"), c.kubeletRequests - c.kubeletErrors);
       this.labelled(o, kr, utf8("class"), utf8("error"), c.kubeletErrors);
       return 2;
     }
     if (s == 2) {
       const rr: Lit = utf8("rest_client_requests_total");
-      this.family(o, rr, C, utf8("API server requests by method and status code (code 0: no answer)."));
+      this.family(o, rr, C, utf8("API server requests by method and code (0: no answer)."));
       for (let i = 0; i < API_COUNTER_SLOTS; i++) {
         const k = load<u32>(c.apiKey + <usize>i * 4);
         if (k == 0) continue;
-        o.lit(utf8("rest_client_requests_total{code=\"")); o.int(<i64>(k & 0xffff));
+        o.lit(rr); o.lit(utf8("{code=\"")); o.int(<i64>(k & 0xffff));
         o.lit(utf8("\",method=\"")); o.lit(methodName(<i32>(k >> 16) - 1)); o.lit(utf8("\"} "));
         o.int(load<i64>(c.apiCount + <usize>i * 8)); o.lit(utf8("\n"));
       }
-      if (c.apiOther > 0) { o.lit(utf8("rest_client_requests_total{code=\"other\",method=\"other\"} ")); o.int(c.apiOther); o.lit(utf8("\n")); }
-      this.gauge(o, utf8("pico_watch_restarts_total"), C, utf8("ConfigMap watches started again (disconnect, timeout, 410 Gone)."), c.watchRestarts);
+      if (c.apiOther > 0) { o.lit(rr); o.lit(utf8("{code=\"other\",method=\"other\"} ")); o.int(c.apiOther); o.lit(utf8("\n")); }
+      this.gauge(o, utf8("pico_watch_restarts_total"), C, utf8("ConfigMap watches restarted (disconnect, timeout, 410)."), c.watchRestarts);
       const cu: Lit = utf8("pico_configmap_updates_total");
-      this.family(o, cu, C, utf8("ConfigMap updates applied to device memory or rejected (memory untouched)."));
+      this.family(o, cu, C, utf8("ConfigMap updates applied to device memory or rejected."));
       this.labelled(o, cu, utf8("result"), utf8("applied"), c.configmapApplied);
       this.labelled(o, cu, utf8("result"), utf8("rejected"), c.configmapRejected);
       this.gauge(o, utf8("pico_device_memory_size_bytes"), G, utf8("Size of the device memory region."), this.mem.size);
-      this.family(o, utf8("pico_device_memory_byte"), G, utf8("Each byte of device memory, by address."));
+      this.family(o, DEVMEM_BYTE, G, utf8("Each byte of device memory, by address."));
       return DEVMEM_FIRST_SECTION;
     }
     const from = (s - DEVMEM_FIRST_SECTION) * DEVMEM_PER_SECTION;
     const size = this.mem.size;
     for (let a = from; a < from + DEVMEM_PER_SECTION && a < size; a++) {
-      o.lit(utf8("pico_device_memory_byte{address=\"")); o.int(a); o.lit(utf8("\"} ")); o.int(this.mem.byte(a)); o.lit(utf8("\n"));
+      o.lit(DEVMEM_BYTE); o.lit(utf8("{address=\"")); o.int(a); o.lit(utf8("\"} ")); o.int(this.mem.byte(a)); o.lit(utf8("\n"));
     }
     return from + DEVMEM_PER_SECTION < size ? s + 1 : -1;
   }
@@ -292,24 +305,27 @@ export class Routes {
     const cpu = this.stat(STAT_CPU_US);
     const ws = this.workingSet();
     if (cpu > 0) {
-      this.family(o, utf8("node_cpu_usage_seconds_total"), utf8("counter"), utf8("[STABLE] Cumulative cpu time consumed by the node in core-seconds"));
-      o.lit(utf8("node_cpu_usage_seconds_total ")); this.decimal(o, cpu);
+      const n: Lit = utf8("node_cpu_usage_seconds_total");
+      this.family(o, n, utf8("counter"), utf8("[STABLE] Cumulative cpu time consumed by the node in core-seconds"));
+      this.sample(o, n); this.decimal(o, cpu);
       if (ts > 0) { o.lit(utf8(" ")); o.int(ts); }
       o.lit(utf8("\n"));
     }
     if (ws > 0) {
-      this.family(o, utf8("node_memory_working_set_bytes"), utf8("gauge"), utf8("[STABLE] Current working set of the node in bytes"));
-      o.lit(utf8("node_memory_working_set_bytes ")); o.int(ws);
+      const n: Lit = utf8("node_memory_working_set_bytes");
+      this.family(o, n, utf8("gauge"), utf8("[STABLE] Current working set of the node in bytes"));
+      this.sample(o, n); o.int(ws);
       if (ts > 0) { o.lit(utf8(" ")); o.int(ts); }
       o.lit(utf8("\n"));
     }
-    this.family(o, utf8("resource_scrape_error"), utf8("gauge"), utf8("[STABLE] 1 if there was an error while getting container metrics, 0 otherwise"));
-    o.lit(cpu > 0 && ws > 0 ? utf8("resource_scrape_error 0\n") : utf8("resource_scrape_error 1\n"));
+    const se: Lit = utf8("resource_scrape_error");
+    this.family(o, se, utf8("gauge"), utf8("[STABLE] 1 if there was an error while getting container metrics, 0 otherwise"));
+    this.sample(o, se); o.lit(cpu > 0 && ws > 0 ? utf8("0\n") : utf8("1\n"));
   }
 
   private putTime(w: JsonWriter, key: Lit, ms: i64): void {
-    const n = formatRfc3339(this.time, 32, ms, false);
-    if (n > 0) w.kvBytes(key, this.time, n);
+    const n = formatRfc3339(SCRATCH, SCRATCH_CAP, ms, false);
+    if (n > 0) w.kvBytes(key, SCRATCH, n);
   }
 
   /** /stats/summary (k8s.io/kubelet/pkg/apis/stats/v1alpha1 Summary): the

@@ -5,6 +5,14 @@
 import { E_MALFORMED, E_TOOLARGE, OK } from "./errors";
 import { Lit, litLen, litPtr } from "./lit";
 
+/** Bytes of SCRATCH: an RFC 3339 time (<= 30 bytes) or an i64 in decimal. */
+export const SCRATCH_CAP: i32 = 32;
+/** One scratch for a number or timestamp being formatted or read (config
+ *  numbers, JSON times and quantities, /stats/summary times): each user fills
+ *  it and copies it out within one call, calling nothing else that uses it.
+ *  One 32-byte buffer instead of six. */
+export const SCRATCH: usize = memory.data(SCRATCH_CAP);
+
 /** ASCII lower case of one byte (other bytes unchanged). */
 export function lowerAscii(c: u32): u32 {
   return c - 0x41 < 26 ? c | 0x20 : c;
@@ -128,10 +136,19 @@ export function bytesEqualLitNoCase(ptr: usize, len: i32, l: Lit): bool {
   return true;
 }
 
+/** The `n` bytes at `a` and at `b` are equal. Every comparison of the core
+ *  goes through here: memory.compare is inlined (a loop of ~50 bytes of
+ *  code) at each of its call sites. */
+export function memEqual(a: usize, b: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  }
+  return true;
+}
+
 /** Byte-wise equality of two ranges. */
 export function bytesEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
-  if (alen != blen) return false;
-  return memory.compare(a, b, <usize>alen) == 0;
+  return alen == blen && memEqual(a, b, alen);
 }
 
 /** Index of the first `b` in (ptr, len), or -1. */

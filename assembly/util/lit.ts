@@ -8,7 +8,10 @@
 // `memory.data<u8>([len, ...bytes])`: a Lit is a usize pointer to one length
 // byte followed by the bytes, so a literal is at most LIT_MAX bytes. It costs
 // len + 1 bytes of linear memory and is a small constant in code. Identical
-// literals are separate copies: compare contents (litEqual), not pointers.
+// literals share one copy (the transform declares each distinct text once,
+// below this file's code), but compare contents (litEqual), not pointers.
+
+import { memEqual } from "./bytes";
 
 /** Longest literal: the length prefix is one byte. */
 export const LIT_MAX: i32 = 255;
@@ -37,7 +40,7 @@ export function utf8(s: string): Lit {
 
 /** (ptr, len) holds exactly the literal's bytes. */
 export function bytesEqualLit(ptr: usize, len: i32, l: Lit): bool {
-  return len == litLen(l) && memory.compare(ptr, litPtr(l), <usize>len) == 0;
+  return len == litLen(l) && memEqual(ptr, litPtr(l), len);
 }
 
 /** Two literals have the same bytes. */

@@ -1,8 +1,8 @@
 // The core allocates nothing after init (DESIGN.md "The core is
 // allocation-free after init"): build/core.wasm runs 10,000 poll cycles
 // against the host fake and a scripted API server (registration, status
-// reports, ~1,000 Lease renewals, injected failures), and the stub runtime's
-// heap pointer after 10,000 cycles equals the one after 10.
+// reports, ~1,000 Lease renewals, injected failures), and the allocator's
+// heap pointer (assembly/rt/bump.ts) after 10,000 cycles equals the one after 10.
 // Needs build/core.wasm (npm run build:wasm).
 import { test } from "node:test";
 import assert from "node:assert/strict";
