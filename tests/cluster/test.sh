@@ -57,7 +57,8 @@ check "CAs are EC P-256" bash -c 'for c in client-ca server-ca request-header-ca
 check "bootstrap RBAC applied" K get clusterrolebinding k3s-pico-node:kubelet-bootstrap k3s-pico-node:node-autoapprove-bootstrap \
   k3s-pico-node:node-autoapprove-certificate-rotation pico:kube-apiserver-kubelet-api-admin
 check "apiserver kubelet client is least-privileged (may proxy to nodes, may not read secrets)" bash -c '
-  [[ "$("$0" kubectl auth can-i get nodes/proxy --as=system:kube-apiserver)" == yes ]] &&
+  [[ "$("$0" kubectl auth can-i get nodes --subresource=proxy --as=system:kube-apiserver)" == yes ]] &&
+  [[ "$("$0" kubectl auth can-i get nodes --subresource=metrics --as=system:kube-apiserver)" == yes ]] &&
   [[ "$("$0" kubectl auth can-i get secrets -A --as=system:kube-apiserver)" == no ]]' "$CL"
 check "issue-node-cert writes an EC P-256 system:node cert from the client CA" bash -c '
   d=$(mktemp -d); trap "rm -rf $d" EXIT
