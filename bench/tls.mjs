@@ -97,7 +97,7 @@ try {
     });
   };
   await heap('tls_heap_peak_one_connection', { 'configmap.names': '' },
-    'joined, API connection only; includes CA/client cert/key; device mbedtls_config.h (16 KiB in / 4 KiB out records)');
+    'joined, API connection only; includes CA/client cert/key; device mbedtls_config.h (16 KiB in / 2 KiB out records)');
   await heap('tls_heap_peak_default', {},
     'joined, default config (API connection + ConfigMap watch connection)');
 } finally {

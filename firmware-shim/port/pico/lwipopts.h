@@ -25,9 +25,11 @@
  * whole record) and lwIP (which waits for the window) deadlock. 12 segments
  * = 17520 bytes >= 16413. */
 #define TCP_WND (12 * TCP_MSS)
-/* Send buffer: the core's requests are small; 4 segments keep a 4 KiB TLS
- * record (MBEDTLS_SSL_OUT_CONTENT_LEN) plus headers in flight. */
-#define TCP_SND_BUF (4 * TCP_MSS)
+/* Send buffer: the core's requests are small; 3 segments (4380 bytes) keep
+ * two full 2 KiB TLS records (MBEDTLS_SSL_OUT_CONTENT_LEN) plus their 29
+ * bytes of header/IV/tag in flight; a fuller buffer makes the shim's send
+ * answer "would block", never fail. */
+#define TCP_SND_BUF (3 * TCP_MSS)
 #define TCP_SND_QUEUELEN ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
 /* Segments queued (unsent + unacked + out of order) over all connections:
  * the handles of SHIM_MAX_CONNECTIONS each with its queue. */
@@ -42,8 +44,9 @@
  * DHCP/DNS/ARP traffic and frames in the driver: 28. */
 #define PBUF_POOL_SIZE 28
 /* Heap for outgoing segments (tcp_write with copy) and small packets:
- * TCP_SND_BUF for each of two busy connections plus headers and DHCP/DNS. */
-#define MEM_SIZE (16 * 1024)
+ * TCP_SND_BUF for each of two busy connections (2 x 4380) plus segment
+ * headers and DHCP/DNS: 12 KiB. */
+#define MEM_SIZE (12 * 1024)
 #define MEMP_NUM_PBUF 24
 #define MEMP_NUM_ARP_QUEUE 10
 

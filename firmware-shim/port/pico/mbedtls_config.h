@@ -95,6 +95,10 @@
 /* ---- TLS ---- */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_CLI_C
+/* The kubelet endpoint's TLS server (src/tls.c). The device port does not
+ * serve yet, so its linker drops this code (no flash cost); the simulator
+ * built with this file (build/sim-devtls) serves the endpoint with it. */
+#define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_PROTO_TLS1_2
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
@@ -111,7 +115,12 @@
 /* Input: a full 16 KiB record (RFC 5246 section 6.2.1), Go ignores
  * max_fragment_length; a 4 KiB buffer fails on the first full record. */
 #define MBEDTLS_SSL_IN_CONTENT_LEN 16384
-/* Output: the core's requests and the client certificate chain fit 4 KiB. */
-#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+/* Output: longer writes (the core's requests reach 3.5 KiB) are split into
+ * records of this size; a handshake message is not, so the largest one the
+ * node sends must fit: its Certificate message (a P-256 leaf from the
+ * cluster's signer, ~0.7 KB, or leaf + CA, ~1.3 KB). 2 KiB instead of 4
+ * saves 2 KiB of heap per TLS session (checked by the end-to-end suite on
+ * build/sim-devtls). */
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
 
 #endif /* K3S_PICO_MBEDTLS_CONFIG_H */
