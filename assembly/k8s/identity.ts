@@ -59,9 +59,14 @@ const NODE_CN_PREFIX: Lit = utf8("system:node:");
 const NODES_GROUP: Lit = utf8("system:nodes");
 const BEARER: Lit = utf8("Bearer ");
 
-/** Poll interval while the CSR waits for approval and signing: one small GET;
- *  auto-approved CSRs are signed within a second or two. */
+/** First poll interval while the CSR waits for approval and signing: one
+ *  small GET; auto-approved CSRs are signed within a second or two. It
+ *  doubles while the CSR stays pending, up to CSR_POLL_MAX_MS (the status
+ *  report's 5 min), so a CSR nobody approves (a serving CSR without an
+ *  approver) costs 0.2 requests a minute, not 60 (kubelet watches instead);
+ *  a late approval is seen within 5 min. */
 export const CSR_POLL_MS: i64 = 1000;
+export const CSR_POLL_MAX_MS: i64 = 300000;
 /** Give up on one CSR and submit a new one after this long: kubelet's
  *  certificate manager waits 15 min (client-go/util/certificate,
  *  certificateWaitTimeout). */
@@ -99,6 +104,8 @@ export class Identity {
   /** "identity: " or "serving: ": every log line of this identity. */
   private readonly tag: Lit;
   private waitUntilMs: i64 = 0;
+  /** The current poll interval of a pending CSR (CSR_POLL_MS doubling). */
+  private pollMs: i64 = CSR_POLL_MS;
   private lastWallMs: i64 = -1;
   /** CSR_PEM_MAX bytes lent by the agent (see the constructor). */
   private readonly pem: usize;
@@ -364,6 +371,7 @@ export class Identity {
         this.nameLen = this.gotNameLen;
         this.state = ID_WAIT;
         this.waitUntilMs = nowMs + CSR_WAIT_MAX_MS;
+        this.pollMs = CSR_POLL_MS;
         this.nextMs = nowMs + CSR_POLL_MS;
         this.backoff.reset();
         lineStart(this.tag);
@@ -427,7 +435,8 @@ export class Identity {
         this.sayCsr(LOG_WARN, utf8(" unsigned after 15 min; submitting a new one"));
         this.state = ID_SUBMIT;
       }
-      this.nextMs = nowMs + CSR_POLL_MS;
+      this.pollMs = this.pollMs * 2 < CSR_POLL_MAX_MS ? this.pollMs * 2 : CSR_POLL_MAX_MS;
+      this.nextMs = nowMs + this.pollMs;
       return OK;
     }
     const r = cert_install(this.slot);

@@ -85,17 +85,20 @@ describe("bootstrap join", () => {
     a.poll(T0 + 1002, WALL0 + 1002);
     expect(sent()).toBe("");
     expect(fake_cert_installs()).toBe(0);
+    // Still pending: the next poll waits twice as long (2 s).
     a.poll(T0 + 2003, WALL0 + 2003);
+    expect(sent()).toBe("");
+    a.poll(T0 + 3003, WALL0 + 3003);
     expect(firstLine(sent())).toBe("GET " + CSR_PATH + "/node-csr-x7k2q HTTP/1.1");
     const cert = longCert();
     fake_cert_issue(WALL0, 3600000);
     reply(200, csrBody('{"conditions":[{"type":"Approved","status":"True"}],"certificate":"' + cert + '"}'));
-    a.poll(T0 + 2004, WALL0 + 2004);
+    a.poll(T0 + 3004, WALL0 + 3004);
     expect(fake_cert_installs()).toBe(1);
     expect(fakeCertStaged()).toBe(cert);
     expectHas(fakeLastLog(), "installed the certificate issued for CSR node-csr-x7k2q");
     // Reconnects with the certificate and goes on as a node, without the token.
-    a.poll(T0 + 2005, WALL0 + 2005);
+    a.poll(T0 + 3005, WALL0 + 3005);
     expect(fake_connect_flags(fake_last_handle())).toBe(3);
     r = sent();
     expect(firstLine(r)).toBe("POST /api/v1/nodes HTTP/1.1");
