@@ -37,6 +37,10 @@ export const CFG_PLATFORM_MEMORY_ALLOCATABLE = utf8("platform.memory_allocatable
 export const CFG_PLATFORM_CPUS = utf8("platform.cpu_cores");
 /** Machine identity for nodeInfo.machineID / systemUUID (board id). */
 export const CFG_PLATFORM_MACHINE_ID = utf8("platform.machine_id");
+/** "1" when the host can serve the kubelet endpoint (a TLS server and the
+ *  client CA it verifies clients with), "0" when not (then the node asks for
+ *  no serving certificate). Default 1. */
+export const CFG_PLATFORM_KUBELET_SERVER = utf8("platform.kubelet_server");
 /** Size of the device memory region in bytes, decimal (shim SHIM_DEVMEM_BYTES). */
 export const CFG_PLATFORM_DEVMEM_BYTES = utf8("platform.devmem_bytes");
 /** Namespace of the ConfigMaps the node follows. Default "default". */

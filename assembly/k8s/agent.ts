@@ -201,6 +201,7 @@ export class Agent {
     // After the start line, so the identity's own line says how it joins.
     this.identity.init(cfg);
     this.serving.init(cfg);
+    if (!cfg.kubeletServer) logText(LOG_INFO, utf8("kubelet: this host cannot serve the endpoint (no TLS server or no client CA): no serving certificate asked for"));
     this.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, this.identity.flags);
     return OK;
   }
@@ -239,7 +240,7 @@ export class Agent {
   private serveKubelet(nowMs: i64): void {
     this.kubelet.routes.wallMs = this.wallNow(nowMs);
     // Listening starts once the Node that advertises the port is registered.
-    this.kubelet.step(this.serving.source != 0 && this.nodeState == NODE_REGISTERED, nowMs);
+    this.kubelet.step(this.cfg.kubeletServer && this.serving.source != 0 && this.nodeState == NODE_REGISTERED, nowMs);
   }
 
   /** A host readiness event: drive the connection with the last known time. */
@@ -650,7 +651,7 @@ export class Agent {
   private registered(what: Lit, nowMs: i64): void {
     this.succeeded();
     this.nodeState = NODE_REGISTERED;
-    this.serving.wantServing(nowMs);
+    if (this.cfg.kubeletServer) this.serving.wantServing(nowMs);
     this.statusWanted = true;
     lineStart(what);
     lineText(this.cfg.name);

@@ -4,7 +4,7 @@
 import { config_get, LOG_ERROR } from "../host/imports";
 import {
   CFG_KUBELET_PORT, CFG_NODE_HOSTNAME, CFG_NODE_IP, CFG_NODE_NAME, CFG_PLATFORM_ARCH, CFG_PLATFORM_CPUS,
-  CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE,
+  CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE, CFG_PLATFORM_KUBELET_SERVER,
   CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
@@ -120,6 +120,8 @@ export class NodeConfig {
   memoryBytes: i64 = DEFAULT_MEMORY_BYTES;
   /** Allocatable memory; defaults to 0 (nothing promised) when the host does not say. */
   memoryAllocatableBytes: i64 = 0;
+  /** The host can serve the kubelet endpoint (platform.kubelet_server). */
+  kubeletServer: bool = true;
 
   /** Reads every key. Returns OK, E_NOTFOUND (a required key is missing),
    *  E_TOOLARGE (a value exceeds its limit) or E_MALFORMED (a number is not
@@ -155,6 +157,9 @@ export class NodeConfig {
     v = this.number(CFG_PLATFORM_MEMORY_ALLOCATABLE, 0, 0, this.memoryBytes);
     if (v < 0) return <i32>v;
     this.memoryAllocatableBytes = v;
+    v = this.number(CFG_PLATFORM_KUBELET_SERVER, 1, 0, 1);
+    if (v < 0) return <i32>v;
+    this.kubeletServer = v == 1;
     return OK;
   }
 

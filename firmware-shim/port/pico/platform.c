@@ -190,6 +190,10 @@ int32_t port_platform_get(const char *key, char *out, size_t cap) {
   if (strcmp(key, "platform.machine_id") == 0) {
     return port_machine_id(out, cap);
   }
+  if (strcmp(key, "platform.kubelet_server") == 0) {
+    /* No TCP/TLS server in this port yet (net.c port_net_listen). */
+    return port_copy_value("0", out, cap);
+  }
   if (strcmp(key, "platform.wifi_rssi") == 0) {
     /* dBm of the joined access point; "0" while not joined. */
     snprintf(num, sizeof(num), "%ld", (long)port_pico_wifi_rssi());

@@ -226,6 +226,12 @@ int32_t port_platform_get(const char *key, char *out, size_t cap) {
   if (strcmp(key, "platform.machine_id") == 0) {
     return port_machine_id(out, cap);
   }
+  if (strcmp(key, "platform.kubelet_server") == 0) {
+    /* net_listen with TLS needs the client CA (net.c): without one the
+     * node has no use for a serving certificate. */
+    const char *ca = shim_config_lookup("tls.client_ca_file");
+    return port_copy_value(ca != NULL && ca[0] != '\0' ? "1" : "0", out, cap);
+  }
   return SHIM_E_NOTFOUND;
 }
 

@@ -5,7 +5,7 @@
 import { Agent } from "../../../assembly/k8s/agent";
 import {
   fake_reset, fake_auto_connect, fake_last_handle, fakeTakeOutbound, fakeIncoming, fake_listen_port, fakePush,
-  fake_is_open, fake_listen_enable,
+  fake_is_open, fake_listen_enable, fakeConfig,
 } from "../../fakes/fake";
 import { bodyOf, expectHas, expectLacks, firstLine, sent } from "../../fakes/requests";
 import { configure, reply, T0, upAndRunning, WALL0 } from "../../fakes/agent";
@@ -185,6 +185,14 @@ describe("kubelet endpoint", () => {
     let open = 0;
     for (let i = 0; i < 5; i++) open += fake_is_open(hs[i]);
     expect(open).toBe(3);
+  });
+
+  it("a host without a kubelet server (platform.kubelet_server 0): no listening, said once at start", () => {
+    fakeConfig("platform.kubelet_server", "0");
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    expect(fake_listen_port()).toBe(0);
+    expect(sent()).toBe("");
   });
 
   it("a host that cannot listen: the agent says so and goes on", () => {
