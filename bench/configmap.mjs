@@ -10,7 +10,7 @@
 // new byte, read back in a tight loop (~20 us a read). So the figure covers:
 // API server -> watch event -> core parse/validate -> devmem_commit -> file
 // write + fsync + rename.
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -22,13 +22,6 @@ const UPDATES = Number(process.env.BENCH_CONFIGMAP_UPDATES ?? 200);
 const PORT = Number(process.env.BENCH_CONFIGMAP_PORT ?? 17448);
 const cluster = new Cluster({ name: 'bench-configmap', port: PORT });
 const work = path.join(ROOT, 'build/e2e/bench-configmap');
-
-/** Client certificate, key and CA of the admin kubeconfig (embedded data). */
-function adminTls() {
-  const kc = readFileSync(cluster.kubeconfig, 'utf8');
-  const field = (k) => Buffer.from(new RegExp(`${k}:\\s*(\\S+)`).exec(kc)[1], 'base64');
-  return { cert: field('client-certificate-data'), key: field('client-key-data'), ca: readFileSync(cluster.serverCA) };
-}
 
 const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
 let tls;
@@ -61,7 +54,7 @@ mkdirSync(work, { recursive: true });
 cluster.reset();
 cluster.up();
 try {
-  tls = adminTls();
+  tls = cluster.adminTls();
   cluster.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-configmap-rbac.yaml'));
   await api('POST', '/api/v1/namespaces/default/configmaps', cm('pico-config', { memory_values: '0=0' }));
   const node = sim('pico-bench-cm', { 'configmap.names': 'pico-config' });

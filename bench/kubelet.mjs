@@ -13,30 +13,22 @@
 //    back to back; the node renews every 10 s.
 // One JSON line per figure; nothing asserted.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { out, pct } from './lib.mjs';
-import { Cluster, SimNode } from '../tests/e2e/harness.mjs';
+import { Cluster, SimNode, hostAddress } from '../tests/e2e/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_KUBELET_REQUESTS ?? 300);
 const LOAD_S = Number(process.env.BENCH_KUBELET_LOAD_S ?? 60);
 const NODE = 'pico-bench-kubelet';
-const NODE_IP = Object.values(os.networkInterfaces()).flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+const NODE_IP = hostAddress() ?? '127.0.0.1';
 const KUBELET_PORT = Number(process.env.BENCH_KUBELET_NODE_PORT ?? 17462);
 const cluster = new Cluster({ name: 'bench-kubelet', port: Number(process.env.BENCH_KUBELET_PORT ?? 17461) });
 const work = path.join(ROOT, 'build/e2e/bench-kubelet');
-
-function adminCreds() {
-  const kc = readFileSync(cluster.kubeconfig, 'utf8');
-  const get = (k) => Buffer.from(new RegExp(`${k}:\\s*(\\S+)`).exec(kc)[1], 'base64');
-  return { cert: get('client-certificate-data'), key: get('client-key-data'), ca: readFileSync(cluster.serverCA) };
-}
 
 /** An open TLS connection to the endpoint (handshake done). */
 function connect(creds) {
@@ -71,6 +63,8 @@ function renewIntervals(log, from) {
 }
 
 cluster.reset();
+// Node state of an earlier run holds certificates of a cluster that is gone.
+rmSync(path.join(work, 'nodes'), { recursive: true, force: true });
 cluster.up();
 const approver = spawn('node', [path.join(ROOT, 'build/cli/main.js'), 'approver', '--kubeconfig', cluster.kubeconfig],
   { stdio: 'ignore' });
@@ -80,7 +74,7 @@ try {
     extra: { 'kubelet.port': String(KUBELET_PORT), 'log.level': '3',
       'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt') } }).start();
   await node.waitForLog(/kubelet: serving HTTPS on port/, 60000);
-  const creds = adminCreds();
+  const creds = cluster.adminTls();
   await get(await connect(creds), '/healthz'); // the SubjectAccessReview, cached from here on
 
   // Requests per second, sequential, a new connection each.

@@ -4,6 +4,7 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,12 @@ export class Cluster {
     this.env = { ...process.env, PICO_CLUSTER_DIR: this.dir, PICO_CLUSTER_PORT: String(port), ...env };
   }
   get kubeconfig() { return path.join(this.dir, 'admin.kubeconfig'); }
+  /** Client certificate, key and server CA of the admin kubeconfig (embedded data). */
+  adminTls() {
+    const kc = readFileSync(this.kubeconfig, 'utf8');
+    const field = (k) => Buffer.from(new RegExp(`${k}:\\s*(\\S+)`).exec(kc)[1], 'base64');
+    return { cert: field('client-certificate-data'), key: field('client-key-data'), ca: readFileSync(this.serverCA) };
+  }
   get serverCA() { return path.join(this.dir, 'server-ca.crt'); }
   sh(...args) {
     const r = spawnSync('bash', [CLUSTER_SH, ...args], { env: this.env, encoding: 'utf8', timeout: 20 * 60 * 1000 });
@@ -83,6 +90,15 @@ export class Cluster {
     this.sh('issue-node-cert', name, outDir, ...extra);
     return { cert: path.join(outDir, `${name}.crt`), key: path.join(outDir, `${name}.key`) };
   }
+}
+
+/** This machine's first IPv4 address that is neither loopback nor
+ *  link-local, or undefined: a simulated node the API server's node proxy
+ *  must reach needs one (k8s.io/apimachinery/pkg/util/proxy IsProxyableIP
+ *  refuses those two). */
+export function hostAddress() {
+  return Object.values(os.networkInterfaces()).flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
 }
 
 /** One simulated Pico: a config file and a running pico-node-sim process. */

@@ -17,11 +17,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster, SimNode, ROOT, until } from './harness.mjs';
+import { Cluster, SimNode, ROOT, until, hostAddress } from './harness.mjs';
 
 const PORT = Number(process.env.PICO_E2E_KUBELET_PORT || 17449);
 const cluster = new Cluster({ name: 'kubelet', port: PORT });
@@ -32,11 +31,9 @@ let node;
 let kubeletPort;
 let approver;
 let admin; // { cert, key } of system:admin, from the admin kubeconfig
-// The API server's node proxy refuses loopback and link-local addresses
-// (k8s.io/apimachinery/pkg/util/proxy: IsProxyableIP), as for a real node:
-// the simulated node takes this machine's first other IPv4 address.
-const NODE_IP = Object.values(os.networkInterfaces()).flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
+// The API server's node proxy refuses loopback and link-local addresses, as
+// for a real node: the simulated node takes this machine's other address.
+const NODE_IP = hostAddress();
 if (!NODE_IP) throw new Error('kubelet e2e: this machine has no non-loopback IPv4 address for the node (the API server proxies to no other)');
 
 /** A free TCP port on NODE_IP for the node's kubelet endpoint. */
@@ -46,12 +43,6 @@ async function freePort() {
     s.listen(0, NODE_IP, () => { const p = s.address().port; s.close(() => res(p)); });
     s.on('error', rej);
   });
-}
-
-function adminCreds() {
-  const kc = readFileSync(cluster.kubeconfig, 'utf8');
-  const get = (k) => Buffer.from(new RegExp(`${k}:\\s*(\\S+)`).exec(kc)[1], 'base64');
-  return { cert: get('client-certificate-data'), key: get('client-key-data') };
 }
 
 /** One HTTPS request straight to the node's endpoint, verifying its serving
@@ -106,7 +97,7 @@ before(async () => {
   cluster.reset();
   cluster.up();
   cluster.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-serving-approver-rbac.yaml'));
-  admin = adminCreds();
+  admin = cluster.adminTls();
   // The approver runs as the shipped ServiceAccount (least privilege).
   const token = cluster.kubectl('create', 'token', 'k3s-pico-node-approver', '-n', 'kube-system', '--duration', '1h').trim();
   const kc = path.join(work, 'approver.kubeconfig');
@@ -231,7 +222,7 @@ test('bad input: garbage, huge heads, a slow client, 100 connections; heartbeats
   assert.equal((await direct('', { ...admin, raw: 'POST /metrics HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd' })).status, 413);
   // One byte a second: the head timeout ends it with 408.
   const slow = await new Promise((resolve, reject) => {
-    const s = tls.connect({ host: NODE_IP, port: kubeletPort, ca: readFileSync(cluster.serverCA), ...admin,
+    const s = tls.connect({ host: NODE_IP, port: kubeletPort, ...admin,
       checkServerIdentity: () => undefined });
     let data = '';
     let i = 0;
