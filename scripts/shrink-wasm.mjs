@@ -229,6 +229,7 @@ async function measure(bytes) {
     net_listen() { return -13; },
     net_accept() { return -1; },
     net_peer() { return -4; },
+    net_alpn() { return -4; },
     stats_read() { return 0; },
   };
   // The start function runs during instantiation and only allocates; memory

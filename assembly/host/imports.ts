@@ -92,6 +92,20 @@ export declare function net_accept(lh: i32): i32;
 @external("host", "net_peer")
 export declare function net_peer(h: i32, optr: usize, ocap: i32): i32;
 
+/** The application protocol the server selected by ALPN (RFC 7301) on
+ *  connection `h`: every NET_TLS client offers "h2" then "http/1.1"; the
+ *  host copies the server's choice (ASCII, no NUL) into (optr, ocap) and
+ *  returns its length, or 0 when it chose none (a server without ALPN: speak
+ *  HTTP/1.1) or the connection is plain TCP (an accepted connection also
+ *  answers 0: the kubelet endpoint offers no ALPN). Drives the connect and
+ *  handshake like net_send/net_recv: E_AGAIN while they run, the
+ *  connection's error once they failed (E_CONNECT, E_TLS, E_CERT,
+ *  E_TIMEOUT...); E_TOOLARGE when ocap is too small (8 bytes always
+ *  suffice), E_INVAL for a handle that is not open or is a listener. ABI
+ *  version 3. */
+@external("host", "net_alpn")
+export declare function net_alpn(h: i32, optr: usize, ocap: i32): i32;
+
 /** Copies the device memory region (platform.devmem_bytes bytes, as last
  *  committed or restored at boot) into (ptr, cap). Returns its size, or
  *  E_TOOLARGE when cap is smaller (nothing copied). */

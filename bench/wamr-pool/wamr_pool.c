@@ -181,6 +181,11 @@ static i32 wamr_host_net_peer(wasm_exec_env_t e, i32 h, i32 optr, i32 ocap) {
   return SHIM_E_INVAL;
 }
 
+static i32 wamr_host_net_alpn(wasm_exec_env_t e, i32 h, i32 optr, i32 ocap) {
+  (void)e, (void)h, (void)optr, (void)ocap;
+  return SHIM_E_INVAL;
+}
+
 static i32 wamr_host_devmem_read(wasm_exec_env_t e, i32 ptr, i32 cap) {
   (void)e, (void)ptr, (void)cap;
   return 0;

@@ -80,6 +80,15 @@ int32_t port_net_accept(uint32_t listener, int32_t slot);
  *  error. */
 int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap);
 
+/** The application protocol the server selected by ALPN (RFC 7301) on a
+ *  connection's TLS session, copied into out (no NUL): its length; 0 when
+ *  the server selected none, for plain TCP, or for an accepted connection
+ *  (the server side offers no ALPN). Drives the connect and handshake like
+ *  port_net_recv: SHIM_E_AGAIN while they run, the sticky error once they
+ *  failed; SHIM_E_TOOLARGE when cap is too small; SHIM_E_INVAL for a free
+ *  slot or a listener. */
+int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap);
+
 /** What the loop should wait for on this slot: SHIM_EV_READABLE while open
  *  (a listener: while it listens), SHIM_EV_WRITABLE while a connect,
  *  handshake or send is pending, SHIM_EV_ERROR when a failure has not been

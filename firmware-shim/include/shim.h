@@ -67,6 +67,7 @@ int32_t shim_native_net_close(int32_t h);
 int32_t shim_native_net_listen(int32_t port, int32_t flags);
 int32_t shim_native_net_accept(int32_t lh);
 int32_t shim_native_net_peer(int32_t h, uint32_t optr, uint32_t ocap);
+int32_t shim_native_net_alpn(int32_t h, uint32_t optr, uint32_t ocap);
 /** Writes up to ocap / 8 of the SHIM_STAT_* values (i64 little-endian) at
  *  optr; returns how many. */
 int32_t shim_native_stats_read(uint32_t optr, uint32_t ocap);

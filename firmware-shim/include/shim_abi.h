@@ -21,8 +21,9 @@
 #include <stdint.h>
 
 /* Version of this contract; the core reads it as config key "abi.version".
- * 2: net_listen, net_accept, net_peer, stats_read; slot 1 (serving). */
-#define SHIM_ABI_VERSION 2
+ * 2: net_listen, net_accept, net_peer, stats_read; slot 1 (serving).
+ * 3: net_alpn; TLS clients offer ALPN "h2", "http/1.1". */
+#define SHIM_ABI_VERSION 3
 
 /* Module name of every import. */
 #define SHIM_ABI_MODULE "host"
@@ -92,6 +93,7 @@
   X(net_listen, i32, (i32 port, i32 flags), (port, flags), "(ii)i")                          \
   X(net_accept, i32, (i32 lh), (lh), "(i)i")                                                 \
   X(net_peer, i32, (i32 h, i32 optr, i32 ocap), (h, optr, ocap), "(iii)i")                   \
+  X(net_alpn, i32, (i32 h, i32 optr, i32 ocap), (h, optr, ocap), "(iii)i")                   \
   X(devmem_read, i32, (i32 ptr, i32 cap), (ptr, cap), "(ii)i")                               \
   X(devmem_commit, i32, (i32 ptr, i32 len), (ptr, len), "(ii)i")                             \
   X(key_ensure, i32, (i32 slot), (slot), "(i)i")                                             \

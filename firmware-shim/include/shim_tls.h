@@ -28,7 +28,8 @@ void shim_tls_strerror(int ret, char *out, size_t cap);
 int shim_tls_random(void *ctx, unsigned char *out, size_t len);
 
 /** Sets conf up as a client verifying the server against ca (always
- *  required), with shim_tls_random and session tickets; with crt and key
+ *  required), with shim_tls_random, session tickets and, with
+ *  MBEDTLS_SSL_ALPN, the ALPN offer "h2", "http/1.1"; with crt and key
  *  (both or neither) it also presents that client certificate. 0 or an
  *  Mbed TLS error. */
 int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls_x509_crt *crt,
@@ -57,6 +58,12 @@ int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t 
  *  the rest (Mbed TLS would otherwise want the same buffer again). */
 int32_t shim_tls_write(mbedtls_ssl_context *ssl, const uint8_t *buf, size_t len,
                        const char *host, uint16_t port, int *flush_pending);
+
+/** After the handshake: copies the protocol the server selected by ALPN
+ *  (RFC 7301) into out (no NUL) and returns its length; 0 when it selected
+ *  none or the build has no MBEDTLS_SSL_ALPN; SHIM_E_TOOLARGE when cap is
+ *  too small. */
+int32_t shim_tls_alpn_copy(const mbedtls_ssl_context *ssl, uint8_t *out, size_t cap);
 
 /** Sends the rest of a partly sent record: SHIM_OK when done, SHIM_E_AGAIN
  *  while the socket is full, SHIM_E_IO on failure. */

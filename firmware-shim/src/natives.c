@@ -309,6 +309,18 @@ int32_t shim_native_net_peer(int32_t h, uint32_t optr, uint32_t ocap) {
   return port_net_peer((uint32_t)h, out, ocap);
 }
 
+/* Any open connection, client or accepted; a listener has no session. */
+int32_t shim_native_net_alpn(int32_t h, uint32_t optr, uint32_t ocap) {
+  uint8_t *out = shim_mem_range(optr, ocap);
+  if (out == NULL) {
+    return SHIM_E_BADPTR;
+  }
+  if (!shim_handle_valid(h) || shim_handle_is(h, SHIM_HANDLE_LISTENER) || ocap > INT32_MAX) {
+    return SHIM_E_INVAL;
+  }
+  return port_net_alpn((uint32_t)h, out, ocap);
+}
+
 /* ---- node identity (issue 6): keys stay in the host ---- */
 
 /* Copies (ptr, len) of the module into a NUL-terminated host string; 0 or

@@ -45,6 +45,15 @@ int shim_tls_random(void *ctx, unsigned char *out, size_t len) {
   return port_random(out, len) == (int32_t)len ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
 }
 
+#if defined(MBEDTLS_SSL_ALPN)
+/* ALPN offer of every client (RFC 7301 section 3.1), most preferred first:
+ * HTTP/2 ("h2", RFC 9113 section 3.2) lets the core carry all its requests
+ * and watches on one connection, as kubelet does; "http/1.1" keeps a server
+ * that prefers it on HTTP/1.1. Static: Mbed TLS keeps the pointer, not a
+ * copy; not const, because mbedtls_ssl_conf_alpn_protocols takes char **. */
+static const char *shim_tls_alpn_offer[] = {"h2", "http/1.1", NULL};
+#endif
+
 int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls_x509_crt *crt,
                          mbedtls_pk_context *key) {
   int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -52,6 +61,12 @@ int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls
   if (ret != 0) {
     return ret;
   }
+#if defined(MBEDTLS_SSL_ALPN)
+  ret = mbedtls_ssl_conf_alpn_protocols(conf, shim_tls_alpn_offer);
+  if (ret != 0) {
+    return ret;
+  }
+#endif
   /* Never optional (DESIGN.md: server certificate always verified). */
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
   mbedtls_ssl_conf_ca_chain(conf, ca, NULL);
@@ -229,6 +244,27 @@ int32_t shim_tls_write(mbedtls_ssl_context *ssl, const uint8_t *buf, size_t len,
   }
   shim_tls_log_failure(SHIM_LOG_WARN, "send to", host, port, ret);
   return SHIM_E_IO;
+}
+
+int32_t shim_tls_alpn_copy(const mbedtls_ssl_context *ssl, uint8_t *out, size_t cap) {
+#if defined(MBEDTLS_SSL_ALPN)
+  /* NULL when the server answered without ALPN; otherwise one of the offer's
+   * strings (Mbed TLS fails the handshake on any other). */
+  const char *proto = mbedtls_ssl_get_alpn_protocol(ssl);
+  size_t len = proto != NULL ? strlen(proto) : 0u;
+  if (len > cap) {
+    return SHIM_E_TOOLARGE;
+  }
+  if (len != 0) {
+    memcpy(out, proto, len);
+  }
+  return (int32_t)len;
+#else
+  (void)ssl;
+  (void)out;
+  (void)cap;
+  return 0;
+#endif
 }
 
 int32_t shim_tls_flush(mbedtls_ssl_context *ssl) {

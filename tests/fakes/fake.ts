@@ -36,6 +36,14 @@ export declare function fake_connect_count(): i32;
 @external("fake", "fake_auto_connect")
 export declare function fake_auto_connect(on: i32): void;
 
+/** The protocol (UTF-8 (ptr, len), e.g. "h2") net_alpn reports for NET_TLS
+ *  connections made after this call, once they are up (before: E_AGAIN or
+ *  the connect error, like send/recv). Connections already made keep
+ *  theirs. len 0 = the server selected none (HTTP/1.1), fake_reset's
+ *  default. Plain connections always report 0, as the host does. */
+@external("fake", "fake_alpn_set")
+export declare function fake_alpn_set(ptr: usize, len: i32): void;
+
 /** Caps the bytes one net_send accepts (partial sends); 0 = accept all. */
 @external("fake", "fake_send_limit")
 export declare function fake_send_limit(n: i32): void;
@@ -108,6 +116,13 @@ export function fakeConfig(key: string, value: string): void {
   const k = String.UTF8.encode(key);
   const v = String.UTF8.encode(value);
   fake_config_set(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** fake_alpn_set with a string: the protocol later TLS connections report
+ *  ("h2", "http/1.1"; "" = none). */
+export function fakeAlpn(proto: string): void {
+  const b = String.UTF8.encode(proto);
+  fake_alpn_set(changetype<usize>(b), b.byteLength);
 }
 
 /** Queues `s` (UTF-8) as one inbound chunk on `h`. */

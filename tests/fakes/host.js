@@ -100,6 +100,7 @@ export function createFakeHost() {
       autoConnect: false,
       sendLimit: 0, // max bytes one net_send accepts; 0 = all
       failNextConnect: 0,
+      alpn: "", // what net_alpn reports on TLS connections made from now on ("" = none)
       devmem: new Uint8Array(256), // the device memory region (platform.devmem_bytes)
       devmemCommits: 0,
       devmemFailNext: 0, // devmem_commit returns this once when != 0
@@ -218,6 +219,7 @@ export function createFakeHost() {
           outbound: [], // numbers: every byte the core sent
           peerClosed: false,
           failNext: {},
+          alpn: (flags & 1) !== 0 ? state.alpn : "", // plain TCP negotiates nothing
         });
         state.lastHandle = h;
         state.connectCount++;
@@ -284,6 +286,17 @@ export function createFakeHost() {
         if (!c || !c.accepted) return E_INVAL;
         if (!inBounds(optr, ocap)) return E_BADPTR;
         const b = new TextEncoder().encode(c.peer);
+        if (b.length > ocap) return E_TOOLARGE;
+        bytes().set(b, optr >>> 0);
+        return b.length;
+      },
+      net_alpn(h, optr, ocap) {
+        if (!inBounds(optr, ocap)) return E_BADPTR;
+        const c = liveHandle(h);
+        if (!c || c.listener) return E_INVAL;
+        const s = sessionState(c);
+        if (s !== 0) return s;
+        const b = Buffer.from(c.alpn || "", "utf8");
         if (b.length > ocap) return E_TOOLARGE;
         bytes().set(b, optr >>> 0);
         return b.length;
@@ -450,6 +463,11 @@ export function createFakeHost() {
       },
       fake_connect_count() {
         return state.connectCount;
+      },
+      /** ALPN protocol net_alpn reports on TLS connections made after this
+       *  call ("" = the server selected none). */
+      fake_alpn_set(ptr, len) {
+        state.alpn = readString(ptr, len);
       },
       fake_auto_connect(on) {
         state.autoConnect = on !== 0;

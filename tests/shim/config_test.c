@@ -181,8 +181,8 @@ static void test_core_view(void) {
         "platform.machine_id differs per node name");
   check(core_get("platform.nope", 64, out, sizeof(out)) == SHIM_E_NOTFOUND,
         "unknown platform key -> E_NOTFOUND");
-  check(core_get("abi.version", 64, out, sizeof(out)) == 1 && strcmp(out, "2") == 0,
-        "abi.version = SHIM_ABI_VERSION (2)");
+  check(core_get("abi.version", 64, out, sizeof(out)) == 1 && strcmp(out, "3") == 0,
+        "abi.version = SHIM_ABI_VERSION (3)");
   shim_runtime_memory(&size);
   check(shim_native_config_get(size - 4, 9, 0, 16) == SHIM_E_BADPTR,
         "key crossing the end of memory -> E_BADPTR");

@@ -124,7 +124,8 @@ KUBELET_TEST_PORT=$port run args >"$T/args.out"
 for want in "listen-port0 -4" "listen-port70000 -4" "listen-flags -4" "accept-unopened -4" \
   "peer-unopened -4" "peer-badptr -3" "stats-badptr -3" "stats-two 2" "stats-none 0" \
   "plain-listen ok" "accept-nothing -1" "peer-on-listener -4" "listen-in-use -8" \
-  "send-on-listener -4" "peer-on-client -4" "accept-on-client -4"; do
+  "send-on-listener -4" "peer-on-client -4" "accept-on-client -4" "alpn-unopened -4" \
+  "alpn-badptr -3" "alpn-on-listener -4"; do
   grep -qx "args $want" "$T/args.out" && ok "args: ${want% *} -> ${want##* }" ||
     nok "args: $want" "$(cat "$T/args.out" "$T/stderr")"
 done

@@ -237,6 +237,8 @@ static int step_args(void) {
   printf("args accept-unopened %ld\n", (long)shim_native_net_accept(0));
   printf("args peer-unopened %ld\n", (long)shim_native_net_peer(0, MEM_OUT, 16));
   printf("args peer-badptr %ld\n", (long)shim_native_net_peer(0, 65530, 16));
+  printf("args alpn-unopened %ld\n", (long)shim_native_net_alpn(0, MEM_OUT, 16));
+  printf("args alpn-badptr %ld\n", (long)shim_native_net_alpn(0, 65530, 16));
   printf("args stats-badptr %ld\n", (long)shim_native_stats_read(65536, 8));
   printf("args stats-two %ld\n", (long)shim_native_stats_read(MEM_OUT, 20));
   printf("args stats-none %ld\n", (long)shim_native_stats_read(MEM_OUT, 7));
@@ -246,6 +248,7 @@ static int step_args(void) {
   if (lh >= 0) {
     printf("args accept-nothing %ld\n", (long)shim_native_net_accept(lh));
     printf("args peer-on-listener %ld\n", (long)shim_native_net_peer(lh, MEM_OUT, 16));
+    printf("args alpn-on-listener %ld\n", (long)shim_native_net_alpn(lh, MEM_OUT, 16));
     printf("args listen-in-use %ld\n",
            (long)shim_native_net_listen(atoi(getenv("KUBELET_TEST_PORT")), 0));
     printf("args send-on-listener %ld\n", (long)shim_native_net_send(lh, MEM_OUT, 1));

@@ -3,7 +3,11 @@
  * port (sockets, Mbed TLS), as the core would, and prints the outcome:
  *   result=OK            "ping\n" sent and an answer received
  *   result=E_CERT ...    the first error code met (shim_abi.h names)
- * Usage: shim-net-probe --config FILE --host H --port N --flags F
+ * Usage: shim-net-probe --config FILE --host H --port N --flags F [--alpn CAP]
+ * --alpn CAP calls net_alpn with a CAP-byte buffer right after net_connect
+ * (a TLS handshake cannot have finished then) and again on each event until
+ * it answers, before the exchange, and prints
+ *   alpn first=<first answer> result=<length or code> proto=<protocol>
  * The port is built with a 2 s handshake deadline (tests/shim/CMakeLists.txt).
  * Exits 0 when it printed a result, 2 on usage/setup errors; the run is
  * bounded by that deadline plus PROBE_IO_MS.
@@ -19,6 +23,9 @@
 
 /* Time allowed for the exchange after the handshake. */
 #define PROBE_IO_MS 3000u
+
+/* Where net_alpn writes in linear memory. */
+#define PROBE_ALPN_OUT 2048u
 
 static const char *probe_code_name(int32_t code) {
   switch (code) {
@@ -41,7 +48,26 @@ static const char *probe_code_name(int32_t code) {
   }
 }
 
-static int32_t probe_run(const char *host, int32_t port, int32_t flags) {
+/* A count as a number, a code by name. */
+static void probe_print_rc(const char *key, int32_t rc) {
+  if (rc >= 0) {
+    printf("%s=%ld", key, (long)rc);
+  } else {
+    printf("%s=%s", key, probe_code_name(rc));
+  }
+}
+
+/* Prints net_alpn's answer once it is not E_AGAIN; returns 1 when the
+ * connection failed (the probe then ends with that code). */
+static int probe_alpn_done(int32_t first, int32_t rc, const uint8_t *mem) {
+  printf("alpn ");
+  probe_print_rc("first", first);
+  probe_print_rc(" result", rc);
+  printf(" proto=%.*s\n", rc > 0 ? (int)rc : 0, (const char *)mem + PROBE_ALPN_OUT);
+  return rc < 0 && rc != SHIM_E_TOOLARGE;
+}
+
+static int32_t probe_run(const char *host, int32_t port, int32_t flags, int32_t alpn_cap) {
   uint32_t interest[SHIM_MAX_CONNECTIONS];
   uint32_t ready[SHIM_MAX_CONNECTIONS];
   uint32_t size = 0;
@@ -49,6 +75,9 @@ static int32_t probe_run(const char *host, int32_t port, int32_t flags) {
   size_t hlen = strlen(host);
   uint64_t deadline = port_now_ms() + SHIM_TLS_HANDSHAKE_TIMEOUT_MS + PROBE_IO_MS;
   int sent = 0;
+  int32_t alpn_first = SHIM_E_AGAIN;
+  int32_t alpn = SHIM_E_AGAIN;
+  int act_now = 0; /* the slot may already be open: send without an event */
   int32_t h;
   int32_t rc;
   uint32_t i;
@@ -59,12 +88,35 @@ static int32_t probe_run(const char *host, int32_t port, int32_t flags) {
   if (h < 0) {
     return h;
   }
+  if (alpn_cap >= 0) {
+    alpn_first = alpn = shim_native_net_alpn(h, PROBE_ALPN_OUT, (uint32_t)alpn_cap);
+    if (alpn != SHIM_E_AGAIN) {
+      alpn_cap = -1; /* answered: on to the exchange */
+      act_now = 1;
+      if (probe_alpn_done(alpn_first, alpn, mem)) {
+        rc = alpn;
+        goto done;
+      }
+    }
+  }
   while (port_now_ms() < deadline) {
     for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
       interest[i] = shim_natives_handle_open((int32_t)i) ? port_net_interest(i) : 0u;
     }
-    if (port_wait(interest, ready, SHIM_MAX_CONNECTIONS, 200) <= 0 || ready[h] == 0) {
+    if (!act_now && (port_wait(interest, ready, SHIM_MAX_CONNECTIONS, 200) <= 0 || ready[h] == 0)) {
       continue;
+    }
+    act_now = 0;
+    if (alpn_cap >= 0) {
+      alpn = shim_native_net_alpn(h, PROBE_ALPN_OUT, (uint32_t)alpn_cap);
+      if (alpn == SHIM_E_AGAIN) {
+        continue;
+      }
+      alpn_cap = -1;
+      if (probe_alpn_done(alpn_first, alpn, mem)) {
+        rc = alpn;
+        goto done;
+      }
     }
     if (!sent) {
       rc = shim_native_net_send(h, 512, 5);
@@ -97,6 +149,7 @@ int main(int argc, char **argv) {
   port_posix_stats_t stats;
   int32_t port = 0;
   int32_t flags = 0;
+  int32_t alpn_cap = -1;
   int32_t rc;
   int i;
 
@@ -109,10 +162,12 @@ int main(int argc, char **argv) {
       port = atoi(argv[i + 1]);
     } else if (strcmp(argv[i], "--flags") == 0) {
       flags = atoi(argv[i + 1]);
+    } else if (strcmp(argv[i], "--alpn") == 0) {
+      alpn_cap = atoi(argv[i + 1]);
     }
   }
   if (config == NULL || host == NULL || port == 0) {
-    fprintf(stderr, "usage: shim-net-probe --config FILE --host H --port N --flags F\n");
+    fprintf(stderr, "usage: shim-net-probe --config FILE --host H --port N --flags F [--alpn CAP]\n");
     return 2;
   }
   shim_log_set_level(SHIM_LOG_DEBUG);
@@ -128,7 +183,7 @@ int main(int argc, char **argv) {
   if (port_posix_tls_load() != SHIM_OK) {
     return 2;
   }
-  rc = probe_run(host, port, flags);
+  rc = probe_run(host, port, flags, alpn_cap);
   port_posix_get_stats(&stats);
   printf("result=%s tls_heap_peak=%llu\n", probe_code_name(rc),
          (unsigned long long)stats.tls_heap_peak);

@@ -5,6 +5,8 @@
 #  - core trap and failing init handling
 #  - TCP/TLS outcomes against real servers on 127.0.0.1 (tls_server.py,
 #    certificates from gen_certs.sh), through net_probe.c and the simulator
+#  - ALPN: what net_alpn reports against servers choosing h2, http/1.1 or
+#    nothing, before the handshake, into a short buffer, after a failure
 #  - the kubelet endpoint's host side: serving identity, TLS listener,
 #    client identity, deadlines, refusals, stats (kubelet.sh, real openssl
 #    and Python TLS clients)
@@ -50,7 +52,7 @@ timeout 10 "$BIN/sim-badptr" --config "$TMP/plain.conf" --max-polls 2 >"$TMP/bad
 rc=$?
 if [ $rc -eq 0 ]; then ok "badptr: module ran, host survived, init returned 0"; else nok "badptr: exit $rc" "$TMP/badptr.log"; fi
 for name in log config_get random_fill net_connect net_send net_recv net_close devmem_read devmem_commit \
-  net_peer stats_read; do
+  net_peer stats_read net_alpn; do
   if grep -q "badptr ok $name\$" "$TMP/badptr.log"; then
     ok "badptr: $name rejects out-of-range and overflowing (ptr, len) with E_BADPTR"
   else
@@ -209,6 +211,57 @@ probe "connection refused" 127.0.0.1 "$refused" 1 E_CONNECT "cannot connect"
 start_server plain --mode echo --plain
 probe "plain TCP without TLS" 127.0.0.1 "$port" 0 OK
 
+# probe_alpn NAME SERVER-ALPN CAP WANT-LINE [WANT-RESULT [SERVER-ARGS...]]: a
+# server accepting SERVER-ALPN ("-": no ALPN) answers net_probe --alpn CAP;
+# the "alpn first=... result=... proto=..." line must match WANT-LINE (an
+# extended regex, whole line), the exchange end in WANT-RESULT (default OK)
+# and a TLS server report the protocol it chose ("None": none).
+probe_alpn() {
+  local name=$1 offer=$2 cap=$3 want=$4 result=${5:-OK} f=alpn_${1//[^A-Za-z0-9]/_}
+  shift $(($# < 5 ? $# : 5))
+  local args=("$@") flags=3
+  [ ${#args[@]} -eq 0 ] && args=(--cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem")
+  [ "$offer" != "-" ] && args+=(--alpn "$offer")
+  [[ " ${args[*]} " == *" --plain "* ]] && flags=0
+  start_server "$f" --mode echo "${args[@]}"
+  timeout 20 "$BIN/shim-net-probe" --config "$TMP/tls.conf" --host localhost --port "$port" \
+    --flags "$flags" --alpn "$cap" >"$TMP/$f.out" 2>"$TMP/$f.log"
+  cat "$TMP/$f.out" >>"$TMP/$f.log"
+  local line got
+  line=$(grep '^alpn ' "$TMP/$f.out")
+  got=$(sed -n 's/^result=\([A-Z_]*\).*/\1/p' "$TMP/$f.out")
+  if ! grep -Eqx "$want" <<<"$line"; then
+    nok "alpn: $name: /$want/ (got '${line:-nothing}')" "$TMP/$f.log"
+  elif [ "$got" != "$result" ]; then
+    nok "alpn: $name: then $result (got ${got:-nothing})" "$TMP/$f.log"
+  else
+    ok "alpn: $name: $line, then $result"
+  fi
+}
+# alpn_chosen NAME WANT: what the Python server reported choosing.
+alpn_chosen() {
+  local f=alpn_${1//[^A-Za-z0-9]/_}
+  wait "${pids[-1]}" 2>/dev/null
+  if grep -qx "alpn $2" "$TMP/$f.report" 2>/dev/null; then
+    ok "alpn: $1: the server's side agrees (selected $2)"
+  else
+    nok "alpn: $1: the server's side selected $2" "$TMP/$f.report"
+  fi
+}
+# The handshake cannot be done when net_connect has just returned: the first
+# answer is E_AGAIN, the next ones come from the finished handshake.
+probe_alpn "server offers h2" h2 16 'alpn first=E_AGAIN result=2 proto=h2'
+alpn_chosen "server offers h2" h2
+probe_alpn "server offers http/1.1, 8-byte buffer" http/1.1 8 'alpn first=E_AGAIN result=8 proto=http/1.1'
+alpn_chosen "server offers http/1.1, 8-byte buffer" http/1.1
+probe_alpn "server prefers http/1.1 over h2" http/1.1,h2 16 'alpn first=E_AGAIN result=8 proto=http/1.1'
+probe_alpn "server without ALPN" - 16 'alpn first=E_AGAIN result=0 proto='
+alpn_chosen "server without ALPN" None
+probe_alpn "buffer too small for h2" h2 1 'alpn first=E_AGAIN result=E_TOOLARGE proto='
+probe_alpn "plain TCP" - 16 'alpn first=(E_AGAIN|0) result=0 proto=' OK --plain
+probe_alpn "server signed by an untrusted CA" h2 16 'alpn first=E_AGAIN result=E_CERT proto=' E_CERT \
+  --cert "$S/untrusted.pem" --key "$S/untrusted.key"
+
 # ---- the simulator end to end: loop, events, TLS, clean stop ----
 start_server sim --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
 cp "$TMP/tls.conf" "$TMP/sim.conf"
@@ -279,7 +332,7 @@ if [ -n "${WAMR_ROOT:-}" ]; then
     W=$WB/tests/shim
     timeout 10 "$W/sim-wamr" --config "$TMP/plain.conf" --wasm "$W/badptr.wasm" --max-polls 2 >/dev/null 2>"$TMP/wbad.log"
     rc=$?
-    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 11 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
+    if [ $rc -eq 0 ] && [ "$(grep -c 'badptr ok' "$TMP/wbad.log")" -eq 12 ] && grep -q 'wamr://' "$TMP/wbad.log"; then
       ok "wamr: every import rejects bad (ptr, len) with E_BADPTR"
     else
       nok "wamr: badptr (exit $rc)" "$TMP/wbad.log"
@@ -324,6 +377,11 @@ if [ -n "$MBEDTLS_SRC" ]; then
     probe "devtls hostname mismatch" localhost "$port" 3 E_CERT "certificate rejected: .*(CN|Common Name)"
     start_server dsilent --mode silent
     probe "devtls handshake deadline" 127.0.0.1 "$port" 1 E_TIMEOUT "not done within"
+    probe_alpn "devtls server offers h2" h2 16 'alpn first=E_AGAIN result=2 proto=h2'
+    alpn_chosen "devtls server offers h2" h2
+    probe_alpn "devtls server offers http/1.1" http/1.1 8 'alpn first=E_AGAIN result=8 proto=http/1.1'
+    probe_alpn "devtls server without ALPN" - 16 'alpn first=E_AGAIN result=0 proto='
+    probe_alpn "devtls buffer too small for h2" h2 1 'alpn first=E_AGAIN result=E_TOOLARGE proto='
     start_server dsim --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
     cp "$TMP/tls.conf" "$TMP/dsim.conf"
     printf 'test.host = localhost\ntest.port = %s\nlog.level = 3\n' "$port" >>"$TMP/dsim.conf"

@@ -4,7 +4,8 @@
 Modes:
   echo   TLS (client certificate required when --ca is given), or plain TCP
          with --plain; answers each received chunk with "pong\n"; then reports
-         whether the client ended with a TLS close_notify.
+         whether the client ended with a TLS close_notify. --alpn P1,P2
+         offers those ALPN protocols (RFC 7301) and reports the one chosen.
   close  accepts TCP, reads the ClientHello, closes: a handshake cut short.
   silent accepts TCP and never answers (handshake deadline test).
 Writes the chosen port to --port-file; exits after one connection or
@@ -31,6 +32,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--ca")
     ap.add_argument("--plain", action="store_true")
+    ap.add_argument("--alpn", help="comma-separated ALPN protocols the server accepts")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--report")
     ap.add_argument("--max-seconds", type=float, default=20.0)
@@ -70,12 +72,15 @@ def main():
             if a.ca:
                 ctx.verify_mode = ssl.CERT_REQUIRED
                 ctx.load_verify_locations(a.ca)
+            if a.alpn:
+                ctx.set_alpn_protocols(a.alpn.split(","))
             try:
                 conn = ctx.wrap_socket(conn, server_side=True, suppress_ragged_eofs=False)
             except (ssl.SSLError, OSError) as e:
                 report(a.report, "handshake failed: %s" % e)
                 return 0
             report(a.report, "handshake ok")
+            report(a.report, "alpn %s" % conn.selected_alpn_protocol())
         while True:
             try:
                 data = conn.recv(4096)

@@ -4,7 +4,8 @@
  * DESIGN.md "Device facts":
  *  - TLS 1.2 client, server always verified (the port sets VERIFY_REQUIRED),
  *    extended master secret (RFC 7627), SNI, session tickets (RFC 5077) so a
- *    watch that the API server closes every 30-60 min resumes cheaply;
+ *    watch that the API server closes every 30-60 min resumes cheaply, ALPN
+ *    (RFC 7301) so the API server can agree to HTTP/2;
  *  - ECDHE-ECDSA (k3s' P-256 CAs) and ECDHE-RSA (RSA-certified servers such as
  *    kubeadm's) with AES-GCM only (Go's TLS 1.2 preference);
  *  - certificate dates checked: MBEDTLS_HAVE_TIME_DATE with the time from the
@@ -105,6 +106,7 @@
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_SESSION_TICKETS
+#define MBEDTLS_SSL_ALPN /* HTTP/2 to the API server: the client offers h2 (RFC 7301) */
 /* MBEDTLS_SSL_KEEP_PEER_CERTIFICATE off: the chain is verified during the
  * handshake and then dropped (saves RAM per session and per saved ticket). */
 #define MBEDTLS_SSL_CIPHERSUITES                      \

@@ -738,6 +738,23 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
   }
 }
 
+int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
+  port_conn_t *c;
+  int32_t rc;
+  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(c);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    return 0; /* plain TCP: nothing was negotiated */
+  }
+  return shim_tls_alpn_copy(&c->ssl, out, cap);
+}
+
 /* ---- the kubelet endpoint (issue 5) ----
  * Not written for the device yet: the lwIP server side (tcp_listen,
  * tcp_accept into a free slot, the same accepted-connection states as

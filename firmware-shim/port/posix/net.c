@@ -1028,3 +1028,19 @@ int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
   }
   return shim_tls_peer_copy(&c->peer, out, cap);
 }
+
+int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
+  int32_t rc;
+  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
+    return SHIM_E_INVAL;
+  }
+  rc = port_conn_progress(slot);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if ((port_conns[slot].flags & SHIM_NET_TLS) == 0) {
+    return 0; /* plain TCP: nothing was negotiated */
+  }
+  return shim_tls_alpn_copy(&port_conns[slot].ssl, out, cap);
+}
