@@ -12,8 +12,10 @@
 //   ram_static_bytes             .data + .bss + vector table + uninitialised data
 //   ram_<component>_bytes        static RAM by the same components
 //   heap_available_bytes         RAM between the end of .bss and the stack (C heap)
-//   heap_left_estimate_bytes     heap_available minus two TLS sessions at peak
-//                                (48 KB measured, DESIGN.md "Device facts")
+//   heap_left_estimate_bytes     heap_available minus the one API TLS session at
+//                                peak (the node's requests and watches share one
+//                                HTTP/2 connection): 20.8 KB open + up to 5 KB
+//                                during a handshake (DESIGN.md "Device facts")
 // Tools: arm-none-eabi-size -A (sections), arm-none-eabi-nm (heap bounds) and
 // the GNU ld map (-Wl,-Map) for the grouping.
 //   node bench/firmware-size.mjs [build/pico/k3s_pico_node.elf]
@@ -26,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const elf = resolve(process.argv[2] || join(ROOT, 'build/pico/k3s_pico_node.elf'));
 const map = `${elf}.map`;
-const TLS_TWO_SESSIONS_PEAK = 48 * 1024; // DESIGN.md: two connections peak at ~48 KB
+const TLS_ONE_SESSION_PEAK = Math.round(25.8 * 1024); // DESIGN.md: 20.8 KB per connection, +3-5 KB in a handshake
 
 if (!existsSync(elf)) {
   console.error('########################################################################');
@@ -131,5 +133,5 @@ emit('ram_static_bytes', ramStatic);
 if (sym.end !== undefined && sym.__HeapLimit !== undefined) {
   const heap = sym.__HeapLimit - sym.end;
   emit('heap_available_bytes', heap);
-  emit('heap_left_estimate_bytes', heap - TLS_TWO_SESSIONS_PEAK);
+  emit('heap_left_estimate_bytes', heap - TLS_ONE_SESSION_PEAK);
 }

@@ -11,14 +11,23 @@
 // Streaming responses (watches) work: the body is handed out as it arrives
 // and may never end; pass streaming = true to send() so that the deadline
 // covers only the response headers.
+//
+// Clients that share() a connection (newSharedConn) send each request as a
+// stream of one HTTP/2 connection instead (h2.ts), with the same calls and
+// results; when the server does not speak HTTP/2 they fall back to a
+// connection of their own as above.
 
 import { net_close, net_connect, net_recv, net_send } from "../host/imports";
-import { E_AGAIN, E_CLOSED, E_INVAL, E_TIMEOUT, E_TOOLARGE, OK } from "../util/errors";
+import { E_AGAIN, E_CLOSED, E_INVAL, E_MALFORMED, E_TIMEOUT, E_TOOLARGE, OK } from "../util/errors";
 import { HTTP_HOST_MAX, HTTP_RECV_CAP, HTTP_RESPONSE_DEADLINE_MS } from "../util/limits";
 import { writeStr, utf8Len, formatI64, decLen } from "../util/bytes";
 import { RequestWriter } from "./request";
 import { Lit, utf8 } from "../util/lit";
 import { ResponseParser } from "./response";
+import {
+  H2_DATA, H2_END, H2_REQUEST_RESERVE, H2_WAIT, H2Conn, h2DataOffset, h2PathLen, h2PathOffset, h2SetStream,
+  h2Transcode,
+} from "./h2";
 
 /** No request in flight (the previous response, if any, was reported). */
 export const HTTP_IDLE: i32 = 0;
@@ -31,6 +40,13 @@ export const HTTP_DONE: i32 = 3;
 
 /** The receive buffer all clients share (see the constructor). */
 const RECV: usize = memory.data(HTTP_RECV_CAP);
+
+/** A connection for clients to share() (the agent makes one, for the API
+ *  server). It reads through RECV too: clients of one server are either all
+ *  on it or all on HTTP/1.1 connections of their own (h2.ts, CS_H1). */
+export function newSharedConn(): H2Conn {
+  return new H2Conn(RECV, HTTP_RECV_CAP);
+}
 
 // Internal phases.
 const PH_IDLE: i32 = 0;
@@ -66,6 +82,18 @@ export class HttpClient {
   private err: i32 = OK;
   private body: usize = 0;
   private bodyLength: i32 = 0;
+  /** Start of the request buffer: H2_REQUEST_RESERVE bytes before req.ptr. */
+  private base: usize;
+  /** The shared HTTP/2 connection and this client's stream slot on it. */
+  private mux: H2Conn | null = null;
+  private slot: i32 = -1;
+  /** The current request goes as an HTTP/2 stream. */
+  private h2: bool = false;
+  /** Its frames (h2Transcode), 0 until rewritten; DATA and :path offsets. */
+  private h2Len: i32 = 0;
+  private h2Data: i32 = 0;
+  private h2Path: i32 = 0;
+  private h2PathLength: i32 = 0;
 
   /** Allocates the request buffer (reqCap). Init time only. Every client
    *  reads into the ONE shared receive buffer (RECV, HTTP_RECV_CAP bytes);
@@ -75,9 +103,30 @@ export class HttpClient {
    *  else (or close it) before any other client polls: Agent.pump and
    *  ConfigMaps.pump do. */
   constructor(reqCap: i32, recvCap: i32) {
-    this.req = new RequestWriter(heap.alloc(<usize>reqCap), reqCap);
+    const base = heap.alloc(<usize>(reqCap + H2_REQUEST_RESERVE));
+    this.req = new RequestWriter(base + <usize>H2_REQUEST_RESERVE, reqCap);
+    this.base = base;
     this.recvBuf = RECV;
     this.recvCap = recvCap < HTTP_RECV_CAP ? recvCap : HTTP_RECV_CAP;
+  }
+
+  /** Sends this client's requests over `conn` (HTTP/2) from now on. Init
+   *  time only. Returns OK or E_TOOLARGE (no stream slot left). */
+  share(conn: H2Conn): i32 {
+    const s = conn.addStream(this.parser);
+    if (s < 0) return s;
+    this.mux = conn;
+    this.slot = s;
+    return OK;
+  }
+
+  /** Ends the connection this client uses, the shared one included (every
+   *  stream on it fails and is retried by its client): the next request
+   *  makes a new one, e.g. with a new client certificate. */
+  reconnect(): void {
+    this.close();
+    const c = this.mux;
+    if (c != null) c.reset(E_CLOSED);
   }
 
   /** Server to talk to and net_connect flags (NET_TLS | NET_CLIENT_CERT).
@@ -99,7 +148,10 @@ export class HttpClient {
     if (hostLen < 0) return E_INVAL;
     if (hostLen > HTTP_HOST_MAX) return E_TOOLARGE;
     this.host = hostPtr;
-    return this.setServer(hostLen, port, flags);
+    const r = this.setServer(hostLen, port, flags);
+    const c = this.mux;
+    if (r == OK && c != null) c.configure(hostPtr, hostLen, port, flags);
+    return r;
   }
 
   /** Starts a request in `req`: request line and the Host header (RFC 9112 §3.2). */
@@ -122,6 +174,22 @@ export class HttpClient {
   get headersDone(): bool { return this.parser.headersDone; }
   get bodyPtr(): usize { return this.body; }
   get bodyLen(): i32 { return this.bodyLength; }
+  /** The target (path and query) of the current/last request: for logs. */
+  get targetPtr(): usize {
+    if (this.h2Len > 0) return this.base + <usize>this.h2Path;
+    const m = this.req.methodLen;
+    return this.req.ptr + <usize>(m + 1);
+  }
+  get targetLen(): i32 {
+    if (this.h2Len > 0) return this.h2PathLength;
+    const q = this.req;
+    let n = 0;
+    while (n < q.len && load<u8>(q.ptr + <usize>n) != 0x0d) n++;
+    // Request line minus the method, its space and " HTTP/1.1".
+    return max(0, n - q.methodLen - 1 - 9);
+  }
+  /** The current request goes over the shared HTTP/2 connection. */
+  get http2(): bool { return this.h2; }
   /** Server's Date as Unix ms (0 if absent), from the last response headers. */
   get dateUnixMs(): i64 { return this.parser.dateUnixMs(); }
   /** The last error poll()/send() returned (OK after a success). */
@@ -143,6 +211,17 @@ export class HttpClient {
     this.bodyLength = 0;
     this.recvPos = 0;
     this.recvLen = 0;
+    this.h2Len = 0;
+    const c = this.mux;
+    this.h2 = c != null && !c.http1;
+    if (this.h2) {
+      const r = c!.ready(nowMs);
+      if (r < 0 && r != E_AGAIN) return this.fail(r);
+      this.phase = PH_SENDING;
+      this.req.lock();
+      this.err = OK;
+      return OK;
+    }
     // A kept-alive connection the server closed while idle is replaced now,
     // before anything is sent (RFC 9112 §9.3.1).
     if (this.handle >= 0 && !this.idleConnectionAlive()) this.dropConnection();
@@ -167,7 +246,17 @@ export class HttpClient {
     }
     if (this.phase == PH_IDLE) {
       if (this.handle >= 0 && !this.idleConnectionAlive()) this.dropConnection();
+      const c = this.mux;
+      if (c != null) c.pump(-1, nowMs); // acknowledgements, closed streams' frames
       return HTTP_IDLE;
+    }
+    if (this.h2) {
+      if (this.phase == PH_SENDING) {
+        const r = this.sendH2(nowMs);
+        if (r < 0) return this.fail(r);
+        if (this.phase == PH_SENDING) return this.pending(nowMs);
+      }
+      if (this.h2) return this.receiveH2(nowMs);
     }
     if (this.phase == PH_SENDING) {
       const r = this.pumpSend();
@@ -228,6 +317,7 @@ export class HttpClient {
 
   /** Closes the connection and drops any request in flight. */
   close(): void {
+    this.endStream();
     this.dropConnection();
     this.phase = PH_IDLE;
     this.req.unlock();
@@ -235,6 +325,86 @@ export class HttpClient {
   }
 
   // ---- internals ----
+
+  /** HTTP/2: waits for the connection, rewrites the request into frames
+   *  (once), opens the stream and sends. Falls back to HTTP/1.1 on a server
+   *  that chose it, on the connection it accepted. */
+  private sendH2(nowMs: i64): i32 {
+    const c = this.mux!;
+    if (this.sent == 0 && (this.h2Len == 0 || c.stream(this.slot).id == 0)) {
+      c.drain(nowMs);
+      const r = c.ready(nowMs);
+      if (r == E_AGAIN) return OK;
+      if (r < 0) return r;
+      if (c.http1) {
+        if (this.h2Len > 0) return E_CLOSED; // rewritten already (a retry): cannot go back
+        this.h2 = false;
+        const h = c.takeHttp1Handle();
+        if (h >= 0) this.handle = h;
+        else {
+          const k = this.connect();
+          if (k < 0) return k;
+        }
+        this.uses = 0;
+        return this.pumpSend();
+      }
+      if (this.h2Len == 0) {
+        const n = h2Transcode(this.base, this.req.len, (this.flags & 1) != 0);
+        if (n < 0) return n;
+        this.h2Len = n;
+        this.h2Data = h2DataOffset;
+        this.h2Path = h2PathOffset;
+        this.h2PathLength = h2PathLen;
+      }
+      const id = c.open(this.slot, this.req.bodyLen);
+      if (id == E_AGAIN) return OK;
+      if (id < 0) return id;
+      h2SetStream(this.base, this.h2Data, id);
+    }
+    while (this.sent < this.h2Len) {
+      const n = c.write(this.base + <usize>this.sent, this.h2Len - this.sent);
+      if (n == E_AGAIN) return OK;
+      if (n < 0) return n;
+      this.sent += n;
+    }
+    c.release(this.slot);
+    this.phase = PH_RECEIVING;
+    return OK;
+  }
+
+  private receiveH2(nowMs: i64): i32 {
+    const c = this.mux!;
+    const r = c.pump(this.slot, nowMs);
+    if (r == H2_DATA) {
+      this.gotBytes = true;
+      this.body = c.dataPtr;
+      this.bodyLength = c.dataLen;
+      return HTTP_BODY;
+    }
+    if (r == H2_END) {
+      if (!this.parser.headersDone) return this.fail(E_MALFORMED);
+      this.complete();
+      return HTTP_DONE;
+    }
+    if (r == H2_WAIT) return this.pending(nowMs);
+    if (r == E_CLOSED && !this.parser.headersDone && !this.retried && this.req.idempotent) {
+      // The connection ended (or the server refused the stream) before any
+      // answer: an idempotent request goes again on a new one (RFC 9113
+      // §8.7; RFC 9112 §9.3.1 for the HTTP/1.1 case).
+      this.retried = true;
+      c.stream(this.slot).err = OK;
+      this.sent = 0;
+      this.phase = PH_SENDING;
+      return this.pending(nowMs);
+    }
+    return this.fail(r);
+  }
+
+  /** HTTP/2: the client is done with its stream (RST_STREAM if unfinished). */
+  private endStream(): void {
+    const c = this.mux;
+    if (this.h2 && c != null) c.close(this.slot);
+  }
 
   private setServer(n: i32, port: i32, flags: i32): i32 {
     if (n == 0 || port <= 0 || port > 65535) return E_INVAL;
@@ -322,7 +492,12 @@ export class HttpClient {
 
   private pending(nowMs: i64): i32 {
     const headerWait = !this.parser.headersDone;
-    if ((headerWait || !this.streaming) && nowMs >= this.deadline) return this.fail(E_TIMEOUT);
+    if ((headerWait || !this.streaming) && nowMs >= this.deadline) {
+      const c = this.mux;
+      // HTTP/2: a connection that stayed silent this long is dead for every stream.
+      if (this.h2 && c != null) c.timeout(this.slot, nowMs, HTTP_RESPONSE_DEADLINE_MS);
+      return this.fail(E_TIMEOUT);
+    }
     return HTTP_PENDING;
   }
 
@@ -331,10 +506,15 @@ export class HttpClient {
     this.phase = PH_IDLE;
     this.req.unlock();
     this.uses++;
+    if (this.h2) {
+      this.endStream();
+      return;
+    }
     if (!this.parser.keepAlive || this.recvPos < this.recvLen) this.dropConnection();
   }
 
   private fail(code: i32): i32 {
+    this.endStream();
     this.dropConnection();
     this.phase = PH_IDLE;
     this.req.unlock();

@@ -31,6 +31,11 @@ export class RequestWriter {
   private head: bool = false;
   private locked: bool = false;
   private idem: bool = false;
+  private bodyLength: i32 = 0;
+  /** The method's first bytes, kept apart: an HTTP/2 client rewrites the
+   *  request line in place (h2.ts), callers still ask for the method. */
+  private methodBuf: usize = heap.alloc(8);
+  private methodLength: i32 = 0;
 
   constructor(buf: usize, cap: i32) {
     this.buf = buf;
@@ -46,6 +51,11 @@ export class RequestWriter {
   get isHead(): bool { return this.head; }
   /** The method is idempotent (RFC 9110 §9.2.2): safe to retry automatically. */
   get idempotent(): bool { return this.idem; }
+  /** Body length given to finish(). */
+  get bodyLen(): i32 { return this.bodyLength; }
+  /** The method (up to 8 bytes of it), valid until the next start. */
+  get methodPtr(): usize { return this.methodBuf; }
+  get methodLen(): i32 { return this.methodLength; }
   /** finish() succeeded and no new request was started since. */
   get complete(): bool { return this.finished && this.err == OK; }
 
@@ -160,6 +170,7 @@ export class RequestWriter {
   finish(bodyPtr: usize, bodyLen: i32): i32 {
     if (this.locked) return E_INVAL;
     if (this.err == OK && bodyLen < 0) this.err = E_INVAL;
+    this.bodyLength = bodyLen;
     if (bodyLen > 0 || this.needsLength) this.headerInt(utf8("Content-Length"), bodyLen);
     this.ascii(K_CRLF);
     if (bodyLen > 0 && this.room(bodyLen)) {
@@ -177,6 +188,8 @@ export class RequestWriter {
   private begin(m: i32): void {
     this.finished = false;
     const b = this.buf;
+    this.methodLength = m < 8 ? m : 8;
+    if (this.err == OK) memory.copy(this.methodBuf, b, <usize>this.methodLength);
     this.needsLength = this.isMethod(b, m, METHOD_POST) || this.isMethod(b, m, METHOD_PUT) ||
       this.isMethod(b, m, METHOD_PATCH);
     this.head = this.isMethod(b, m, utf8("HEAD"));

@@ -127,6 +127,13 @@ export class ResponseParser {
     return imfFixdateToUnixMs(this.datePtr, this.dateLength);
   }
 
+  /** Keeps a Date value that came some other way (HTTP/2 fields, h2.ts). */
+  setDate(p: usize, n: i32): void {
+    const k = n <= HTTP_DATE_MAX ? n : 0;
+    if (k > 0) memory.copy(this.date, p, <usize>k);
+    this.dateLength = k;
+  }
+
   /** Consumes bytes; returns the count consumed (>= 0) or the sticky error.
    *  Stops early after a body slice (bodyPtr/bodyLen) or when done. */
   feed(ptr: usize, len: i32): i32 {

@@ -18,7 +18,8 @@
 // there and is driven from poll and event like the watches.
 
 import { KEY_SLOT_CLIENT, KEY_SLOT_SERVING, LOG_DEBUG, LOG_INFO, LOG_WARN, random_fill } from "../host/imports";
-import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING } from "../http/client";
+import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING, newSharedConn } from "../http/client";
+import { H2Conn } from "../http/h2";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { copyLit, Lit, litLen, utf8 } from "../util/lit";
@@ -98,6 +99,12 @@ const CONTENT_LENGTH_LINE_MAX: i32 = 30;
 export class Agent {
   readonly cfg: NodeConfig = new NodeConfig();
   readonly cond: Conditions = new Conditions();
+  /** The one connection to the API server: HTTP/2 streams for the client
+   *  below and every ConfigMap watch (h2.ts); HTTP/1.1 connections of their
+   *  own with a server that does not speak HTTP/2. */
+  readonly conn: H2Conn = newSharedConn();
+  /** Protocol last logged by logProtocol: 0 none yet, 1 HTTP/2, 2 HTTP/1.1. */
+  private connProtocol: i32 = 0;
   readonly client: HttpClient = new HttpClient(HTTP_REQUEST_CAP, HTTP_RECV_CAP);
   /** Bodies are written into the client's request buffer behind the head
    *  reserve (K8S_HEAD_RESERVE), saving a second buffer. */
@@ -106,7 +113,7 @@ export class Agent {
   );
   private readonly reader: JsonReader = new JsonReader();
   readonly backoff: Backoff = new Backoff();
-  /** Followed ConfigMaps: own watch connections; reports go through `client`. */
+  /** Followed ConfigMaps: watches on `conn`; reports go through `client`. */
   readonly configmaps: ConfigMaps = new ConfigMaps();
   /** The node's client certificate: bootstrap-token join and renewal (k8s/identity.ts). */
   readonly identity: Identity = new Identity(
@@ -188,7 +195,9 @@ export class Agent {
     random_fill(rnd, 16);
     formatUuid(this.bootId, rnd);
 
-    const cm = this.configmaps.init(cfg, this.userAgent, this.userAgentLen);
+    const sh = this.client.share(this.conn);
+    if (sh != OK) return sh;
+    const cm = this.configmaps.init(cfg, this.userAgent, this.userAgentLen, this.conn);
     if (cm != OK) return cm;
     this.configured = true;
     lineStart(utf8("node: starting "));
@@ -234,7 +243,23 @@ export class Agent {
     // Watches need the node's identity: none while it joins with a token.
     if (!this.identity.blocking) this.configmaps.poll(nowMs);
     this.kick(nowMs);
+    this.logProtocol();
+    // Frames already read wait for a client that polls after the one that
+    // read them: come back at once (h2.ts, "no buffering per stream").
+    if (this.conn.backlog) return 0;
     return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
+  }
+
+  /** Says which protocol the API connection speaks: at the first one, and
+   *  when a new connection speaks another. */
+  private logProtocol(): void {
+    const c = this.conn;
+    if (!c.settled) return;
+    const p = c.http1 ? 2 : 1;
+    if (p == this.connProtocol) return;
+    this.connProtocol = p;
+    if (c.http1) logText(LOG_INFO, utf8("api: the server speaks HTTP/1.1 only: one connection per watch"));
+    else logText(LOG_INFO, utf8("api: HTTP/2: requests and watches share one connection"));
   }
 
   private serveKubelet(nowMs: i64): void {
@@ -283,7 +308,7 @@ export class Agent {
         const req = this.inFlight;
         this.inFlight = REQ_NONE;
         const q = this.client.req;
-        COUNTERS.api(Counters.methodOf(q.ptr, q.len), 0);
+        COUNTERS.api(Counters.methodOf(q.methodPtr, q.methodLen), 0);
         this.onFailure(req, r, 0, nowMs);
         return;
       }
@@ -332,8 +357,11 @@ export class Agent {
     if (id.switched) {
       // A new certificate (or back to the token): the next request connects
       // with it; this connection is idle, so nothing in flight is lost.
+      // On HTTP/2 the shared connection is renewed too (its watches resume on
+      // the new one), as client-go does when a kubelet's certificate rotates.
       id.switched = false;
       this.client.configureBytes(this.cfg.serverHost.ptr, this.cfg.serverHost.len, this.cfg.serverPort, id.flags);
+      this.client.reconnect();
     }
     if (id.blocking) {
       if (id.due(nowMs)) this.startIdentity(nowMs);
@@ -483,20 +511,18 @@ export class Agent {
 
   // ---- responses ----
 
-  /** One debug line per API request ("api: PUT /apis/... -> 200"), taken
-   *  from the request line still in the client's buffer: what an operator
-   *  reads to see the node's traffic, and what bench/node.mjs counts. */
+  /** One debug line per API request ("api: PUT /apis/... -> 200"): what an
+   *  operator reads to see the node's traffic, and what bench/node.mjs counts. */
   private logRequest(status: i32): void {
     const rq = this.client.req;
-    let n = 0;
-    while (n < rq.len && load<u8>(rq.ptr + n) != 0x0d) n++;
-    // Drop " HTTP/1.1" (9 bytes) from the request line.
     lineStart(utf8("api: "));
-    lineBytes(rq.ptr, n > 9 ? n - 9 : n);
+    lineBytes(rq.methodPtr, rq.methodLen);
+    lineLit(utf8(" "));
+    lineBytes(this.client.targetPtr, this.client.targetLen);
     lineLit(utf8(" -> "));
     lineInt(status);
     lineEmit(LOG_DEBUG);
-    COUNTERS.api(Counters.methodOf(rq.ptr, n), status);
+    COUNTERS.api(Counters.methodOf(rq.methodPtr, rq.methodLen), status);
   }
 
   private onResponse(req: i32, status: i32, nowMs: i64): void {

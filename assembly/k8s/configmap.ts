@@ -25,6 +25,7 @@
 import { LOG_DEBUG, LOG_INFO, LOG_WARN, NET_CLIENT_CERT, NET_TLS, config_get, random_fill } from "../host/imports";
 import { CFG_CONFIGMAP_NAMES, CFG_CONFIGMAP_NAMESPACE } from "../host/config";
 import { HttpClient, HTTP_BODY, HTTP_DONE } from "../http/client";
+import { H2Conn } from "../http/h2";
 import { METHOD_GET, RequestWriter } from "../http/request";
 import { JsonReader, TOK_BEGIN_OBJECT, TOK_END, TOK_END_OBJECT, TOK_STRING, TOK_NUMBER } from "../json/reader";
 import { HEX, JsonWriter } from "../json/writer";
@@ -204,7 +205,7 @@ export class ConfigMaps {
   /** Reads configmap.namespace / configmap.names and the device memory.
    *  Returns OK or an error (logged); a node without device memory
    *  (platform.devmem_bytes unknown) follows no ConfigMap. */
-  init(cfg: NodeConfig, userAgentPtr: usize, userAgentLen: i32): i32 {
+  init(cfg: NodeConfig, userAgentPtr: usize, userAgentLen: i32, conn: H2Conn): i32 {
     this.userAgentPtr = userAgentPtr;
     this.userAgentLen = userAgentLen;
     const m = this.mem.init();
@@ -252,6 +253,8 @@ export class ConfigMaps {
             w.name.add(p + <usize>k, 1);
           }
         }
+        const sh = w.client.share(conn);
+        if (sh != OK) return sh;
         w.client.configureBytes(cfg.serverHost.ptr, cfg.serverHost.len, cfg.serverPort, NET_TLS | NET_CLIENT_CERT);
         this.count++;
         lineStart(utf8("configmap: following "));

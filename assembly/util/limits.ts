@@ -31,6 +31,25 @@ export const HTTP_CHUNK_SIZE_DIGITS_MAX: i32 = 15;
 /** Time from send() until the response headers are complete. Generous for a
  *  TLS handshake on a Cortex-M0+ (~1 s of CPU, DESIGN.md) plus server latency. */
 export const HTTP_RESPONSE_DEADLINE_MS: i64 = 15000;
+/** HTTP/2 (assembly/http/h2.ts): stream slots on the shared connection, one
+ *  per client that uses it: the API client and CONFIGMAP_MAX watches. */
+export const H2_STREAMS_MAX: i32 = 4;
+/** Largest response header block kept for decoding (HEADERS + CONTINUATION),
+ *  also the largest control-frame payload read (SETTINGS). The API server's
+ *  ~7 response fields take ~250 bytes with Huffman coding; a larger block
+ *  fails its stream only (E_TOOLARGE). */
+export const H2_BLOCK_CAP: i32 = 512;
+/** Control frames queued by the connection: the preface and SETTINGS (45
+ *  bytes) at start, later ACKs, window updates and resets (<= 17 bytes each). */
+export const H2_CTL_CAP: i32 = 96;
+/** After a GOAWAY, how long new requests wait for the streams the server
+ *  still serves before the connection is renewed anyway (a watch stream
+ *  would keep it forever; a Lease renewal must not wait that long). */
+export const H2_DRAIN_MS: i64 = 2000;
+/** DATA bytes consumed before a WINDOW_UPDATE gives them back, per stream
+ *  and for the connection: a quarter of the default 65,535-byte window
+ *  (RFC 9113 §6.9.2), so the server never stalls on a watch. */
+export const H2_WINDOW_UPDATE_AT: i32 = 16384;
 /** Longest server host name kept by the client (a DNS name is <= 253 bytes, RFC 1035 §2.3.4). */
 export const HTTP_HOST_MAX: i32 = 256;
 

@@ -15,8 +15,9 @@
 #define SHIM_KUBELET_MAX_CONNS 3
 #endif
 
-/* Open handles at once: 3 API server connections (the agent's requests, the
- * ConfigMap watch, the identity/CSR exchange) + 1 kubelet listener +
+/* Open handles at once: 3 API server connections (one HTTP/2 connection
+ * carries everything; a server without HTTP/2 needs one for the agent's
+ * requests and one per ConfigMap watch, CONFIGMAP_MAX = 2) + 1 kubelet listener +
  * SHIM_KUBELET_MAX_CONNS served connections = 7 by default. A slot itself is
  * small (~0.4 KB of static RAM each in port/pico's connection and session
  * tables; port_wait and the loop keep a few words per slot on the stack);

@@ -160,6 +160,9 @@ test('two ConfigMaps: the per-node one wins; deleting it shows the fleet value a
   await bytesAre(a, { 0: 0x42, 1: 0x43 });
   setValues(`pico-config-${NODE}`, '1=0x99,7=0x77');
   await bytesAre(a, { 0: 0x42, 1: 0x99, 7: 0x77 });
+  // Both watches and the node's own requests are streams of one HTTP/2 connection.
+  await a.waitForLog(/api: HTTP\/2: requests and watches share one connection/);
+  assert.equal(a.tcpConnectionsTo(cluster.port), 1, 'TCP connections from the node to the API server');
   // A fleet update does not override the node's value for address 1.
   setValues('pico-config', '0=0x10,1=0x11');
   await bytesAre(a, { 0: 0x10, 1: 0x99 });

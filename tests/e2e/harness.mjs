@@ -2,7 +2,7 @@
 // built from the same Kubernetes version, and the real simulator
 // (build/sim/pico-node-sim) running build/core.wasm. Nothing is mocked.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,6 +151,30 @@ export class SimNode {
   /** Peak resident memory of the running simulator (VmHWM), in bytes. */
   peakRss() {
     return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'))[1]) * 1024;
+  }
+  /** Established TCP connections of the simulator process to `port` on any
+   *  address, from /proc (its socket fds matched against /proc/net/tcp{,6}). */
+  tcpConnectionsTo(port) {
+    const inodes = new Set();
+    const fdDir = `/proc/${this.proc.pid}/fd`;
+    for (const fd of readdirSync(fdDir)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(path.join(fdDir, fd)));
+        if (m) inodes.add(m[1]);
+      } catch { /* closed meanwhile */ }
+    }
+    let n = 0;
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      if (!existsSync(table)) continue;
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        // Fields: sl local_address rem_address st ... inode (Linux proc(5)); st 01 = ESTABLISHED.
+        const remPort = parseInt(f[2].split(':')[1], 16);
+        if (remPort === port && f[3] === '01' && inodes.has(f[9])) n++;
+      }
+    }
+    return n;
   }
   /** The node's device memory as the host saved it (<dir>/<name>.devmem), or null. */
   devmem() {

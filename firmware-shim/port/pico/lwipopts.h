@@ -1,8 +1,9 @@
 /*
  * lwIP options for the Pico W node (lwIP 2.2.1 from pico-sdk 2.2.0, NO_SYS,
  * raw API, polled from the main loop via pico_cyw43_arch_lwip_poll). Option
- * meanings: lwIP src/include/lwip/opt.h. Sized for two TLS connections that
- * each receive full 16 KB records (Go ignores max_fragment_length,
+ * meanings: lwIP src/include/lwip/opt.h. Sized for the one TLS connection
+ * to the API server (the node's requests and watches are HTTP/2 streams of
+ * it) receiving full 16 KB records (Go ignores max_fragment_length,
  * DESIGN.md "Device facts") plus DNS, DHCP and SNTP.
  */
 #ifndef K3S_PICO_LWIPOPTS_H
@@ -40,13 +41,17 @@
 #define TCP_QUEUE_OOSEQ 1
 
 /* Receive buffers: the cyw43 driver allocates every received frame from
- * PBUF_POOL. Two connections with a full TCP_WND each = 24 frames, plus
- * DHCP/DNS/ARP traffic and frames in the driver: 28. */
-#define PBUF_POOL_SIZE 28
+ * PBUF_POOL. One connection with a full TCP_WND = 12 frames, plus
+ * DHCP/DNS/ARP traffic and frames in the driver: 16 (~1.5 KB each). With
+ * a server that does not speak HTTP/2 each watch is a second connection
+ * sharing these: frames beyond them are dropped and retransmitted (the
+ * shim drains frames into the TLS record buffer as they come, so a record
+ * never needs the whole window at once): slower, not stuck. */
+#define PBUF_POOL_SIZE 16
 /* Heap for outgoing segments (tcp_write with copy) and small packets:
- * TCP_SND_BUF for each of two busy connections (2 x 4380) plus segment
- * headers and DHCP/DNS: 12 KiB. */
-#define MEM_SIZE (12 * 1024)
+ * TCP_SND_BUF of the busy connection (4380) plus segment headers, the
+ * kubelet endpoint's responses where there is one, and DHCP/DNS: 8 KiB. */
+#define MEM_SIZE (8 * 1024)
 #define MEMP_NUM_PBUF 24
 #define MEMP_NUM_ARP_QUEUE 10
 

@@ -5,6 +5,7 @@ import { ConfigMaps, REPORT_ANNOTATION, REPORT_EVENT, REPORT_NONE } from "../../
 import { NodeConfig } from "../../../assembly/k8s/config";
 import { JsonWriter } from "../../../assembly/json/writer";
 import { OK } from "../../../assembly/util/errors";
+import { newSharedConn } from "../../../assembly/http/client";
 import {
   fake_reset, fakeConfig, fake_auto_connect, fake_last_handle, fakePush, fakeTakeOutbound, fake_devmem_byte,
   fake_devmem_commits, fake_devmem_set, fake_peer_close, fake_connect_count,
@@ -25,7 +26,7 @@ function setup(names: string | null = null, restoredAt: i32 = -1): ConfigMaps {
   const cfg = new NodeConfig();
   expect(cfg.load()).toBe(OK);
   const c = new ConfigMaps();
-  expect(c.init(cfg, changetype<usize>(UA), UA.byteLength)).toBe(OK);
+  expect(c.init(cfg, changetype<usize>(UA), UA.byteLength, newSharedConn())).toBe(OK);
   return c;
 }
 
