@@ -1,6 +1,8 @@
 // Node benchmarks on the simulator against the real control plane
 // (DESIGN.md budgets): process start -> Node Ready, steady-state API requests
-// and wire bytes per minute, peak resident memory of one simulator.
+// and wire bytes per minute, peak resident memory of one simulator, TCP
+// connections it holds to the API server in steady state (the default
+// configuration: its requests and one ConfigMap watch).
 // Prints one JSON object per figure per line; asserts nothing.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +46,8 @@ try {
   const mark = node.logText.length;
   await sleep(STEADY_S * 1000);
   const window = node.logText.slice(mark);
+  const conns = node.tcpConnectionsTo(cluster.port);
+  const http2 = /api: HTTP\/2: requests and watches share one connection/.test(node.logText);
   const requests = (window.match(/ D api: /g) ?? []).length;
   const renewals = (window.match(/ D api: PUT \/apis\/coordination\.k8s\.io/g) ?? []).length;
   const hwm = node.peakRss();
@@ -53,6 +57,7 @@ try {
   const perMin = (x) => Math.round((x * 600) / STEADY_S) / 10;
   out('api_requests_per_min', perMin(requests), 'requests/min', { kubelet: 6.2, window_s: STEADY_S });
   out('lease_renewals_per_min', perMin(renewals), 'requests/min', { kubelet: 6 });
+  out('api_tcp_connections', conns, 'connections', { http2, method: '/proc/<pid>/fd sockets in /proc/net/tcp, established, to the API port' });
   out('sim_peak_rss', hwm, 'bytes');
   if (stats.tls_heap_peak_bytes !== undefined) out('tls_heap_peak', stats.tls_heap_peak_bytes, 'bytes');
   if (stats.bytes_sent !== undefined) out('wire_bytes_sent_total', stats.bytes_sent, 'bytes', { note: 'whole run incl. registration' });
