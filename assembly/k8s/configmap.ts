@@ -1,6 +1,6 @@
 // ConfigMaps into device memory: each followed ConfigMap is listed, then
-// watched (one HTTPS connection per ConfigMap, its own HttpClient and
-// JsonReader), and every change of its `memory_values` is validated whole and
+// watched (its own HttpClient and JsonReader; each watch is a stream of the
+// agent's one HTTP/2 connection, http/h2.ts), and every change of its `memory_values` is validated whole and
 // applied to device memory in one host commit (devmem/).
 //
 // Watch protocol (Kubernetes API concepts, "Efficient detection of changes";
@@ -16,7 +16,7 @@
 //          410: the rv was compacted away) makes it list again.
 // One name per watch because RBAC can only grant list/watch of named objects
 // through a metadata.name field selector (resourceNames), see README
-// "ConfigMaps".
+// "ConfigMaps"; HTTP/2 lets the watches share the connection all the same.
 //
 // Changes are reported to the cluster by the agent's main connection
 // (writeReport): an Event on the ConfigMap per applied or rejected update,
@@ -325,7 +325,8 @@ export class ConfigMaps {
   private drive(w: ConfigMapWatch, idx: i32, nowMs: i64): void {
     this.pump(w, idx, nowMs);
     if (w.client.busy) {
-      // A watch silent past its timeout: the connection died without a FIN.
+      // A watch silent past its timeout: the connection died without a FIN
+      // (or the server lost the stream).
       if (w.state == WS_WATCHING && nowMs > w.watchEndMs + WATCH_GRACE_MS) {
         w.client.close();
         this.failed(w, utf8("watch silent past its timeout"), 0, nowMs);

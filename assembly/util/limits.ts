@@ -129,8 +129,10 @@ export const DEVMEM_MAX: i32 = 256;
  *  more) and the update is rejected as too large. Bounded by the core's
  *  memory budget (24 KB): each followed ConfigMap has its own reader. */
 export const MEMORY_VALUES_MAX: i32 = 512;
-/** ConfigMaps one node follows: each is one watch, i.e. one HTTPS connection
- *  (one TLS session, ~21 KB on the device). 2: a fleet-wide and a per-node one. */
+/** ConfigMaps one node follows: each is one watch, an HTTP/2 stream on the
+ *  agent's connection (a connection of its own, one more TLS session of
+ *  ~21 KB on the device, with a server that only speaks HTTP/1.1). 2: a
+ *  fleet-wide and a per-node one. Each costs a watch client and reader. */
 export const CONFIGMAP_MAX: i32 = 2;
 /** configmap.names value: CONFIGMAP_MAX names of up to 253 bytes plus commas.
  *  Read at init into the first watch's request buffer (CONFIGMAP_REQUEST_CAP
