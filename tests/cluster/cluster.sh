@@ -11,6 +11,8 @@
 #   cluster.sh kubectl ARGS...     kubectl of the same version, as cluster-admin
 #   cluster.sh issue-node-cert NAME OUTDIR [DURATION|--expired]
 #                                  node client cert (CN=system:node:NAME) from the client CA
+#   cluster.sh issue-cert ARGS...  pico-cluster issue-cert (client cert from the client CA or
+#                                  serving cert from the server CA; see `pico-cluster` usage)
 #   cluster.sh metrics-server up|down|status
 #                                  metrics-server (version in ./VERSION) as a local process
 #                                  next to a running cluster, serving metrics.k8s.io
@@ -20,6 +22,9 @@
 #   PICO_CLUSTER_DIR               cluster directory (default <checkout>/.cluster)
 #   PICO_CLUSTER_BIN_DIR           binaries (default <checkout>/.cluster/bin, shared by all dirs)
 #   PICO_CLUSTER_PORT              API server port (default 6443)
+#   PICO_CLUSTER_AGENT_TUNNEL_PORT k3s' agent tunnel (wss://127.0.0.1:PORT/v1-k3s/connect) on this
+#                                  port, the API server's only way to kubelets, as on k3s
+#                                  (default 0: no tunnel, kubelets dialed directly)
 #   PICO_CLUSTER_SIGNING_DURATION  CSR signing duration (default 8760h)
 #   PICO_CLUSTER_NODE_GRACE        node-monitor-grace-period (default 50s)
 #   PICO_CLUSTER_START_TIMEOUT     seconds `up` waits for /readyz (default 180)
@@ -34,6 +39,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 DIR="${PICO_CLUSTER_DIR:-$ROOT/.cluster}"
 BIN_DIR="${PICO_CLUSTER_BIN_DIR:-$ROOT/.cluster/bin}"
 PORT="${PICO_CLUSTER_PORT:-6443}"
+TUNNEL_PORT="${PICO_CLUSTER_AGENT_TUNNEL_PORT:-0}"
 START_TIMEOUT="${PICO_CLUSTER_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${PICO_CLUSTER_STOP_TIMEOUT:-90}"
 SERVER="$BIN_DIR/pico-cluster"
@@ -47,6 +53,7 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 log() { echo "cluster.sh: $*" >&2; }
 
 case "$PORT" in ''|*[!0-9]*) die "PICO_CLUSTER_PORT=$PORT is not a port number";; esac
+case "$TUNNEL_PORT" in ''|*[!0-9]*) die "PICO_CLUSTER_AGENT_TUNNEL_PORT=$TUNNEL_PORT is not a port number (0: no tunnel)";; esac
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 
@@ -214,11 +221,16 @@ cmd_up() {
     rm -f "$PIDFILE"
   fi
   port_in_use "$PORT" && die "port $PORT (127.0.0.1) is already in use; stop whatever listens there or set PICO_CLUSTER_PORT"
+  local tunnel=()
+  if ((TUNNEL_PORT)); then
+    port_in_use "$TUNNEL_PORT" && die "port $TUNNEL_PORT (127.0.0.1) is already in use; stop whatever listens there or set PICO_CLUSTER_AGENT_TUNNEL_PORT"
+    tunnel=(--agent-tunnel-port "$TUNNEL_PORT")
+  fi
   [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"
   rm -f "$DIR/ready"
 
   PICO_CLUSTER_DIR="$DIR" PICO_CLUSTER_PORT="$PORT" \
-    setsid "$SERVER" serve --dir "$DIR" --port "$PORT" --node-rbac "$ROOT/manifests/node-bootstrap-rbac.yaml" </dev/null >"$LOG" 2>&1 &
+    setsid "$SERVER" serve --dir "$DIR" --port "$PORT" --node-rbac "$ROOT/manifests/node-bootstrap-rbac.yaml" "${tunnel[@]}" </dev/null >"$LOG" 2>&1 &
   pid=$!
   echo "$pid" > "$PIDFILE"
   # Never leave a half-started cluster behind if we are interrupted.
@@ -244,7 +256,7 @@ cmd_up() {
     sleep 0.5
   done
   trap - INT TERM HUP
-  log "ready in $((SECONDS - t0))s (pid $pid, https://127.0.0.1:$PORT)"
+  log "ready in $((SECONDS - t0))s (pid $pid, https://127.0.0.1:$PORT$( ((TUNNEL_PORT)) && echo ", agent tunnel wss://127.0.0.1:$TUNNEL_PORT/v1-k3s/connect"))"
   echo "$KUBECONFIG_PATH"
 }
 
@@ -433,6 +445,9 @@ case "$cmd" in
     build
     [[ $# -ge 2 ]] || die "usage: cluster.sh issue-node-cert NAME OUTDIR [DURATION|--expired]"
     exec "$SERVER" issue-node-cert --dir "$DIR" "$@" ;;
+  issue-cert)
+    build
+    exec "$SERVER" issue-cert --dir "$DIR" --port "$PORT" "$@" ;;
   metrics-server)
     case "${1:-}" in
       up)     ms_up ;;

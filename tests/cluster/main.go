@@ -2,7 +2,7 @@
 // process: kine (SQLite) as the etcd backend, upstream kube-apiserver,
 // kube-controller-manager and kube-scheduler, with k3s' flags and CA layout.
 //
-//	pico-cluster serve --dir DIR [--port N] --node-rbac FILE
+//	pico-cluster serve --dir DIR [--port N] --node-rbac FILE [--agent-tunnel-port T]
 //	pico-cluster issue-node-cert --dir DIR NAME OUTDIR [DURATION|--expired]
 //	pico-cluster issue-cert --dir DIR --ca client|server --cn CN [...] NAME OUTDIR [DURATION]
 package main
@@ -28,7 +28,7 @@ import (
 
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
-  pico-cluster serve [--dir DIR] [--port N] --node-rbac FILE
+  pico-cluster serve [--dir DIR] [--port N] --node-rbac FILE [--agent-tunnel-port T]
   pico-cluster issue-node-cert [--dir DIR] NAME OUTDIR [DURATION|--expired]
   pico-cluster issue-cert [--dir DIR] [--port N] --ca client|server --cn CN
       [--org O,...] [--dns NAME,...] [--ip ADDR,...] [--kubeconfig FILE] NAME OUTDIR [DURATION]
@@ -36,7 +36,9 @@ func usage() {
 DIR defaults to $PICO_CLUSTER_DIR, N to $PICO_CLUSTER_PORT or 6443.
 serve applies FILE (the project's manifests/node-bootstrap-rbac.yaml, what
 users apply with 'k3s-pico-node rbac apply') and its own API server binding
-at every start, before it reports ready.
+at every start, before it reports ready. With T (not 0), serve also runs
+k3s' agent tunnel on 127.0.0.1:T (nodes connect to /v1-k3s/connect) and the
+API server reaches kubelets only through it (egress selector).
 serve also reads PICO_CLUSTER_SIGNING_DURATION (default 8760h) and
 PICO_CLUSTER_NODE_GRACE (node-monitor-grace-period, default 50s).
 issue-cert signs a client certificate with the client CA or a serving
@@ -63,6 +65,7 @@ func main() {
 	}
 	port := fs.Int("port", defPort, "API server secure port")
 	nodeRBAC := fs.String("node-rbac", "", "node bootstrap RBAC manifest applied at start (serve)")
+	tunnelPort := fs.Int("agent-tunnel-port", 0, "serve: k3s agent tunnel port (0: none, kubelets dialed directly)")
 	ca := fs.String("ca", "", "issue-cert: client or server")
 	cn := fs.String("cn", "", "issue-cert: subject common name (the user name of a client)")
 	orgs := fs.String("org", "", "issue-cert: comma-separated organizations (the groups of a client)")
@@ -100,7 +103,10 @@ func main() {
 		if err != nil {
 			fatalf("--node-rbac: %v", err)
 		}
-		os.Exit(serve(l, *port, bytes.Join([][]byte{apiserverKubeletRBAC, manifest}, []byte("\n---\n"))))
+		if *tunnelPort < 0 || *tunnelPort > 65535 || (*tunnelPort != 0 && *tunnelPort == *port) {
+			fatalf("--agent-tunnel-port %d: not a port number, or the API server's", *tunnelPort)
+		}
+		os.Exit(serve(l, *port, *tunnelPort, bytes.Join([][]byte{apiserverKubeletRBAC, manifest}, []byte("\n---\n"))))
 	case "issue-node-cert":
 		if fs.NArg() < 2 || fs.NArg() > 3 {
 			usage()
@@ -213,7 +219,8 @@ func (c *component) stop(timeout time.Duration) bool {
 }
 
 // serve runs the control plane; rbac is applied once the API server is ready.
-func serve(l layout, port int, rbac []byte) int {
+// With tunnelPort, the agent tunnel starts before the API server, its egress.
+func serve(l layout, port, tunnelPort int, rbac []byte) int {
 	signingDuration, err := envDuration("PICO_CLUSTER_SIGNING_DURATION", 8760*time.Hour)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pico-cluster:", err)
@@ -230,6 +237,14 @@ func serve(l layout, port int, rbac []byte) int {
 		return 1
 	} else {
 		ln.Close()
+	}
+	if tunnelPort != 0 {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", tunnelPort)); err != nil {
+			fmt.Fprintf(os.Stderr, "pico-cluster: agent tunnel port %d is already in use: %v\n", tunnelPort, err)
+			return 1
+		} else {
+			ln.Close()
+		}
 	}
 	os.Remove(l.ReadyFile())
 	if _, err := ensurePKI(l, port); err != nil {
@@ -282,8 +297,20 @@ func serve(l layout, port int, rbac []byte) int {
 	}
 	add(kineComp)
 
-	// 2. kube-apiserver.
+	// 2. The agent tunnel (the API server's egress to kubelets), then kube-apiserver.
 	apiArgs := apiserverArgs(l, port, etcdEndpoint)
+	if tunnelPort != 0 {
+		egress, err := writeEgressSelectorConfig(l, tunnelPort)
+		if err != nil {
+			return fail("egress selector configuration: %v", err)
+		}
+		tunnel, err := startAgentTunnel(l, tunnelPort, failed)
+		if err != nil {
+			return fail("agent tunnel: %v", err)
+		}
+		add(tunnel)
+		apiArgs = append(apiArgs, "--egress-selector-config-file="+egress)
+	}
 	apiComp, err := startAPIServer(apiArgs, failed)
 	if err != nil {
 		return fail("kube-apiserver: %v", err)

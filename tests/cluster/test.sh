@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end checks of the control plane. Starts its OWN cluster in a separate
-# directory (default <checkout>/.cluster/test, port 16443, node grace 15s) so a
-# developer's cluster in .cluster/ is never touched, and wipes it at the end.
+# directory (default <checkout>/.cluster/test, port 16443, node grace 15s,
+# k3s' agent tunnel on port + 4000) so a developer's cluster in .cluster/ is
+# never touched, and wipes it at the end; the restart at the end runs it
+# without the tunnel.
 # Prints one "ok - name" / "not ok - name" line per check and, last,
 # "cluster: N passed, N failed"; exits non-zero if anything failed.
 #
 # Environment: PICO_TEST_CLUSTER_DIR, PICO_TEST_CLUSTER_PORT,
-# PICO_TEST_NODE_GRACE, PICO_TEST_KEEP=1 (leave the test cluster running).
+# PICO_TEST_AGENT_TUNNEL_PORT, PICO_TEST_NODE_GRACE, PICO_TEST_KEEP=1 (leave
+# the test cluster running).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,6 +17,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 export PICO_CLUSTER_DIR="${PICO_TEST_CLUSTER_DIR:-$ROOT/.cluster/test}"
 export PICO_CLUSTER_PORT="${PICO_TEST_CLUSTER_PORT:-16443}"
 export PICO_CLUSTER_NODE_GRACE="${PICO_TEST_NODE_GRACE:-15s}"
+export PICO_CLUSTER_AGENT_TUNNEL_PORT="${PICO_TEST_AGENT_TUNNEL_PORT:-$((PICO_CLUSTER_PORT + 4000))}"
 export PICO_CLUSTER_SH="$HERE/cluster.sh"
 export PICO_K8S_VERSION="$(head -n 1 "$HERE/VERSION" | tr -d ' \r')"
 CL="$HERE/cluster.sh"
@@ -33,7 +37,7 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 pid() { tr -dc 0-9 < "$PICO_CLUSTER_DIR/cluster.pid" 2>/dev/null; }
 
-echo "# cluster dir $PICO_CLUSTER_DIR, port $PICO_CLUSTER_PORT, node grace $PICO_CLUSTER_NODE_GRACE, kubernetes $PICO_K8S_VERSION"
+echo "# cluster dir $PICO_CLUSTER_DIR, port $PICO_CLUSTER_PORT, agent tunnel $PICO_CLUSTER_AGENT_TUNNEL_PORT, node grace $PICO_CLUSTER_NODE_GRACE, kubernetes $PICO_K8S_VERSION"
 
 # --- build and start -------------------------------------------------------------
 t0=$EPOCHREALTIME
@@ -71,6 +75,13 @@ check "up on a port in use fails fast, naming the port" bash -c '
   rm -rf "$1/../test-port-clash"; [[ $rc -ne 0 ]] && grep -q "port $2" <<<"$out" || { echo "rc=$rc $out"; exit 1; }' \
   "$CL" "$PICO_CLUSTER_DIR" "$PICO_CLUSTER_PORT"
 check "up on a running cluster is a no-op" "$CL" up
+check "agent tunnel serves the API server's certificate (server CA, 127.0.0.1) and is the API server's egress" bash -c '
+  out=$(openssl s_client -connect "127.0.0.1:$2" -CAfile "$0/server-ca.crt" -verify_ip 127.0.0.1 -verify_return_error </dev/null 2>&1) &&
+    grep -q "Verify return code: 0 (ok)" <<<"$out" || { echo "$out" | tail -5; exit 1; }
+  grep -q "\"proxyProtocol\": \"HTTPConnect\"" "$0/data/etc/egress-selector-config.yaml" &&
+  grep -q "\"url\": \"https://127.0.0.1:$2\"" "$0/data/etc/egress-selector-config.yaml" &&
+  tr "\0" " " < "/proc/$1/cmdline" | grep -q -- "--agent-tunnel-port $2" || { echo "no egress selector or flag"; exit 1; }' \
+  "$PICO_CLUSTER_DIR" "$(pid)" "$PICO_CLUSTER_AGENT_TUNNEL_PORT"
 
 # --- Go tests against the running cluster --------------------------------------------
 echo "# go test ./e2e"
@@ -130,10 +141,14 @@ check "SIGTERM shutdown is clean (exit 0)" grep -q "shutdown complete, exit 0" "
 check "cluster down stops metrics-server too" bash -c '[[ -n "$0" ]] && ! kill -0 "$0" 2>/dev/null && ! test -e "$1"' "$ms_old" "$MS_PIDFILE"
 echo 999999 > "$PICO_CLUSTER_DIR/cluster.pid"   # a stale pid file must not block up
 t0=$EPOCHREALTIME
-if out="$("$CL" up 2>&1)"; then ok "up again (existing data, stale pid file)"; else not_ok "up again (existing data, stale pid file)" "$out"; finish; fi
+if out="$(PICO_CLUSTER_AGENT_TUNNEL_PORT=0 "$CL" up 2>&1)"; then ok "up again without the agent tunnel (existing data, stale pid file)"
+else not_ok "up again without the agent tunnel (existing data, stale pid file)" "$out"; finish; fi
 echo "# restart to ready: $(since "$t0")s"
 check "cluster down deregistered metrics.k8s.io (no APIService left after restart)" bash -c '
   "$0" kubectl get apiservice v1beta1.metrics.k8s.io 2>&1 | grep -q NotFound' "$CL"
+check "without the agent tunnel: nothing listens on its port, no --agent-tunnel-port" bash -c '
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! tr "\0" " " < "/proc/$0/cmdline" | grep -q -- --agent-tunnel-port' \
+  "$(pid)" "$PICO_CLUSTER_AGENT_TUNNEL_PORT"
 check "ConfigMap survives restart" bash -c '[[ "$("$0" kubectl get configmap pico-restart -n default -o jsonpath={.data.k})" == v1 ]]' "$CL"
 check "same client CA and server CA after restart" bash -c '
   [[ "$(openssl x509 -in "$0/data/tls/client-ca.crt" -noout -fingerprint -sha256)" == "$1" ]] &&

@@ -18,11 +18,18 @@ const CLUSTER_SH = path.join(ROOT, 'tests/cluster/cluster.sh');
 /** A control plane of its own for a test file: own data dir and port, so the
  *  demo's cluster (.cluster/) is never touched. */
 export class Cluster {
-  constructor({ name, port, env = {} }) {
+  /** `agentTunnel`: k3s' agent tunnel on `tunnelPort` (port + 4000), the
+   *  API server's only way to kubelets, as on k3s (tests/cluster/README.md);
+   *  without it, the API server dials kubelets directly. */
+  constructor({ name, port, env = {}, agentTunnel = false }) {
     this.dir = path.join(ROOT, 'build/e2e', name, 'cluster');
     this.port = port;
+    this.agentTunnel = agentTunnel;
     this.env = { ...process.env, PICO_CLUSTER_DIR: this.dir, PICO_CLUSTER_PORT: String(port), ...env };
+    this.env.PICO_CLUSTER_AGENT_TUNNEL_PORT = String(this.tunnelPort ?? 0);
   }
+  /** wss://127.0.0.1:<tunnelPort>/v1-k3s/connect; undefined without the tunnel. */
+  get tunnelPort() { return this.agentTunnel ? this.port + 4000 : undefined; }
   get kubeconfig() { return path.join(this.dir, 'admin.kubeconfig'); }
   /** Client certificate, key and server CA of the admin kubeconfig (embedded data). */
   adminTls() {
@@ -47,6 +54,7 @@ export class Cluster {
         if (i >= 20 || !/already in use/.test(e.message)) throw e;
         this.port += 1;
         this.env.PICO_CLUSTER_PORT = String(this.port);
+        this.env.PICO_CLUSTER_AGENT_TUNNEL_PORT = String(this.tunnelPort ?? 0);
       }
     }
   }
