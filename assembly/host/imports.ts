@@ -28,9 +28,17 @@ export declare function random_fill(ptr: usize, len: i32): i32;
 /** Starts a non-blocking connection to host name (hptr, hlen) at `port`.
  *  flags: NET_TLS verifies the server against the configured CA bundle and the
  *  name (SNI + hostname check, never optional); NET_CLIENT_CERT presents the
- *  node's certificate. Returns a handle at once; connect and handshake progress
- *  in the host; net_send/net_recv return E_AGAIN until the session is up, then
- *  bytes, or the connect/TLS error (E_CONNECT, E_TLS, E_CERT, E_TIMEOUT). */
+ *  node's certificate; NET_HTTP1 makes the TLS client offer only "http/1.1"
+ *  by ALPN instead of "h2" then "http/1.1" (see net_alpn), so the server
+ *  cannot agree to HTTP/2: for a connection that sends an HTTP/1.1 Upgrade
+ *  (k3s' agent tunnel), which HTTP/2 forbids (RFC 9113 section 8.2.2).
+ *  NET_CLIENT_CERT and NET_HTTP1 need NET_TLS. Returns a handle at once;
+ *  connect and handshake progress in the host; net_send/net_recv return
+ *  E_AGAIN until the session is up, then bytes, or the connect/TLS error
+ *  (E_CONNECT, E_TLS, E_CERT, E_TIMEOUT). E_INVAL for bad flags (also
+ *  NET_HTTP1 on a host older than that flag), E_UNSUPPORTED for NET_HTTP1
+ *  on a host without it (the device, which serves no kubelet endpoint and
+ *  so opens no tunnel). */
 @external("host", "net_connect")
 export declare function net_connect(hptr: usize, hlen: i32, port: i32, flags: i32): i32;
 
@@ -93,16 +101,18 @@ export declare function net_accept(lh: i32): i32;
 export declare function net_peer(h: i32, optr: usize, ocap: i32): i32;
 
 /** The application protocol the server selected by ALPN (RFC 7301) on
- *  connection `h`: every NET_TLS client offers "h2" then "http/1.1"; the
- *  host copies the server's choice (ASCII, no NUL) into (optr, ocap) and
- *  returns its length, or 0 when it chose none (a server without ALPN: speak
- *  HTTP/1.1) or the connection is plain TCP (an accepted connection also
- *  answers 0: the kubelet endpoint offers no ALPN). Drives the connect and
- *  handshake like net_send/net_recv: E_AGAIN while they run, the
- *  connection's error once they failed (E_CONNECT, E_TLS, E_CERT,
- *  E_TIMEOUT...); E_TOOLARGE when ocap is too small (8 bytes always
- *  suffice), E_INVAL for a handle that is not open or is a listener. ABI
- *  version 3. */
+ *  connection `h`: a NET_TLS client offers "h2" then "http/1.1", a
+ *  NET_TLS | NET_HTTP1 one only "http/1.1" (never "h2" then; a server that
+ *  accepts nothing else may also fail the handshake, E_TLS, RFC 7301
+ *  section 3.2). The host copies the server's choice (ASCII, no NUL) into
+ *  (optr, ocap) and returns its length, or 0 when it chose none (a server
+ *  without ALPN: speak HTTP/1.1) or the connection is plain TCP (an
+ *  accepted connection also answers 0: the kubelet endpoint offers no
+ *  ALPN). Drives the connect and handshake like net_send/net_recv: E_AGAIN
+ *  while they run, the connection's error once they failed (E_CONNECT,
+ *  E_TLS, E_CERT, E_TIMEOUT...); E_TOOLARGE when ocap is too small (8 bytes
+ *  always suffice), E_INVAL for a handle that is not open or is a listener.
+ *  ABI version 3. */
 @external("host", "net_alpn")
 export declare function net_alpn(h: i32, optr: usize, ocap: i32): i32;
 
@@ -188,6 +198,8 @@ export const CERT_SOURCE_NODE: i32 = 2;
 export const NET_TLS: i32 = 1;
 /** net_connect only: present the node's client certificate. */
 export const NET_CLIENT_CERT: i32 = 2;
+/** net_connect only, with NET_TLS: offer only "http/1.1" by ALPN (see net_connect). */
+export const NET_HTTP1: i32 = 4;
 
 export const EV_READABLE: i32 = 1;
 export const EV_WRITABLE: i32 = 2;

@@ -22,7 +22,9 @@
 
 /* Version of this contract; the core reads it as config key "abi.version".
  * 2: net_listen, net_accept, net_peer, stats_read; slot 1 (serving).
- * 3: net_alpn; TLS clients offer ALPN "h2", "http/1.1". */
+ * 3: net_alpn; TLS clients offer ALPN "h2", "http/1.1"; later, without a
+ *    bump (an added flag): SHIM_NET_HTTP1, which an older host refuses
+ *    with SHIM_E_INVAL like any unknown flag. */
 #define SHIM_ABI_VERSION 3
 
 /* Module name of every import. */
@@ -49,6 +51,9 @@
 #define SHIM_NET_TLS 1u          /* connect: TLS, server verified against the configured CA;
                                     listen: TLS server with the serving certificate */
 #define SHIM_NET_CLIENT_CERT 2u  /* connect only: present the node's client certificate */
+#define SHIM_NET_HTTP1 4u        /* connect only, with SHIM_NET_TLS: the client offers only
+                                    "http/1.1" by ALPN: for an HTTP/1.1 Upgrade (k3s' agent
+                                    tunnel), which HTTP/2 forbids (RFC 9113 section 8.2.2) */
 
 /* ---- identity slots and certificate sources (key_ensure, cert_info) ---- */
 #define SHIM_KEY_SLOT_CLIENT 0   /* CN=system:node:<name>, O=system:nodes */

@@ -29,11 +29,13 @@ int shim_tls_random(void *ctx, unsigned char *out, size_t len);
 
 /** Sets conf up as a client verifying the server against ca (always
  *  required), with shim_tls_random, session tickets and, with
- *  MBEDTLS_SSL_ALPN, the ALPN offer "h2", "http/1.1"; with crt and key
- *  (both or neither) it also presents that client certificate. 0 or an
- *  Mbed TLS error. */
+ *  MBEDTLS_SSL_ALPN, the ALPN offer "h2", "http/1.1", or "http/1.1" alone
+ *  when flags has SHIM_NET_HTTP1 (other bits are ignored); with crt and key
+ *  (both or neither) it also presents that client certificate. Mbed TLS
+ *  keeps the offer in the configuration: a port keeps one configuration
+ *  per offer. 0 or an Mbed TLS error. */
 int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls_x509_crt *crt,
-                         mbedtls_pk_context *key);
+                         mbedtls_pk_context *key, uint32_t flags);
 
 /** Initialises ssl over conf for a connection to host:port (the caller frees it
  *  with mbedtls_ssl_free, also after a failure). A name is sent as SNI and

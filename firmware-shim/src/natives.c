@@ -175,7 +175,7 @@ int32_t shim_native_random_fill(uint32_t ptr, uint32_t len) {
 int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int32_t flags) {
   char host[SHIM_NET_MAX_HOST + 1];
   const uint8_t *hmem = shim_mem_range(hptr, hlen);
-  const uint32_t known = SHIM_NET_TLS | SHIM_NET_CLIENT_CERT;
+  const uint32_t known = SHIM_NET_TLS | SHIM_NET_CLIENT_CERT | SHIM_NET_HTTP1;
   uint32_t uflags = (uint32_t)flags;
   int32_t slot;
   int32_t rc;
@@ -189,7 +189,8 @@ int32_t shim_native_net_connect(uint32_t hptr, uint32_t hlen, int32_t port, int3
   if (port < 1 || port > 65535 || (uflags & ~known) != 0) {
     return SHIM_E_INVAL;
   }
-  if ((uflags & SHIM_NET_CLIENT_CERT) != 0 && (uflags & SHIM_NET_TLS) == 0) {
+  /* Both only mean something on a TLS session. */
+  if ((uflags & (SHIM_NET_CLIENT_CERT | SHIM_NET_HTTP1)) != 0 && (uflags & SHIM_NET_TLS) == 0) {
     return SHIM_E_INVAL;
   }
   slot = shim_handle_free_slot();

@@ -46,26 +46,32 @@ int shim_tls_random(void *ctx, unsigned char *out, size_t len) {
 }
 
 #if defined(MBEDTLS_SSL_ALPN)
-/* ALPN offer of every client (RFC 7301 section 3.1), most preferred first:
+/* ALPN offer of a client (RFC 7301 section 3.1), most preferred first:
  * HTTP/2 ("h2", RFC 9113 section 3.2) lets the core carry all its requests
  * and watches on one connection, as kubelet does; "http/1.1" keeps a server
  * that prefers it on HTTP/1.1. Static: Mbed TLS keeps the pointer, not a
  * copy; not const, because mbedtls_ssl_conf_alpn_protocols takes char **. */
 static const char *shim_tls_alpn_offer[] = {"h2", "http/1.1", NULL};
+/* SHIM_NET_HTTP1: "http/1.1" alone, so the server cannot pick HTTP/2 for a
+ * connection that needs an HTTP/1.1 Upgrade (k3s' agent tunnel). */
+static const char *shim_tls_alpn_http1[] = {"http/1.1", NULL};
 #endif
 
 int shim_tls_conf_client(mbedtls_ssl_config *conf, mbedtls_x509_crt *ca, mbedtls_x509_crt *crt,
-                         mbedtls_pk_context *key) {
+                         mbedtls_pk_context *key, uint32_t flags) {
   int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                         MBEDTLS_SSL_PRESET_DEFAULT);
   if (ret != 0) {
     return ret;
   }
 #if defined(MBEDTLS_SSL_ALPN)
-  ret = mbedtls_ssl_conf_alpn_protocols(conf, shim_tls_alpn_offer);
+  ret = mbedtls_ssl_conf_alpn_protocols(
+      conf, (flags & SHIM_NET_HTTP1) != 0 ? shim_tls_alpn_http1 : shim_tls_alpn_offer);
   if (ret != 0) {
     return ret;
   }
+#else
+  (void)flags;
 #endif
   /* Never optional (DESIGN.md: server certificate always verified). */
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);

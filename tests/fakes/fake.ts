@@ -40,7 +40,10 @@ export declare function fake_auto_connect(on: i32): void;
  *  connections made after this call, once they are up (before: E_AGAIN or
  *  the connect error, like send/recv). Connections already made keep
  *  theirs. len 0 = the server selected none (HTTP/1.1), fake_reset's
- *  default. Plain connections always report 0, as the host does. */
+ *  default. Plain connections always report 0, as the host does. A
+ *  connection made with NET_HTTP1 offered only "http/1.1": it reports
+ *  "http/1.1" when a protocol is set (whatever it is, "h2" too) and 0 when
+ *  none is, never "h2", so a spec sees which connections asked for it. */
 @external("fake", "fake_alpn_set")
 export declare function fake_alpn_set(ptr: usize, len: i32): void;
 

@@ -156,6 +156,15 @@ export function createFakeHost() {
     if (!c.connected) return E_AGAIN;
     return 0;
   }
+  /** What net_alpn will report for a connection made with these flags:
+   *  nothing on plain TCP; with NET_HTTP1 (4) the client offered only
+   *  "http/1.1", so a server set to choose anything chooses that (never
+   *  "h2"); otherwise fake_alpn_set's protocol. */
+  function connectAlpn(flags) {
+    if ((flags & 1) === 0) return "";
+    if ((flags & 4) !== 0) return state.alpn !== "" ? "http/1.1" : "";
+    return state.alpn;
+  }
   function takeInjected(c, op) {
     const code = c.failNext[op] || 0;
     c.failNext[op] = 0;
@@ -198,7 +207,8 @@ export function createFakeHost() {
       },
       net_connect(hptr, hlen, port, flags) {
         if (!inBounds(hptr, hlen)) return E_BADPTR;
-        if (hlen <= 0 || port <= 0 || port > 65535 || (flags & ~3) !== 0) return E_INVAL;
+        if (hlen <= 0 || port <= 0 || port > 65535 || (flags & ~7) !== 0) return E_INVAL;
+        if ((flags & 4) !== 0 && (flags & 1) === 0) return E_INVAL; // NET_HTTP1 needs NET_TLS
         if (state.failNextConnect !== 0) {
           const code = state.failNextConnect;
           state.failNextConnect = 0;
@@ -219,7 +229,7 @@ export function createFakeHost() {
           outbound: [], // numbers: every byte the core sent
           peerClosed: false,
           failNext: {},
-          alpn: (flags & 1) !== 0 ? state.alpn : "", // plain TCP negotiates nothing
+          alpn: connectAlpn(flags),
         });
         state.lastHandle = h;
         state.connectCount++;
@@ -465,7 +475,7 @@ export function createFakeHost() {
         return state.connectCount;
       },
       /** ALPN protocol net_alpn reports on TLS connections made after this
-       *  call ("" = the server selected none). */
+       *  call ("" = the server selected none; NET_HTTP1: connectAlpn). */
       fake_alpn_set(ptr, len) {
         state.alpn = readString(ptr, len);
       },

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Node identity of the simulator (issue 6): key made once and kept with mode
 # 0600, CSR subject, certificate install checks (key, subject, dates,
-# corrupt input) that never replace a working certificate, restart, a
-# corrupt key file left untouched, and server.ca_hash. Needs openssl and
-# node (certs/issue-node-cert.mjs signs the CSRs).
+# corrupt input) that never replace a working certificate, restart,
+# renewal (both client configurations, SHIM_NET_HTTP1 or not, present the
+# new certificate; the install after next ends older connections), a
+# corrupt key file left untouched, and server.ca_hash. Needs openssl, node
+# (certs/issue-node-cert.mjs signs the CSRs) and python3 (tls_server.py).
 # Usage: identity.sh <shim-identity-test binary>; prints ok/not ok lines.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -75,6 +77,47 @@ r=$(run install "$T/trunc.b64")
 [ "$r" = "install -4" ] && ok "truncated certificate rejected" || nok "truncated certificate rejected ($r)" "$(cat "$T/stderr")"
 cmp -s "$T/good.pem" "$T/n1.state/client.pem" && ok "working certificate kept after bad installs" || nok "kept after bad installs"
 expect "still installed after bad installs" "2" "$(run info | cut -d' ' -f2)"
+
+# Renewal: after an install, new connections present the new certificate
+# with either ALPN offer (the normal configuration and the HTTP/1.1-only one,
+# SHIM_NET_HTTP1); one opened before keeps its own until the install after
+# next ends it (port_posix_conf_retire). Echo servers (tls_server.py) verify
+# the client against ca.pem, offer h2 and http/1.1, and report the serial.
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/server.key" 2>/dev/null
+openssl req -new -key "$T/server.key" -subj "/CN=localhost" -out "$T/server.csr" 2>/dev/null
+printf 'subjectAltName = DNS:localhost\n' >"$T/server.ext"
+openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 1 \
+  -extfile "$T/server.ext" -out "$T/server.pem" 2>/dev/null
+issue --csr "$T/req.pem" --node n1 --days 1 -o "$T/new1.pem"
+issue --csr "$T/req.pem" --node n1 --days 1 -o "$T/new2.pem"
+serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+spids=()
+serve() { # NAME: starts a server, sets $port
+  timeout 30 python3 "$ROOT/tests/shim/tls_server.py" --mode echo --cert "$T/server.pem" \
+    --key "$T/server.key" --ca "$T/ca.pem" --alpn h2,http/1.1 --port-file "$T/$1.port" \
+    --report "$T/$1.report" --max-seconds 20 >/dev/null 2>&1 &
+  spids+=($!)
+  port=""
+  for _ in $(seq 1 50); do [ -s "$T/$1.port" ] && port=$(cat "$T/$1.port") && return; sleep 0.1; done
+}
+serve r0 && p0=$port && serve r1 && p1=$port && serve r2 && p2=$port
+out=$(run renew localhost "$p0" "$p1" "$p2" "$T/new1.pem" "$T/new2.pem")
+wait "${spids[@]}" 2>/dev/null
+line() { sed -n "$1p" <<<"$out"; }
+log=$(cat "$T/stderr")
+expect "renewal: HTTP/1.1-only connection with the loaded certificate" "old http/1.1" "$(line 1)" "$log"
+expect "renewal: it presented the loaded certificate" "peer serial $(serial "$T/good.pem")" \
+  "$(grep '^peer serial' "$T/r0.report")" "$(cat "$T/r0.report")"
+expect "renewal: new certificate installed" "install 0" "$(line 2)" "$log"
+expect "renewal: a new connection still gets h2" "new h2" "$(line 3)" "$log"
+expect "renewal: ... and presents the new certificate" "peer serial $(serial "$T/new1.pem")" \
+  "$(grep '^peer serial' "$T/r1.report")" "$(cat "$T/r1.report")"
+expect "renewal: a new HTTP/1.1-only connection gets http/1.1" "new-http1 http/1.1" "$(line 4)" "$log"
+expect "renewal: ... and presents the new certificate too" "peer serial $(serial "$T/new1.pem")" \
+  "$(grep '^peer serial' "$T/r2.report")" "$(cat "$T/r2.report")"
+expect "renewal: the older HTTP/1.1-only connection keeps going" "kept 0" "$(line 5)" "$log"
+expect "renewal: the next certificate installed" "install 0" "$(line 6)" "$log"
+expect "renewal: the install after next ends it (E_IO)" "retired -11" "$(line 7)" "$log"
 
 # Static files win: cert_info reports the operator's certificate.
 cp "$T/node.conf" "$T/static.conf"

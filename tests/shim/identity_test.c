@@ -7,6 +7,16 @@
  *   csr OUT              key_ensure result, then the CSR (PEM) into OUT
  *   install FILE         stages FILE in 97-byte pieces, installs it
  *   info                 cert_info: source not_before_ms not_after_ms
+ *   renew HOST P0 P1 P2 NEW1 NEW2
+ *                        the renewal path of both client configurations:
+ *                        connects to HOST:P0 with the loaded certificate and
+ *                        TLS|CLIENT_CERT|HTTP1, installs NEW1, connects to
+ *                        P1 with TLS|CLIENT_CERT and to P2 with
+ *                        TLS|CLIENT_CERT|HTTP1, checks the first connection
+ *                        still answers, installs NEW2 and checks the first
+ *                        one has been ended. Prints one line per step:
+ *                        "old|new|new-http1 <ALPN protocol, none, or code>",
+ *                        "install RC", "kept RC", "retired RC".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +27,93 @@
 #include "shim.h"
 
 static char file_buf[SHIM_CERT_STAGE_MAX * 2];
+
+/* Stages FILE for slot 0 in 97-byte pieces and installs it. */
+static int32_t install_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  size_t len = 0;
+  size_t off;
+  int32_t staged = 0;
+  if (f != NULL) {
+    len = fread(file_buf, 1, sizeof(file_buf), f);
+    fclose(f);
+  }
+  (void)port_key_ensure(0);
+  (void)port_cert_stage(0, NULL, 0);
+  for (off = 0; off < len && staged >= 0; off += 97) {
+    size_t piece = len - off < 97 ? len - off : 97;
+    staged = port_cert_stage(0, (const uint8_t *)file_buf + off, piece);
+  }
+  return staged < 0 ? staged : port_cert_install(0);
+}
+
+/* Waits up to 200 ms for the open connections (as the loop would). */
+static void wait_events(void) {
+  uint32_t interest[SHIM_MAX_CONNECTIONS];
+  uint32_t ready[SHIM_MAX_CONNECTIONS];
+  uint32_t i;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    interest[i] = port_net_interest(i);
+  }
+  (void)port_wait(interest, ready, SHIM_MAX_CONNECTIONS, 200);
+}
+
+/* Connects slot to host:port and runs the handshake (5 s at most); prints
+ * "<name> <protocol>" ("none" when the server selected none) or the error. */
+static void connect_and_report(uint32_t slot, const char *host, int port, uint32_t flags,
+                               const char *name) {
+  uint8_t proto[16];
+  uint64_t deadline = port_now_ms() + 5000u;
+  int32_t rc = port_net_connect(slot, host, (uint16_t)port, flags);
+  if (rc == SHIM_OK) {
+    while ((rc = port_net_alpn(slot, proto, sizeof(proto))) == SHIM_E_AGAIN &&
+           port_now_ms() < deadline) {
+      wait_events();
+    }
+  }
+  if (rc > 0) {
+    printf("%s %.*s\n", name, (int)rc, (const char *)proto);
+  } else if (rc == 0) {
+    printf("%s none\n", name);
+  } else {
+    printf("%s %ld\n", name, (long)rc);
+  }
+}
+
+/* Sends "ping\n" on slot and waits (3 s at most) for the echo server's
+ * answer: SHIM_OK, or the connection's error. */
+static int32_t ping(uint32_t slot) {
+  uint8_t buf[64];
+  uint64_t deadline = port_now_ms() + 3000u;
+  int32_t rc = port_net_send(slot, (const uint8_t *)"ping\n", 5);
+  while (rc == SHIM_E_AGAIN && port_now_ms() < deadline) {
+    wait_events();
+    rc = port_net_send(slot, (const uint8_t *)"ping\n", 5);
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  while ((rc = port_net_recv(slot, buf, sizeof(buf))) == SHIM_E_AGAIN &&
+         port_now_ms() < deadline) {
+    wait_events();
+  }
+  return rc > 0 ? SHIM_OK : rc;
+}
+
+/* The renew step (see the top). */
+static void renew(char **arg) {
+  const uint32_t h1 = SHIM_NET_TLS | SHIM_NET_CLIENT_CERT | SHIM_NET_HTTP1;
+  connect_and_report(0, arg[0], atoi(arg[1]), h1, "old");
+  printf("install %ld\n", (long)install_file(arg[4]));
+  connect_and_report(1, arg[0], atoi(arg[2]), SHIM_NET_TLS | SHIM_NET_CLIENT_CERT, "new");
+  connect_and_report(2, arg[0], atoi(arg[3]), h1, "new-http1");
+  (void)port_net_close(1);
+  (void)port_net_close(2);
+  printf("kept %ld\n", (long)ping(0));
+  printf("install %ld\n", (long)install_file(arg[5]));
+  printf("retired %ld\n", (long)ping(0));
+  (void)port_net_close(0);
+}
 
 int main(int argc, char **argv) {
   shim_config_error_t err;
@@ -66,22 +163,10 @@ int main(int argc, char **argv) {
       fclose(f);
     }
   } else if (strcmp(step, "install") == 0 && argc == 4) {
-    FILE *f = fopen(argv[3], "rb");
-    size_t len = 0;
-    size_t off;
-    int32_t staged = 0;
-    if (f != NULL) {
-      len = fread(file_buf, 1, sizeof(file_buf), f);
-      fclose(f);
-    }
-    (void)port_key_ensure(0);
-    (void)port_cert_stage(0, NULL, 0);
-    for (off = 0; off < len && staged >= 0; off += 97) {
-      size_t piece = len - off < 97 ? len - off : 97;
-      staged = port_cert_stage(0, (const uint8_t *)file_buf + off, piece);
-    }
-    rc = staged < 0 ? staged : port_cert_install(0);
-    printf("install %ld\n", (long)rc);
+    printf("install %ld\n", (long)install_file(argv[3]));
+    status = 0;
+  } else if (strcmp(step, "renew") == 0 && argc == 9) {
+    renew(argv + 3);
     status = 0;
   } else if (strcmp(step, "info") == 0) {
     int64_t nb = 0;

@@ -5,7 +5,8 @@ Modes:
   echo   TLS (client certificate required when --ca is given), or plain TCP
          with --plain; answers each received chunk with "pong\n"; then reports
          whether the client ended with a TLS close_notify. --alpn P1,P2
-         offers those ALPN protocols (RFC 7301) and reports the one chosen.
+         offers those ALPN protocols (RFC 7301) and reports the one chosen;
+         with --ca it also reports the client certificate's serial number.
   close  accepts TCP, reads the ClientHello, closes: a handshake cut short.
   silent accepts TCP and never answers (handshake deadline test).
 Writes the chosen port to --port-file; exits after one connection or
@@ -81,6 +82,9 @@ def main():
                 return 0
             report(a.report, "handshake ok")
             report(a.report, "alpn %s" % conn.selected_alpn_protocol())
+            if a.ca:
+                # Which certificate the client presented (renewal tests).
+                report(a.report, "peer serial %s" % conn.getpeercert().get("serialNumber"))
         while True:
             try:
                 data = conn.recv(4096)

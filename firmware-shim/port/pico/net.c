@@ -314,7 +314,7 @@ static const unsigned char *port_pem_tlv(uint32_t type, size_t *len) {
  * crt/key (both or neither) it also presents that client certificate. */
 int port_pico_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
                           mbedtls_pk_context *key) {
-  return shim_tls_conf_client(conf, &port_ca, crt, key);
+  return shim_tls_conf_client(conf, &port_ca, crt, key, 0u);
 }
 
 const mbedtls_x509_crt *port_pico_static_cert(void) {
@@ -507,6 +507,11 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
   c = &port_conns[slot];
   if (c->state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
+  }
+  /* No kubelet endpoint, so no agent tunnel: not worth twin configurations
+   * and a second TLS session's RAM next to the HTTP/2 one. */
+  if ((flags & SHIM_NET_HTTP1) != 0) {
+    return SHIM_E_UNSUPPORTED;
   }
   if ((flags & SHIM_NET_TLS) != 0 && !port_have_ca) {
     shim_log(SHIM_LOG_ERROR, "tls: no CA bundle in the config region: cannot verify %s", host);

@@ -11,11 +11,12 @@
  * the old file or the new one, never half of one.
  *
  * Each slot's certificates are double-buffered: installing builds the new
- * chain and TLS configuration (slot 0: client, slot 1: server) in the spare
- * buffer and switches to it; the previous one stays alive until the install
- * after next, so connections opened with it keep going (the core reconnects
- * after an install); the few still open then are ended
- * (port_posix_conf_retire) before their configuration is freed.
+ * chain and TLS configurations (slot 0: the client's two, one per ALPN
+ * offer, SHIM_NET_HTTP1; slot 1: the server's) in the spare buffer and
+ * switches to it; the previous one stays alive until the install after
+ * next, so connections opened with it keep going (the core reconnects after
+ * an install); the few still open then are ended (port_posix_conf_retire)
+ * before their configurations are freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,10 +52,13 @@ static const char *const port_id_key_files[SHIM_KEY_SLOTS] = {"client-key.pem",
                                                               "serving-key.pem"};
 static const char *const port_id_cert_files[SHIM_KEY_SLOTS] = {"client.pem", "serving.pem"};
 
+/* Mbed TLS keeps the ALPN offer in the configuration, not the session:
+ * conf[0] offers "h2", "http/1.1"; conf[1] (slot 0 only) the same with
+ * "http/1.1" alone, for SHIM_NET_HTTP1 connections. */
 typedef struct {
   mbedtls_x509_crt crt;
-  mbedtls_ssl_config conf;
-  int live; /* conf is set up */
+  mbedtls_ssl_config conf[2];
+  int live; /* how many of conf are set up (slot 0: 2, slot 1: 1) */
 } port_id_cert_t;
 
 /* One slot's certificates (double-buffered) and its staging buffer. */
@@ -336,36 +340,47 @@ static int32_t port_id_check(uint32_t slot, port_id_cert_t *e, size_t len) {
 }
 
 static void port_id_cert_free(port_id_cert_t *e) {
-  if (e->live) {
-    port_posix_conf_retire(&e->conf);
-    mbedtls_ssl_config_free(&e->conf);
+  int i;
+  for (i = 0; i < e->live; i++) {
+    port_posix_conf_retire(&e->conf[i]);
+    mbedtls_ssl_config_free(&e->conf[i]);
   }
   mbedtls_x509_crt_free(&e->crt);
   e->live = 0;
 }
 
-/* Makes e's TLS configuration (slot 0: client, slot 1: the kubelet
- * endpoint's server); on success e becomes the slot's current one. */
+/* Makes e's TLS configurations (slot 0: the client's, both ALPN offers;
+ * slot 1: the kubelet endpoint's server); on success e becomes the slot's
+ * current one. */
 static int32_t port_id_activate(uint32_t slot, port_id_cert_t *e) {
   int ret;
-  mbedtls_ssl_config_init(&e->conf);
+  int n = slot == SHIM_KEY_SLOT_SERVING ? 1 : 2;
+  int i;
+  for (i = 0; i < n; i++) {
+    mbedtls_ssl_config_init(&e->conf[i]);
+  }
   ret = slot == SHIM_KEY_SLOT_SERVING
-            ? port_posix_server_conf(&e->conf, &e->crt, &port_id_keys[slot])
-            : port_posix_client_conf(&e->conf, &e->crt, &port_id_keys[slot]);
+            ? port_posix_server_conf(&e->conf[0], &e->crt, &port_id_keys[slot])
+            : port_posix_client_conf(&e->conf[0], &e->crt, &port_id_keys[slot], 0);
+  if (ret == 0 && n == 2) {
+    ret = port_posix_client_conf(&e->conf[1], &e->crt, &port_id_keys[slot], SHIM_NET_HTTP1);
+  }
   if (ret == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE && slot == SHIM_KEY_SLOT_SERVING) {
     /* Kept and reported by cert_info; net_listen says what is missing. */
     shim_log(SHIM_LOG_WARN, "identity: serving certificate kept, but this build's Mbed TLS has "
                             "no TLS server (MBEDTLS_SSL_SRV_C)");
-    mbedtls_ssl_config_free(&e->conf);
+    mbedtls_ssl_config_free(&e->conf[0]);
     port_id_slots[slot].current = e;
     return SHIM_OK;
   }
   if (ret != 0) {
     shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the new certificate failed");
-    mbedtls_ssl_config_free(&e->conf);
+    for (i = 0; i < n; i++) {
+      mbedtls_ssl_config_free(&e->conf[i]);
+    }
     return SHIM_E_TLS;
   }
-  e->live = 1;
+  e->live = n;
   port_id_slots[slot].current = e;
   return SHIM_OK;
 }
@@ -432,18 +447,18 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
   return source;
 }
 
-/* The slot's current configuration, or NULL. */
-static mbedtls_ssl_config *port_id_conf(uint32_t slot) {
+/* The slot's current configuration number i, or NULL. */
+static mbedtls_ssl_config *port_id_conf(uint32_t slot, int i) {
   port_id_cert_t *e = port_id_slots[slot].current;
-  return e != NULL && e->live ? &e->conf : NULL;
+  return e != NULL && e->live > i ? &e->conf[i] : NULL;
 }
 
-mbedtls_ssl_config *port_posix_identity_conf(void) {
-  return port_id_conf(SHIM_KEY_SLOT_CLIENT);
+mbedtls_ssl_config *port_posix_identity_conf(uint32_t flags) {
+  return port_id_conf(SHIM_KEY_SLOT_CLIENT, (flags & SHIM_NET_HTTP1) != 0 ? 1 : 0);
 }
 
 mbedtls_ssl_config *port_posix_serving_conf(void) {
-  return port_id_conf(SHIM_KEY_SLOT_SERVING);
+  return port_id_conf(SHIM_KEY_SLOT_SERVING, 0);
 }
 
 /* ---- startup ---- */

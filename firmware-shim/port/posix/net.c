@@ -14,7 +14,9 @@
  * against tls.ca_file with SNI and the host name check set to the host
  * passed to net_connect; with SHIM_NET_CLIENT_CERT the node's certificate and
  * key (loaded once, never copied into the module, never logged) are
- * presented.
+ * presented. ALPN offers "h2", "http/1.1", with SHIM_NET_HTTP1 only
+ * "http/1.1": Mbed TLS keeps the offer in the configuration, so each client
+ * configuration has a twin for that flag (index PORT_CONF_HTTP1).
  * TLS server (the kubelet endpoint): the serving certificate (slot 1,
  * identity.c) is presented; a client certificate is asked for and verified
  * against tls.client_ca_file when sent (src/tls.c shim_tls_conf_server).
@@ -102,8 +104,11 @@ static mbedtls_x509_crt port_ca;
 static mbedtls_x509_crt port_client_ca; /* tls.client_ca_file: kubelet clients */
 static mbedtls_x509_crt port_cert;
 static mbedtls_pk_context port_key;
-static mbedtls_ssl_config port_conf_server_only; /* verify the server only */
-static mbedtls_ssl_config port_conf_client_cert; /* plus our certificate */
+/* Client configurations, [0] with the ALPN offer "h2", "http/1.1",
+ * [PORT_CONF_HTTP1] the same with "http/1.1" alone (SHIM_NET_HTTP1). */
+#define PORT_CONF_HTTP1 1
+static mbedtls_ssl_config port_conf_server_only[2]; /* verify the server only */
+static mbedtls_ssl_config port_conf_client_cert[2]; /* plus our certificate */
 static int port_have_ca;
 static int port_have_client_ca;
 static int port_have_cert;
@@ -244,7 +249,8 @@ int32_t port_posix_tls_load(void) {
   int has_client_ca;
   int has_cert;
   int has_key;
-  int ret;
+  int ret = 0;
+  int i;
   int32_t rc = SHIM_E_INVAL;
 
   port_posix_tls_free();
@@ -258,8 +264,10 @@ int32_t port_posix_tls_load(void) {
   mbedtls_x509_crt_init(&port_client_ca);
   mbedtls_x509_crt_init(&port_cert);
   mbedtls_pk_init(&port_key);
-  mbedtls_ssl_config_init(&port_conf_server_only);
-  mbedtls_ssl_config_init(&port_conf_client_cert);
+  for (i = 0; i < 2; i++) {
+    mbedtls_ssl_config_init(&port_conf_server_only[i]);
+    mbedtls_ssl_config_init(&port_conf_client_cert[i]);
+  }
   port_tls_ready = 1;
 
   has_ca = port_tls_path("tls.ca_file", ca_path, sizeof(ca_path));
@@ -284,9 +292,12 @@ int32_t port_posix_tls_load(void) {
                    port_load_key(key_path) != 0)) {
     goto cleanup;
   }
-  ret = port_posix_client_conf(&port_conf_server_only, NULL, NULL);
-  if (ret == 0 && has_cert) {
-    ret = port_posix_client_conf(&port_conf_client_cert, &port_cert, &port_key);
+  for (i = 0; i < 2 && ret == 0; i++) {
+    const uint32_t offer = i == PORT_CONF_HTTP1 ? SHIM_NET_HTTP1 : 0u;
+    ret = port_posix_client_conf(&port_conf_server_only[i], NULL, NULL, offer);
+    if (ret == 0 && has_cert) {
+      ret = port_posix_client_conf(&port_conf_client_cert[i], &port_cert, &port_key, offer);
+    }
   }
   if (ret != 0) {
     shim_tls_strerror(ret, reason, sizeof(reason));
@@ -315,8 +326,10 @@ void port_posix_tls_free(void) {
   if (!port_tls_ready) {
     return;
   }
-  mbedtls_ssl_config_free(&port_conf_server_only);
-  mbedtls_ssl_config_free(&port_conf_client_cert);
+  for (i = 0; i < 2; i++) {
+    mbedtls_ssl_config_free(&port_conf_server_only[i]);
+    mbedtls_ssl_config_free(&port_conf_client_cert[i]);
+  }
   mbedtls_x509_crt_free(&port_ca);
   mbedtls_x509_crt_free(&port_client_ca);
   mbedtls_x509_crt_free(&port_cert);
@@ -332,11 +345,11 @@ const mbedtls_x509_crt *port_posix_static_cert(void) {
 }
 
 int port_posix_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
-                           mbedtls_pk_context *key) {
+                           mbedtls_pk_context *key, uint32_t flags) {
   if (!port_tls_ready) {
     return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
   }
-  return shim_tls_conf_client(conf, &port_ca, crt, key);
+  return shim_tls_conf_client(conf, &port_ca, crt, key, flags);
 }
 
 int port_posix_server_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
@@ -404,11 +417,12 @@ static int32_t port_conn_start(uint32_t slot) {
 
 static int32_t port_tls_begin(uint32_t slot) {
   port_conn_t *c = &port_conns[slot];
-  mbedtls_ssl_config *conf = &port_conf_server_only;
+  const int offer = (c->flags & SHIM_NET_HTTP1) != 0 ? PORT_CONF_HTTP1 : 0;
+  mbedtls_ssl_config *conf = &port_conf_server_only[offer];
   int32_t rc;
   /* Static files (operator-provisioned) win over the node-made identity. */
   if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
-    conf = port_have_cert ? &port_conf_client_cert : port_posix_identity_conf();
+    conf = port_have_cert ? &port_conf_client_cert[offer] : port_posix_identity_conf(c->flags);
   }
   c->ssl_live = 1;
   c->conf = conf;
@@ -540,7 +554,7 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
     return SHIM_E_UNSUPPORTED;
   }
   if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert &&
-      port_posix_identity_conf() == NULL) {
+      port_posix_identity_conf(flags) == NULL) {
     shim_log(SHIM_LOG_ERROR,
              "tls: no client certificate: neither tls.cert_file nor a certificate from a CSR");
     return SHIM_E_UNSUPPORTED;

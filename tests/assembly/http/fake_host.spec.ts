@@ -1,11 +1,15 @@
 // Proves the one host fake (tests/fakes/host.js) behaves like the host ABI
 // promises (assembly/host/imports.ts), so other specs can rely on it.
-import { config_get, log, net_close, net_connect, net_recv, net_send, random_fill, NET_TLS, LOG_WARN } from "../../../assembly/host/imports";
+import {
+  config_get, log, net_alpn, net_close, net_connect, net_recv, net_send, random_fill, NET_CLIENT_CERT, NET_HTTP1, NET_TLS,
+  LOG_WARN,
+} from "../../../assembly/host/imports";
 import { E_AGAIN, E_BADPTR, E_CLOSED, E_DENIED, E_INVAL, E_IO, E_NOTFOUND, E_TLS, E_TOOLARGE } from "../../../assembly/util/errors";
 import {
   fake_reset, fakeConfig, fake_last_handle, fake_connect_complete, fakePush, fake_peer_close, fake_fail_next,
   fakeTakeOutbound, fake_log_count, fakeLastLog, fake_log_last_level, fake_open_handles, fake_connect_count,
   fake_connect_port, fake_connect_flags, fakeConnectHost, FAKE_OP_SEND, FAKE_OP_RECV, FAKE_OP_CONNECT, fake_auto_connect, fake_send_limit,
+  fakeAlpn,
 } from "../../fakes/fake";
 
 const buf = new StaticArray<u8>(64);
@@ -110,5 +114,21 @@ describe("fake host", () => {
     expect(sendStr(h2, "x")).toBe(E_IO);
     expect(sendStr(h2, "x")).toBe(E_IO); // dead handle stays dead
     expect(connectTo("", 1, 0)).toBe(E_INVAL);
+  });
+
+  it("reports ALPN as the host does, never h2 to an HTTP/1.1-only client", () => {
+    fake_auto_connect(1);
+    fakeAlpn("h2");
+    const h2 = connectTo("a", 1, NET_TLS | NET_CLIENT_CERT);
+    const h1 = connectTo("a", 1, NET_TLS | NET_CLIENT_CERT | NET_HTTP1);
+    expect(net_alpn(h2, bp, 16)).toBe(2);
+    expect(String.UTF8.decodeUnsafe(bp, 2)).toBe("h2");
+    expect(net_alpn(h1, bp, 16)).toBe(8);
+    expect(String.UTF8.decodeUnsafe(bp, 8)).toBe("http/1.1");
+    expect(fake_connect_flags(h1)).toBe(NET_TLS | NET_CLIENT_CERT | NET_HTTP1);
+    fakeAlpn("");
+    expect(net_alpn(connectTo("a", 1, NET_TLS | NET_HTTP1), bp, 16)).toBe(0); // the server chose none
+    expect(connectTo("a", 1, NET_HTTP1)).toBe(E_INVAL); // only on TLS, as the host
+    expect(connectTo("a", 1, NET_TLS | 8)).toBe(E_INVAL); // unknown bit
   });
 });
