@@ -18,6 +18,9 @@ export const CFG_NODE_IP = utf8("node.ip");
 export const CFG_NODE_HOSTNAME = utf8("node.hostname");
 /** Kubelet port advertised in daemonEndpoints. Default 10250. */
 export const CFG_KUBELET_PORT = utf8("kubelet.port");
+/** Port of k3s' agent tunnel (wss://server.host:<port>/v1-k3s/connect),
+ *  decimal. Default: server.port (k3s serves it next to the API). 0: off. */
+export const CFG_TUNNEL_PORT = utf8("tunnel.port");
 
 /** GOARCH-style architecture of the device ("arm" for the RP2040's Cortex-M0+). */
 export const CFG_PLATFORM_ARCH = utf8("platform.arch");

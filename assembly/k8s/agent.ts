@@ -20,6 +20,7 @@
 import { KEY_SLOT_CLIENT, KEY_SLOT_SERVING, LOG_DEBUG, LOG_INFO, LOG_WARN, random_fill } from "../host/imports";
 import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING, newSharedConn } from "../http/client";
 import { H2Conn } from "../http/h2";
+import { Tunnel } from "../kubelet/tunnel";
 import { JsonReader, TOK_STRING } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { copyLit, Lit, litLen, utf8 } from "../util/lit";
@@ -125,6 +126,8 @@ export class Agent {
     KEY_SLOT_SERVING, this.client.req.ptr + <usize>(this.client.req.capacity - CSR_PEM_MAX), this.cfg,
   );
   readonly kubelet: KubeletServer = new KubeletServer(this.cfg, new Routes(this.cfg, this.configmaps.mem));
+  /** k3s' agent tunnel to the kubelet endpoint (kubelet/tunnel.ts). */
+  readonly tunnel: Tunnel = new Tunnel(this.cfg);
 
   private readonly path: usize = heap.alloc(<usize>K8S_PATH_MAX);
   private pathLen: i32 = 0;
@@ -265,7 +268,9 @@ export class Agent {
   private serveKubelet(nowMs: i64): void {
     this.kubelet.routes.wallMs = this.wallNow(nowMs);
     // Listening starts once the Node that advertises the port is registered.
-    this.kubelet.step(this.cfg.kubeletServer && this.serving.source != 0 && this.nodeState == NODE_REGISTERED, nowMs);
+    const serve = this.cfg.kubeletServer && this.serving.source != 0 && this.nodeState == NODE_REGISTERED;
+    this.kubelet.step(serve, nowMs);
+    this.tunnel.step(serve && !this.identity.blocking, this.identity.flags, nowMs);
   }
 
   /** A host readiness event: drive the connection with the last known time. */
@@ -414,6 +419,8 @@ export class Agent {
       }
     }
     if (this.kubelet.dueAtMs < due) due = this.kubelet.dueAtMs;
+    const t = nowMs + <i64>this.tunnel.nextWait(nowMs, POLL_MAX_WAIT_MS);
+    if (t < due) due = t;
     const w = due - nowMs;
     return w < 0 ? 0 : <i32>w;
   }

@@ -5,7 +5,7 @@ import { config_get, LOG_ERROR } from "../host/imports";
 import {
   CFG_KUBELET_PORT, CFG_NODE_HOSTNAME, CFG_NODE_IP, CFG_NODE_NAME, CFG_PLATFORM_ARCH, CFG_PLATFORM_CPUS,
   CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE, CFG_PLATFORM_KUBELET_SERVER,
-  CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT,
+  CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT, CFG_TUNNEL_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
 import { bytesEqual, formatI64, parseDec, SCRATCH } from "../util/bytes";
@@ -122,6 +122,8 @@ export class NodeConfig {
   memoryAllocatableBytes: i64 = 0;
   /** The host can serve the kubelet endpoint (platform.kubelet_server). */
   kubeletServer: bool = true;
+  /** k3s agent tunnel port (tunnel.port; default server.port, 0 = off). */
+  tunnelPort: i32 = DEFAULT_SERVER_PORT;
 
   /** Reads every key. Returns OK, E_NOTFOUND (a required key is missing),
    *  E_TOOLARGE (a value exceeds its limit) or E_MALFORMED (a number is not
@@ -148,6 +150,9 @@ export class NodeConfig {
     v = this.number(CFG_KUBELET_PORT, DEFAULT_KUBELET_PORT, 1, 65535);
     if (v < 0) return <i32>v;
     this.kubeletPort = <i32>v;
+    v = this.number(CFG_TUNNEL_PORT, this.serverPort, 0, 65535);
+    if (v < 0) return <i32>v;
+    this.tunnelPort = <i32>v;
     v = this.number(CFG_PLATFORM_CPUS, DEFAULT_CPU_CORES, 1, 1024);
     if (v < 0) return <i32>v;
     this.cpuCores = <i32>v;

@@ -215,3 +215,26 @@ export const KUBELET_AUTHZ_CACHE: i32 = 4;
 export const KUBELET_AUTHZ_ALLOWED_TTL_MS: i64 = 300000;
 export const KUBELET_AUTHZ_DENIED_TTL_MS: i64 = 30000;
 export const KUBELET_TOKEN_TTL_MS: i64 = 120000;
+
+// ---- k3s agent tunnel (assembly/kubelet/tunnel.ts) ----
+
+/** Bytes read from the tunnel per net_recv; also the largest upgrade answer
+ *  head (a 101 from k3s is ~200 bytes). Frames are streamed through it. */
+export const TUNNEL_RX_CAP: i32 = 512;
+/** Bytes of a piped connection sent per Data message. */
+export const TUNNEL_CHUNK: i32 = 1024;
+/** Connections the server may pipe through the tunnel at once: each is one
+ *  of the kubelet endpoint's KUBELET_CONNS_MAX connections. */
+export const TUNNEL_CONNS_MAX: i32 = 3;
+/** A Connect message's address, remotedialer's own cap (message.go reads at
+ *  most 266 bytes); also the most kept of an Error message. */
+export const TUNNEL_ADDR_MAX: i32 = 266;
+/** Ping interval: remotedialer's server drops a session silent for 60 s
+ *  (K8S-NOTES "k3s' agent tunnel": ping at least every 30 s). */
+export const TUNNEL_PING_MS: i64 = 15000;
+/** No byte from the server for this long: the tunnel is dead, reconnect. */
+export const TUNNEL_SILENT_MS: i64 = 60000;
+/** Connect + TLS + upgrade answer must take no longer. */
+export const TUNNEL_HANDSHAKE_MS: i64 = 15000;
+/** A server without the tunnel (404) is asked again after this long. */
+export const TUNNEL_ABSENT_RETRY_MS: i64 = 600000;

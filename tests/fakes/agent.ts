@@ -17,6 +17,9 @@ export function configure(): void {
   fakeConfig("platform.cpu_cores", "2");
   fakeConfig("platform.machine_id", "e6614c311b2a4d2f");
   fakeConfig("platform.runtime", "wamr://2.4.0");
+  // No k3s agent tunnel: its connection would interleave with the API
+  // traffic these specs script (tests/assembly/kubelet/tunnel.spec.ts has it).
+  fakeConfig("tunnel.port", "0");
 }
 
 export function reply(status: i32, reason: string, body: string): void {

@@ -20,6 +20,7 @@ function configure(token: bool): void {
   fakeConfig("node.name", "pico-a");
   fakeConfig("server.host", "api.example");
   fakeConfig("node.ip", "192.0.2.10");
+  fakeConfig("tunnel.port", "0"); // the API traffic alone (tunnel.spec.ts has the tunnel)
   if (token) fakeConfig("bootstrap.token", TOKEN);
 }
 function reply(status: i32, body: string): void {
