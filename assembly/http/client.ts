@@ -213,6 +213,9 @@ export class HttpClient {
     this.recvLen = 0;
     this.h2Len = 0;
     const c = this.mux;
+    // The shared connection must be this client's kind (e.g. with the client
+    // certificate): a client configured otherwise renews it first.
+    if (c != null) c.configure(this.host, this.hostLen, this.port, this.flags);
     this.h2 = c != null && !c.http1;
     if (this.h2) {
       const r = c!.ready(nowMs);

@@ -239,6 +239,7 @@ export class Agent {
     this.identity.tick(nowMs, this.wallNow(nowMs));
     this.serving.tick(nowMs, this.wallNow(nowMs));
     this.pump(nowMs);
+    this.switchIdentity();
     if (!this.client.busy) {
       this.schedule(nowMs);
       if (this.client.busy) this.pump(nowMs);
@@ -251,6 +252,19 @@ export class Agent {
     // read them: come back at once (h2.ts, "no buffering per stream").
     if (this.conn.backlog) return 0;
     return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
+  }
+
+  /** A new certificate (or back to the token): the next request connects with
+   *  it, before any watch starts (a watch on the token's connection gets
+   *  401). On HTTP/2 the shared connection is renewed too (its watches resume
+   *  on the new one), as client-go does when a kubelet's certificate rotates.
+   *  The certificate arrives with a response, so the API client is idle. */
+  private switchIdentity(): void {
+    const id = this.identity;
+    if (!id.switched) return;
+    id.switched = false;
+    this.client.configureBytes(this.cfg.serverHost.ptr, this.cfg.serverHost.len, this.cfg.serverPort, id.flags);
+    this.client.reconnect();
   }
 
   /** Says which protocol the API connection speaks: at the first one, and
@@ -359,15 +373,6 @@ export class Agent {
   private schedule(nowMs: i64): void {
     if (nowMs < this.retryAtMs) return;
     const id = this.identity;
-    if (id.switched) {
-      // A new certificate (or back to the token): the next request connects
-      // with it; this connection is idle, so nothing in flight is lost.
-      // On HTTP/2 the shared connection is renewed too (its watches resume on
-      // the new one), as client-go does when a kubelet's certificate rotates.
-      id.switched = false;
-      this.client.configureBytes(this.cfg.serverHost.ptr, this.cfg.serverHost.len, this.cfg.serverPort, id.flags);
-      this.client.reconnect();
-    }
     if (id.blocking) {
       if (id.due(nowMs)) this.startIdentity(nowMs);
       return;

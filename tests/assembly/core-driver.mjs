@@ -72,6 +72,9 @@ export async function runCore(cycles, onCycle) {
   core.config("node.ip", "192.0.2.10");
   core.config("platform.memory_bytes", "270336");
   core.config("platform.memory_allocatable_bytes", "131072");
+  // This scripted server answers the newest connection only: no k3s agent
+  // tunnel beside it (tests/assembly/kubelet/tunnel.spec.ts, e2e tunnel).
+  core.config("tunnel.port", "0");
   const rc = ex.init();
   if (rc !== 0) throw new Error(`init() returned ${rc}`);
   let rv = 1;

@@ -38,6 +38,24 @@ export class Cluster {
     return { cert: field('client-certificate-data'), key: field('client-key-data'), ca: readFileSync(this.serverCA) };
   }
   get serverCA() { return path.join(this.dir, 'server-ca.crt'); }
+  /** Starts `k3s-pico-node approver` (build/cli) as the shipped ServiceAccount
+   *  (manifests/pico-serving-approver-rbac.yaml, least privilege), its
+   *  kubeconfig written into `dir`; returns the process, stderr in `.log`. */
+  startApprover(dir) {
+    this.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-serving-approver-rbac.yaml'));
+    const token = this.kubectl('create', 'token', 'k3s-pico-node-approver', '-n', 'kube-system', '--duration', '1h').trim();
+    const kc = path.join(dir, 'approver.kubeconfig');
+    writeFileSync(kc, [
+      'apiVersion: v1', 'kind: Config',
+      `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${this.port}", certificate-authority: "${this.serverCA}"}}]`,
+      `users: [{name: u, user: {token: "${token}"}}]`,
+      'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x', '',
+    ].join('\n'));
+    const p = spawn('node', [path.join(ROOT, 'build/cli/main.js'), 'approver', '--kubeconfig', kc], { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.log = '';
+    p.stderr.on('data', (d) => { p.log += d.toString(); });
+    return p;
+  }
   sh(...args) {
     const r = spawnSync('bash', [CLUSTER_SH, ...args], { env: this.env, encoding: 'utf8', timeout: 20 * 60 * 1000 });
     if (r.status !== 0) throw new Error(`cluster.sh ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);

@@ -14,7 +14,7 @@
 //    node's identity: the right status, and the Lease keeps being renewed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -25,7 +25,6 @@ import { Cluster, SimNode, ROOT, until, hostAddress } from './harness.mjs';
 const PORT = Number(process.env.PICO_E2E_KUBELET_PORT || 17449);
 const cluster = new Cluster({ name: 'kubelet', port: PORT });
 const work = path.join(ROOT, 'build/e2e/kubelet');
-const CLI = path.join(ROOT, 'build/cli/main.js');
 const NODE = 'pico-kubelet-a';
 let node;
 let kubeletPort;
@@ -96,20 +95,8 @@ before(async () => {
   mkdirSync(work, { recursive: true });
   cluster.reset();
   cluster.up();
-  cluster.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-serving-approver-rbac.yaml'));
   admin = cluster.adminTls();
-  // The approver runs as the shipped ServiceAccount (least privilege).
-  const token = cluster.kubectl('create', 'token', 'k3s-pico-node-approver', '-n', 'kube-system', '--duration', '1h').trim();
-  const kc = path.join(work, 'approver.kubeconfig');
-  writeFileSync(kc, [
-    'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${cluster.port}", certificate-authority: "${cluster.serverCA}"}}]`,
-    `users: [{name: u, user: {token: "${token}"}}]`,
-    'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x', '',
-  ].join('\n'));
-  approver = spawn('node', [CLI, 'approver', '--kubeconfig', kc], { stdio: ['ignore', 'ignore', 'pipe'] });
-  approver.log = '';
-  approver.stderr.on('data', (d) => { approver.log += d.toString(); });
+  approver = cluster.startApprover(work);
   kubeletPort = await freePort();
   node = new SimNode({ name: NODE, cluster, dir: path.join(work, 'nodes'), token: cluster.bootstrapToken(), ip: NODE_IP, extra: {
     'kubelet.port': String(kubeletPort),

@@ -15,7 +15,6 @@ import { Cluster, SimNode, ROOT, until } from './harness.mjs';
 const PORT = Number(process.env.PICO_E2E_TUNNEL_PORT || 17453);
 const cluster = new Cluster({ name: 'tunnel', port: PORT, agentTunnel: true });
 const work = path.join(ROOT, 'build/e2e/tunnel');
-const CLI = path.join(ROOT, 'build/cli/main.js');
 const NODE = 'pico-tunnel-a';
 const NODE_IP = '192.0.2.77'; // RFC 5737: documentation only, never routed
 const KUBELET_PORT = 17454;
@@ -32,16 +31,7 @@ before(async () => {
   mkdirSync(work, { recursive: true });
   cluster.reset();
   cluster.up();
-  cluster.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-serving-approver-rbac.yaml'));
-  const token = cluster.kubectl('create', 'token', 'k3s-pico-node-approver', '-n', 'kube-system', '--duration', '1h').trim();
-  const kc = path.join(work, 'approver.kubeconfig');
-  writeFileSync(kc, [
-    'apiVersion: v1', 'kind: Config',
-    `clusters: [{name: c, cluster: {server: "https://127.0.0.1:${cluster.port}", certificate-authority: "${cluster.serverCA}"}}]`,
-    `users: [{name: u, user: {token: "${token}"}}]`,
-    'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x', '',
-  ].join('\n'));
-  approver = spawn('node', [CLI, 'approver', '--kubeconfig', kc], { stdio: ['ignore', 'ignore', 'ignore'] });
+  approver = cluster.startApprover(work);
   node = new SimNode({ name: NODE, cluster, dir: path.join(work, 'nodes'), token: cluster.bootstrapToken(), ip: NODE_IP, extra: {
     'kubelet.port': String(KUBELET_PORT),
     'kubelet.address': '127.0.0.1',

@@ -1,5 +1,6 @@
 // The requests the core sent through the host fake (fake.ts), read as HTTP
 // text, and the checks the API-facing specs make on them.
+import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_IDLE, HTTP_PENDING } from "../../assembly/http/client";
 import { fake_last_handle, fakeTakeOutbound } from "./fake";
 
 /** The bytes sent on the newest connection since the last call ("" if none). */
@@ -29,4 +30,26 @@ export function expectHas(s: string, sub: string): void {
 export function expectLacks(s: string, sub: string): void {
   if (s.includes(sub)) { log(s); log(sub); }
   expect(s.includes(sub)).toBe(false);
+}
+
+/** Polls client `c` until DONE, an error, or `maxPolls` PENDING results;
+ *  returns "done <status> <body>", "pending <body>", "idle <body>" or
+ *  "error <code> <body>". */
+export function settle(c: HttpClient, now: i64, maxPolls: i32 = 3): string {
+  let body = "";
+  let pending = 0;
+  while (true) {
+    const r = c.poll(now);
+    if (r == HTTP_BODY) {
+      body += String.UTF8.decodeUnsafe(c.bodyPtr, <usize>c.bodyLen);
+      continue;
+    }
+    if (r == HTTP_DONE) return "done " + c.status.toString() + " " + body;
+    if (r == HTTP_PENDING) {
+      if (++pending >= maxPolls) return "pending " + body;
+      continue;
+    }
+    if (r == HTTP_IDLE) return "idle " + body;
+    return "error " + r.toString() + " " + body;
+  }
 }

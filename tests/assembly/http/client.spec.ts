@@ -7,28 +7,10 @@ import {
   fakeTakeOutbound, fake_open_handles, fake_connect_count, fake_connect_port, fake_connect_flags, fakeConnectHost,
   fake_auto_connect, fake_send_limit, fake_is_open, FAKE_OP_CONNECT, FAKE_OP_RECV, FAKE_OP_SEND,
 } from "../../fakes/fake";
+import { settle } from "../../fakes/requests";
 
 const OK_RESP = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 5\r\n\r\nhello";
 
-/** Polls until DONE, an error, or `maxPolls` PENDING results; returns a summary. */
-function settle(c: HttpClient, now: i64, maxPolls: i32 = 3): string {
-  let body = "";
-  let pending = 0;
-  while (true) {
-    const r = c.poll(now);
-    if (r == HTTP_BODY) {
-      body += String.UTF8.decodeUnsafe(c.bodyPtr, <usize>c.bodyLen);
-      continue;
-    }
-    if (r == HTTP_DONE) return "done " + c.status.toString() + " " + body;
-    if (r == HTTP_PENDING) {
-      if (++pending >= maxPolls) return "pending " + body;
-      continue;
-    }
-    if (r == HTTP_IDLE) return "idle " + body;
-    return "error " + r.toString() + " " + body;
-  }
-}
 
 function get(c: HttpClient, path: string, now: i64): i32 {
   c.begin("GET", path);

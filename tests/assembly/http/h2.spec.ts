@@ -7,6 +7,7 @@ import {
   fake_reset, fake_last_handle, fake_connect_complete, fake_push_inbound, fake_outbound_len, fake_outbound_take,
   fake_connect_count, fake_is_open, fake_auto_connect, fake_send_limit, fakeAlpn, fakePush, fakeTakeOutbound,
 } from "../../fakes/fake";
+import { settle } from "../../fakes/requests";
 
 // Frame types and flags (RFC 9113 §6).
 const DATA = 0;
@@ -136,24 +137,6 @@ function requestFields(block: Uint8Array): string {
   return s;
 }
 
-function settle(c: HttpClient, now: i64, maxPolls: i32 = 3): string {
-  let body = "";
-  let pending = 0;
-  while (true) {
-    const r = c.poll(now);
-    if (r == HTTP_BODY) {
-      body += String.UTF8.decodeUnsafe(c.bodyPtr, <usize>c.bodyLen);
-      continue;
-    }
-    if (r == HTTP_DONE) return "done " + c.status.toString() + " " + body;
-    if (r == HTTP_PENDING) {
-      if (++pending >= maxPolls) return "pending " + body;
-      continue;
-    }
-    if (r == HTTP_IDLE) return "idle " + body;
-    return "error " + r.toString() + " " + body;
-  }
-}
 
 function get(c: HttpClient, path: string, now: i64, streaming: bool = false): i32 {
   c.begin("GET", path);
