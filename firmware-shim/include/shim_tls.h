@@ -27,6 +27,10 @@ void shim_tls_strerror(int ret, char *out, size_t cap);
  *  the one generator every Mbed TLS call of the shim and the ports uses. */
 int shim_tls_random(void *ctx, unsigned char *out, size_t len);
 
+/** Initialises what the TLS build needs once before any handshake (the PSA
+ *  crypto core of Mbed TLS 3.x); SHIM_OK, or SHIM_E_TLS logged. */
+int32_t shim_tls_init(void);
+
 /** Sets conf up as a client verifying the server against ca (always
  *  required), with shim_tls_random, session tickets and, with
  *  MBEDTLS_SSL_ALPN, the ALPN offer "h2", "http/1.1", or "http/1.1" alone

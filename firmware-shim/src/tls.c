@@ -13,6 +13,10 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
 #include <mbedtls/oid.h>
+#include <mbedtls/version.h>
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
 
 #include "port.h"
 #include "shim.h"
@@ -43,6 +47,37 @@ static void shim_tls_log_failure(int level, const char *what, const char *host, 
 int shim_tls_random(void *ctx, unsigned char *out, size_t len) {
   (void)ctx;
   return port_random(out, len) == (int32_t)len ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
+}
+
+#if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)
+/* PSA's random generator (MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG, psa/crypto_extra.h):
+ * port_random, as for every other Mbed TLS call, instead of a second DRBG
+ * and entropy context inside PSA. */
+psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context_t *context,
+                                             uint8_t *output, size_t output_size,
+                                             size_t *output_length) {
+  (void)context;
+  *output_length = 0;
+  if (port_random(output, output_size) != (int32_t)output_size) {
+    return PSA_ERROR_INSUFFICIENT_ENTROPY;
+  }
+  *output_length = output_size;
+  return PSA_SUCCESS;
+}
+#endif
+
+int32_t shim_tls_init(void) {
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+  /* TLS 1.3 in Mbed TLS 3.x always runs on PSA crypto, which must be
+   * initialised first (docs/use-psa-crypto.md); done here, once, so a failure
+   * is logged as such rather than as a failed handshake. A second call
+   * returns at once (psa_crypto_init). */
+  if (psa_crypto_init() != PSA_SUCCESS) {
+    shim_log(SHIM_LOG_ERROR, "tls: psa_crypto_init failed");
+    return SHIM_E_TLS;
+  }
+#endif
+  return SHIM_OK;
 }
 
 #if defined(MBEDTLS_SSL_ALPN)
@@ -325,6 +360,11 @@ int shim_tls_conf_server(mbedtls_ssl_config *conf, mbedtls_x509_crt *client_ca,
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
   mbedtls_ssl_conf_ca_chain(conf, client_ca, NULL);
   mbedtls_ssl_conf_rng(conf, shim_tls_random, NULL);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_MAJOR >= 3
+  /* TLS 1.3 is for the client (issue 7); the endpoint stays the TLS 1.2
+   * server its tests cover, and its handshakes take no PSA key slots. */
+  mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
   return mbedtls_ssl_conf_own_cert(conf, crt, key);
 #else
   (void)conf;
@@ -366,8 +406,8 @@ static int shim_tls_peer_append(shim_tls_peer_t *peer, const mbedtls_x509_buf *v
 }
 
 /* Keeps the leaf's CN and Organizations while Mbed TLS verifies the chain:
- * builds without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE (the device) drop the
- * certificate after the handshake. The text is only handed out when the
+ * builds without MBEDTLS_SSL_KEEP_PEER_CERTIFICATE drop the certificate
+ * after the handshake. The text is only handed out when the
  * verify result is 0 (shim_tls_peer_settle). Kubernetes reads the user from
  * the CN and the groups from the Organizations (k8s.io/apiserver
  * pkg/authentication/request/x509 CommonNameUserConversion). */

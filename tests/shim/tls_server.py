@@ -9,6 +9,7 @@ Modes:
          with --ca it also reports the client certificate's serial number.
   close  accepts TCP, reads the ClientHello, closes: a handshake cut short.
   silent accepts TCP and never answers (handshake deadline test).
+--tls12 caps TLS at 1.2 (a server without TLS 1.3); "version X" is reported.
 Writes the chosen port to --port-file; exits after one connection or
 --max-seconds (bounded, never left running). Events go to --report.
 """
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--ca")
     ap.add_argument("--plain", action="store_true")
     ap.add_argument("--alpn", help="comma-separated ALPN protocols the server accepts")
+    ap.add_argument("--tls12", action="store_true", help="offer TLS 1.2 at most")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--report")
     ap.add_argument("--max-seconds", type=float, default=20.0)
@@ -75,6 +77,8 @@ def main():
                 ctx.load_verify_locations(a.ca)
             if a.alpn:
                 ctx.set_alpn_protocols(a.alpn.split(","))
+            if a.tls12:
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
             try:
                 conn = ctx.wrap_socket(conn, server_side=True, suppress_ragged_eofs=False)
             except (ssl.SSLError, OSError) as e:
@@ -85,6 +89,7 @@ def main():
             if a.ca:
                 # Which certificate the client presented (renewal tests).
                 report(a.report, "peer serial %s" % conn.getpeercert().get("serialNumber"))
+            report(a.report, "version %s" % conn.version())
         while True:
             try:
                 data = conn.recv(4096)

@@ -74,6 +74,14 @@ set(K3S_SHIM_SOURCES
   ${PICO_DIR}/store.c
   ${PICO_DIR}/store_flash.c)
 add_executable(k3s_pico_node ${K3S_SHIM_SOURCES})
+# TLS 1.3 (MBEDTLS_SSL_PROTO_TLS1_3 in mbedtls_config.h): Mbed TLS 3.6 sources
+# that pico-sdk 2.2.0's pico_mbedtls does not list.
+target_sources(k3s_pico_node PRIVATE
+  ${PICO_MBEDTLS_PATH}/library/ssl_tls13_client.c
+  ${PICO_MBEDTLS_PATH}/library/ssl_tls13_generic.c
+  ${PICO_MBEDTLS_PATH}/library/ssl_tls13_server.c
+  ${PICO_MBEDTLS_PATH}/library/psa_util.c
+  ${PICO_MBEDTLS_PATH}/library/psa_crypto_driver_wrappers_no_static.c)
 # Our sources build with warnings as errors; SDK sources keep the SDK's flags.
 set_source_files_properties(${K3S_SHIM_SOURCES} PROPERTIES COMPILE_OPTIONS "${SHIM_WARNINGS}")
 target_include_directories(k3s_pico_node PRIVATE ${PICO_DIR} ${SHIM_DIR}/include ${SHIM_DIR}

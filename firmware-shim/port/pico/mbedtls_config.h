@@ -2,20 +2,31 @@
  * Mbed TLS 3.6 configuration of the Pico W node (pico-sdk 2.2.0 ships Mbed TLS
  * 3.6.2). Written for what a k3s / kube-apiserver (Go crypto/tls) peer needs,
  * DESIGN.md "Device facts":
- *  - TLS 1.2 client, server always verified (the port sets VERIFY_REQUIRED),
- *    extended master secret (RFC 7627), SNI, session tickets (RFC 5077) so a
- *    watch that the API server closes every 30-60 min resumes cheaply, ALPN
- *    (RFC 7301) so the API server can agree to HTTP/2;
+ *  - TLS 1.3 (RFC 8446) and TLS 1.2 client, server always verified (the port
+ *    sets VERIFY_REQUIRED); the version is the server's choice, Go picks 1.3;
+ *  - TLS 1.2: extended master secret (RFC 7627), SNI, session tickets
+ *    (RFC 5077) so a reconnect resumes cheaply, ALPN (RFC 7301) so the API
+ *    server can agree to HTTP/2 (ALPN and SNI are sent in TLS 1.3 too);
  *  - ECDHE-ECDSA (k3s' P-256 CAs) and ECDHE-RSA (RSA-certified servers such as
- *    kubeadm's) with AES-GCM only (Go's TLS 1.2 preference);
+ *    kubeadm's) with AES-GCM only (Go's TLS 1.2 preference); in TLS 1.3 the
+ *    AES-GCM suites, ECDHE on P-256/P-384, ECDSA or RSA-PSS signatures;
  *  - certificate dates checked: MBEDTLS_HAVE_TIME_DATE with the time from the
  *    port (SNTP), MBEDTLS_PLATFORM_TIME_ALT + mbedtls_platform_set_time;
  *  - entropy from the chip: MBEDTLS_ENTROPY_HARDWARE_ALT, whose
- *    mbedtls_hardware_poll is pico-sdk's pico_mbedtls.c (pico_rand get_rand_64);
- *  - 16 KiB input records (Go ignores max_fragment_length), 4 KiB output.
- * TLS 1.3 is left out: in 3.6 it needs the PSA crypto core
- * (MBEDTLS_USE_PSA_CRYPTO) on top of this, which does not fit the flash budget
- * next to TLS 1.2. Option meanings: Mbed TLS include/mbedtls/mbedtls_config.h.
+ *    mbedtls_hardware_poll is pico-sdk's pico_mbedtls.c (pico_rand get_rand_64),
+ *    seeds the port's CTR_DRBG (port_random), which also feeds PSA;
+ *  - 16 KiB input records (Go ignores max_fragment_length), 2 KiB output.
+ * What TLS 1.3 costs (measured; the API server of the tests, Go's TLS,
+ * negotiates it): flash +31.6 KB, of which PSA crypto ~26 KB (.uf2 payload
+ * 558,848 -> 590,336 B of the 700 KB budget), static RAM +1.7 KB (PSA key
+ * slots, larger session structures), heap peak of the one API session
+ * +3.4 KB (bench/tls.mjs: 27,432 -> 30,808 B), as the peer's chain stays
+ * in the session (MBEDTLS_SSL_KEEP_PEER_CERTIFICATE) and Mbed TLS keeps its
+ * TLS 1.3 handshake state until the connection ends. No TLS 1.3 resumption
+ * (below): a reconnect is a full handshake, and the device keeps no saved
+ * session for a TLS 1.3 server (port/pico/net.c; a saved TLS 1.2 one held
+ * 608 B).
+ * Option meanings: Mbed TLS include/mbedtls/mbedtls_config.h.
  * Compiled in by absolute path (MBEDTLS_CONFIG_FILE), because a bare
  * "mbedtls_config.h" would resolve to Mbed TLS's own default file.
  * The simulator uses this same file when it builds Mbed TLS from source
@@ -70,6 +81,10 @@
 #define MBEDTLS_HMAC_DRBG_C           /* required by ECDSA_DETERMINISTIC */
 #define MBEDTLS_RSA_C
 #define MBEDTLS_PKCS1_V15
+/* RSA-PSS, the only RSA signatures of a TLS 1.3 handshake (RFC 8446 section
+ * 4.2.3): without both, an RSA-certified server fails it. */
+#define MBEDTLS_PKCS1_V21
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C            /* the node's CSR (k3s join) */
@@ -96,21 +111,54 @@
 /* ---- TLS ---- */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_CLI_C
-/* The kubelet endpoint's TLS server (src/tls.c). The device port does not
- * serve yet, so its linker drops this code (no flash cost); the simulator
- * built with this file (build/sim-devtls) serves the endpoint with it. */
+/* The kubelet endpoint's TLS server (src/tls.c), TLS 1.2 only. The device
+ * port does not serve yet, but mbedtls_ssl_handshake_step still links the
+ * server's handshakes (linker map: ssl_tls12_server.c 4.1 KB,
+ * ssl_tls13_server.c 3.6 KB); the simulator built with this file
+ * (build/sim-devtls) serves the endpoint with it. */
 #define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_PROTO_TLS1_3
+/* Full (EC)DHE handshakes only. A PSK mode would let TLS 1.3 resume, but a
+ * saved session would hold the ticket and the peer's chain (2,512 B of heap
+ * measured), the live one its ticket too, a PSK-DHE resumption still runs
+ * ECDHE, and the one HTTP/2 connection is seldom reopened. Without a PSK
+ * mode Go sends no tickets (RFC 8446 section 4.2.9); servers that still do
+ * are skipped, Mbed TLS's default since 3.6.1 (ChangeLog). */
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
+/* RFC 8446 appendix D.4: Go's TLS 1.3 server always sends the dummy
+ * ChangeCipherSpec, which Mbed TLS rejects without this mode
+ * (MBEDTLS_ERR_SSL_INVALID_RECORD, ssl_msg.c). */
+#define MBEDTLS_SSL_TLS1_3_COMPATIBILITY_MODE
+/* Required by Mbed TLS 3.6's TLS 1.3 (check_config.h): the peer's chain
+ * stays in the session instead of its digest, also in a saved TLS 1.2
+ * session (608 -> 2,528 B of heap against the tests' API server). */
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
+/* TLS 1.3's key schedule, HKDF and ECDHE always run on PSA crypto
+ * (docs/use-psa-crypto.md); records and TLS 1.2 stay on the legacy code
+ * (no MBEDTLS_USE_PSA_CRYPTO). psa_crypto_init: src/tls.c shim_tls_init. */
+#define MBEDTLS_PSA_CRYPTO_C
+#define MBEDTLS_HKDF_C
+/* PSA draws from port_random (src/tls.c mbedtls_psa_external_get_random),
+ * the CTR_DRBG over the entropy above, instead of a second DRBG and entropy
+ * context of its own. */
+#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
+/* PSA keys held at once: a TLS 1.3 client handshake holds its ECDHE key and
+ * briefly a Finished key; 8 covers the connection slots (the TLS server
+ * stays TLS 1.2, src/tls.c). The default 32 costs ~1 KB more static RAM. */
+#define MBEDTLS_PSA_KEY_SLOT_COUNT 8
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_SESSION_TICKETS
 #define MBEDTLS_SSL_ALPN /* HTTP/2 to the API server: the client offers h2 (RFC 7301) */
-/* MBEDTLS_SSL_KEEP_PEER_CERTIFICATE off: the chain is verified during the
- * handshake and then dropped (saves RAM per session and per saved ticket). */
-#define MBEDTLS_SSL_CIPHERSUITES                      \
-  MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,    \
+/* The TLS 1.3 suites (RFC 8446 section B.4; Go's server takes both AES-GCM ones),
+ * then the TLS 1.2 ones as before. */
+#define MBEDTLS_SSL_CIPHERSUITES                       \
+  MBEDTLS_TLS1_3_AES_128_GCM_SHA256,                   \
+      MBEDTLS_TLS1_3_AES_256_GCM_SHA384,               \
+      MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, \
       MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, \
       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,   \
       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384

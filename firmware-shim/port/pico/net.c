@@ -16,7 +16,8 @@
  * parsed in place; the key never leaves host memory and is never logged.
  * Without a client certificate there, the node's own identity
  * (identity.c, stored in flash) is presented.
- * Sessions are kept per peer and resumed with tickets (port_session_*).
+ * TLS 1.2 sessions are kept per peer and resumed with tickets
+ * (port_session_*).
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,10 +79,10 @@ static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
  * caused it must then return ERR_ABRT (lwIP raw API rule, tcp.h). */
 static int port_pcb_aborted;
 
-/* Resumption (RFC 5077 tickets): the last session per (host, port, flags),
- * offered on the next connect there; the API server closes watches every
- * 30-60 min and a resumed handshake skips the ECDHE/ECDSA work (~0.9 s of
- * CPU, DESIGN.md). One entry per connection slot. */
+/* Resumption of TLS 1.2 (RFC 5077 tickets): the last session per (host,
+ * port, flags), offered on the next connect there; the API server closes
+ * watches every 30-60 min and a resumed handshake skips the ECDHE/ECDSA work
+ * (~0.9 s of CPU, DESIGN.md). One entry per connection slot. */
 typedef struct {
   int used;
   uint16_t port;
@@ -337,6 +338,9 @@ int32_t port_pico_tls_load(void) {
   const unsigned char *key = port_pem_tlv(FLASH_TLV_KEY_PEM, &key_len);
   int ret;
 
+  if (shim_tls_init() != SHIM_OK) {
+    return SHIM_E_TLS;
+  }
   mbedtls_x509_crt_init(&port_ca);
   mbedtls_x509_crt_init(&port_cert);
   mbedtls_pk_init(&port_key);
@@ -394,6 +398,17 @@ static void port_session_drop(port_session_t *e) {
  * same peer, else the oldest). */
 static void port_session_save(const port_conn_t *c) {
   port_session_t *e = port_session_find(c);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  /* A TLS 1.3 session holds no ticket (the client offers no PSK key
+   * exchange mode, mbedtls_config.h), only the peer's chain; offered again it
+   * would pin the next ClientHello to TLS 1.3 (Mbed TLS ssl_client.c,
+   * ssl_prepare_client_hello). An older TLS 1.2 entry for this peer goes too:
+   * it would pin the next one to TLS 1.2. */
+  if (mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+    port_session_drop(e);
+    return;
+  }
+#endif
   if (e == NULL) {
     e = &port_sessions[port_session_next];
     port_session_next = (port_session_next + 1u) % SHIM_MAX_CONNECTIONS;

@@ -40,9 +40,6 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
-#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
-#include <psa/crypto.h>
-#endif
 
 #include "port.h"
 #include "port_posix.h"
@@ -254,12 +251,9 @@ int32_t port_posix_tls_load(void) {
   int32_t rc = SHIM_E_INVAL;
 
   port_posix_tls_free();
-#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
-  if (psa_crypto_init() != PSA_SUCCESS) {
-    shim_log(SHIM_LOG_ERROR, "tls: psa_crypto_init failed");
+  if (shim_tls_init() != SHIM_OK) {
     return SHIM_E_TLS;
   }
-#endif
   mbedtls_x509_crt_init(&port_ca);
   mbedtls_x509_crt_init(&port_client_ca);
   mbedtls_x509_crt_init(&port_cert);
