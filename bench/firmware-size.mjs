@@ -14,8 +14,9 @@
 //   heap_available_bytes         RAM between the end of .bss and the stack (C heap)
 //   heap_left_estimate_bytes     heap_available minus the one API TLS session at
 //                                peak (the node's requests and watches share one
-//                                HTTP/2 connection): 20.8 KB open + up to 5 KB
-//                                during a handshake (DESIGN.md "Device facts")
+//                                HTTP/2 connection): 30,808 B, bench/tls.mjs's
+//                                tls_heap_peak_one_connection with the device's
+//                                Mbed TLS (TLS 1.3, Go API server)
 // Tools: arm-none-eabi-size -A (sections), arm-none-eabi-nm (heap bounds) and
 // the GNU ld map (-Wl,-Map) for the grouping.
 //   node bench/firmware-size.mjs [build/pico/k3s_pico_node.elf]
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const elf = resolve(process.argv[2] || join(ROOT, 'build/pico/k3s_pico_node.elf'));
 const map = `${elf}.map`;
-const TLS_ONE_SESSION_PEAK = Math.round(25.8 * 1024); // DESIGN.md: 20.8 KB per connection, +3-5 KB in a handshake
+const TLS_ONE_SESSION_PEAK = 30808; // BENCH_TLS_RUNS=5 node bench/tls.mjs: tls_heap_peak_one_connection (TLS 1.3)
 
 if (!existsSync(elf)) {
   console.error('########################################################################');
