@@ -80,9 +80,12 @@ static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
 static int port_pcb_aborted;
 
 /* Resumption of TLS 1.2 (RFC 5077 tickets): the last session per (host,
- * port, flags), offered on the next connect there; the API server closes
- * watches every 30-60 min and a resumed handshake skips the ECDHE/ECDSA work
- * (~0.9 s of CPU, DESIGN.md). One entry per connection slot. */
+ * port, flags), offered on the next connect there. Over HTTP/2 the node
+ * reconnects only after a GOAWAY, a server restart or a new certificate (the
+ * API server ends watch streams, not the connection); a server without
+ * HTTP/2 closes each watch's connection every 30-60 min. A resumed handshake
+ * skips the ECDHE/ECDSA work (~0.9 s of CPU, DESIGN.md). One entry per
+ * connection slot. */
 typedef struct {
   int used;
   uint16_t port;
