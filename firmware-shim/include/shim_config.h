@@ -18,14 +18,19 @@
 /* Open handles at once: 3 API server connections (one HTTP/2 connection
  * carries everything; a server without HTTP/2 needs one for the agent's
  * requests and one per ConfigMap watch, CONFIGMAP_MAX = 2) + 1 kubelet listener +
- * SHIM_KUBELET_MAX_CONNS served connections = 7 by default. A slot itself is
+ * SHIM_KUBELET_MAX_CONNS served connections (+ the tunnel's, below). A slot itself is
  * small (~0.4 KB of static RAM each in port/pico's connection and session
  * tables; port_wait and the loop keep a few words per slot on the stack);
  * each *open TLS session* costs ~21 KB of heap on the device (DESIGN.md
  * "Device facts"), so the device's heap, not this number, bounds how many
  * are up at once: a handshake that finds no heap fails with SHIM_E_NOMEM. */
+/* With a kubelet endpoint, k3s' agent tunnel adds its own connection and one
+ * loopback connection per kubelet connection it pipes (kubelet/tunnel.ts,
+ * TUNNEL_CONNS_MAX = SHIM_KUBELET_MAX_CONNS): 11 handles in the simulator;
+ * the device (no endpoint) keeps 4. */
+#define SHIM_TUNNEL_CONNS (SHIM_KUBELET_MAX_CONNS > 0 ? 1 + SHIM_KUBELET_MAX_CONNS : 0)
 #ifndef SHIM_MAX_CONNECTIONS
-#define SHIM_MAX_CONNECTIONS (3 + 1 + SHIM_KUBELET_MAX_CONNS)
+#define SHIM_MAX_CONNECTIONS (3 + 1 + SHIM_KUBELET_MAX_CONNS + SHIM_TUNNEL_CONNS)
 #endif
 
 /* Host name length for net_connect: a DNS name is at most 253 characters in
