@@ -27,7 +27,7 @@ import { Backoff } from "../k8s/backoff";
 import { NodeConfig } from "../k8s/config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "../k8s/log";
 import { base64Encode } from "../util/base64";
-import { bytesEqualLitNoCase, decLen, formatI64, indexOfByte, lowerAscii, memEqual } from "../util/bytes";
+import { bytesEqualLitNoCase, decLen, formatI64, indexOfByte, memEqual, parseDec } from "../util/bytes";
 import { E_AGAIN, E_CLOSED, E_MALFORMED, OK } from "../util/errors";
 import {
   TUNNEL_ABSENT_RETRY_MS, TUNNEL_ADDR_MAX, TUNNEL_CHUNK, TUNNEL_CONNS_MAX, TUNNEL_HANDSHAKE_MS, TUNNEL_PING_MS,
@@ -107,6 +107,7 @@ export class Tunnel {
   private msgOp: i32 = 0; // opcode of the message being read
   private mh: usize = heap.alloc(<usize>MSG_HEAD_MAX);
   private mhLen: i32 = 0;
+  private mhVarints: i32 = 0; // varints complete in mh
   private mhDone: bool = false;
   private mType: i64 = 0;
   private mConn: i64 = 0;
@@ -229,13 +230,7 @@ export class Tunnel {
     const p = this.rx;
     // "HTTP/1.1 101 ..." (RFC 9112 section 4).
     const sp = indexOfByte(p, end, 0x20);
-    let status = 0;
-    if (sp > 0 && sp + 4 <= end) {
-      for (let i = 1; i <= 3; i++) {
-        const d = <i32>load<u8>(p + <usize>(sp + i)) - 0x30;
-        status = d >= 0 && d <= 9 ? status * 10 + d : -1000;
-      }
-    }
+    const status = sp > 0 && sp + 4 <= end ? <i32>parseDec(p + <usize>(sp + 1), 3) : E_MALFORMED;
     if (status == 404) {
       // Not a k3s server (or one too old): node proxy goes direct there.
       logText(LOG_INFO, utf8("tunnel: the API server has no k3s agent tunnel (404): not needed here; asking again in 10 min"));
@@ -261,6 +256,7 @@ export class Tunnel {
     this.wsHave = 0;
     this.wsNeed = 2;
     this.mhLen = 0;
+    this.mhVarints = 0;
     this.mhDone = false;
     this.backoff.reset();
     lineStart(utf8("tunnel: open to "));
@@ -435,6 +431,7 @@ export class Tunnel {
       if (this.msgOp != 0) return E_MALFORMED; // a new message inside a fragmented one
       this.msgOp = this.wsOp;
       this.mhLen = 0;
+      this.mhVarints = 0;
       this.mhDone = false;
       this.bodyLen = 0;
     }
@@ -496,8 +493,7 @@ export class Tunnel {
 
   /** A varint of the header ended: are all there (id, connID, type[, deadline])? */
   private headerVarintDone(): void {
-    let count = 0;
-    for (let i = 0; i < this.mhLen; i++) if ((load<u8>(this.mh + <usize>i) & 0x80) == 0) count++;
+    const count = ++this.mhVarints;
     if (count == 3) {
       this.mConn = readVarint(this.mh, this.mhLen, 1);
       this.mType = readVarint(this.mh, this.mhLen, 2);
@@ -519,6 +515,7 @@ export class Tunnel {
       if (c != null) c.paused = t == M_PAUSE;
     }
     this.mhLen = 0;
+    this.mhVarints = 0;
     this.mhDone = false;
     this.bodyLen = 0;
     return OK;
@@ -529,19 +526,11 @@ export class Tunnel {
     const p = this.body;
     const n = this.bodyLen;
     const colon = lastIndexOfByte(p, n, 0x3a);
-    let port = -1;
-    if (colon > 0) {
-      port = 0;
-      for (let i = colon + 1; i < n; i++) {
-        const d = <i32>load<u8>(p + <usize>i) - 0x30;
-        port = d >= 0 && d <= 9 && port < 65536 ? port * 10 + d : -1;
-        if (port < 0) break;
-      }
-    }
+    const port = colon > 0 ? parseDec(p + <usize>(colon + 1), n - colon - 1) : E_MALFORMED;
     const tcp = n > 4 && memEqual(p, litPtr(utf8("tcp/")), 4);
     const host = p + 4;
     const hostLen = colon - 4;
-    const ours = tcp && port == this.cfg.kubeletPort && hostLen > 0 &&
+    const ours = tcp && port == <i64>this.cfg.kubeletPort && hostLen > 0 &&
       (bytesEqualLitNoCase(host, hostLen, utf8("127.0.0.1")) || bytesEqualLitNoCase(host, hostLen, utf8("localhost")) ||
         (hostLen == this.cfg.ip.len && memEqual(host, this.cfg.ip.ptr, hostLen)));
     if (!ours) {

@@ -38,10 +38,11 @@ export class Cluster {
     return { cert: field('client-certificate-data'), key: field('client-key-data'), ca: readFileSync(this.serverCA) };
   }
   get serverCA() { return path.join(this.dir, 'server-ca.crt'); }
-  /** Starts `k3s-pico-node approver` (build/cli) as the shipped ServiceAccount
+  /** Builds the CLI and starts `k3s-pico-node approver` as the shipped ServiceAccount
    *  (manifests/pico-serving-approver-rbac.yaml, least privilege), its
    *  kubeconfig written into `dir`; returns the process, stderr in `.log`. */
   startApprover(dir) {
+    execFileSync('npx', ['tsc', '-p', 'cli'], { cwd: ROOT, stdio: 'inherit' });
     this.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-serving-approver-rbac.yaml'));
     const token = this.kubectl('create', 'token', 'k3s-pico-node-approver', '-n', 'kube-system', '--duration', '1h').trim();
     const kc = path.join(dir, 'approver.kubeconfig');

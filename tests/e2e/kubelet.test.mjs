@@ -90,7 +90,6 @@ function leaseRenewTime() {
 }
 
 before(async () => {
-  execFileSync('npx', ['tsc', '-p', 'cli'], { cwd: ROOT, stdio: 'inherit' });
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   cluster.reset();

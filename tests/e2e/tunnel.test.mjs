@@ -7,7 +7,7 @@
 // server's TLS to the kubelet (--kubelet-certificate-authority) runs inside it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster, SimNode, ROOT, until } from './harness.mjs';
@@ -26,7 +26,6 @@ function proxied(p) {
 }
 
 before(async () => {
-  execFileSync('npx', ['tsc', '-p', 'cli'], { cwd: ROOT, stdio: 'inherit' });
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   cluster.reset();
