@@ -15,9 +15,11 @@ cd "$(dirname "$0")/.."
 #   openssl           test certificates for the shim's TLS tests
 #   cmake gcc make    the shim and the simulator
 #   python3-pip       installs the Python packages below (Prometheus parser)
+#   qemu-system-arm   runs test programs built for the RP2040's CPU on an
+#                     emulated Cortex-M0 (tests/m0/run.sh)
 #   gcc-multilib      gcc -m32: bench/wamr-pool.mjs builds WAMR for a 32-bit
 #                     target to measure the pool as the device lays it out
-DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc gcc-multilib make python3 python3-pip)
+DEB_PACKAGES=(wabt libmbedtls-dev gcc-arm-none-eabi libnewlib-arm-none-eabi openssl cmake gcc gcc-multilib make qemu-system-arm python3 python3-pip)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

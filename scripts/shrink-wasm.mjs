@@ -12,16 +12,17 @@
 //      pointer (assembly/rt/bump.ts `offset`), for the heap-growth test and
 //      benchmark;
 //   3. drops the zero stores asc emits for every field in constructors (see
-//      dropZeroFieldInits), re-optimizes for size without names (binaryen
+//      dropZeroFieldInits), moves the start function into init() (see
+//      moveStartIntoInit), re-optimizes for size without names (binaryen
 //      -Oz with ALWAYS_INLINE_MAX, until it stops shrinking) and joins close
-//      data segments, then runs the module once (start function + init()
-//      with no configuration) against an inert host to find the heap end the
-//      core needs, checks that init() allocates nothing and that the memory
-//      it leaves equals what the unmodified module leaves;
+//      data segments, then runs the module once (init() with no
+//      configuration) against an inert host to find the heap end the core
+//      needs, checks that asc's init() allocates nothing after its start
+//      function and that the memory left equals what asc's module leaves;
 //   4. exports __heap_base = that heap end and __data_end = end of static data;
 //   5. verifies: imports only module "host" functions from the ABI table, the
 //      exact export set, 1 page of memory (initial = maximum), no
-//      memory.grow/memory.size.
+//      memory.grow/memory.size, no start function, no memory.init/data.drop.
 // Usage: node scripts/shrink-wasm.mjs <in.wasm with names> <out.wasm>
 // Prints one JSON object with the figures on stdout. Exits 1 on any failure.
 
@@ -126,6 +127,30 @@ function prepare(t) {
   return m;
 }
 
+/** Makes the start function the first thing init() does, once, and removes
+ *  the start section: nothing of the core runs while a runtime instantiates
+ *  it. The device's WAMR adapter (firmware-shim/runtime/wamr/wasm_image.c)
+ *  relies on it: it keeps the data segments out of its RAM copy of the
+ *  module and writes them from flash into linear memory after
+ *  instantiation, before init(), which is only right when no code ran
+ *  before (the start function could read that data). A second init() does
+ *  not run the start function again. */
+function moveStartIntoInit(t) {
+  const start = /\n \(start \$(\S+)\)/.exec(t);
+  if (!start) fail("no start function: did asc's output change?");
+  const m = prepare(t.replace(start[0], ""));
+  const init = binaryen.getExportInfo(m.getExport("init")).value;
+  const info = binaryen.getFunctionInfo(m.getFunction(init));
+  const STARTED = "~started";
+  m.addGlobal(STARTED, binaryen.i32, true, m.i32.const(0));
+  const once = m.if(m.i32.eqz(m.global.get(STARTED, binaryen.i32)),
+    m.block(null, [m.global.set(STARTED, m.i32.const(1)), m.call(start[1], [], binaryen.none)]));
+  m.removeFunction(init);
+  m.addFunction(init, info.params, info.results, info.vars, m.block(null, [once, info.body], info.results));
+  if (!m.validate()) fail("module invalid after moving the start function into init()");
+  return m;
+}
+
 // ---- 1 + 2: rewrite ----
 binaryen.setDebugInfo(true); // keep names while we look things up
 let mod = binaryen.readBinary(fs.readFileSync(input));
@@ -137,7 +162,7 @@ text = replaceGrow(text);
 const reference = prepare(text);
 const referenceBytes = reference.emitBinary();
 reference.dispose();
-mod = prepare(dropZeroFieldInits(text));
+mod = moveStartIntoInit(dropZeroFieldInits(text));
 
 // ---- 3: measure the heap end ----
 // End of static data: the highest active data segment end (segments are named in the text form).
@@ -232,14 +257,16 @@ async function measure(bytes) {
     net_alpn() { return -4; },
     stats_read() { return 0; },
   };
-  // The start function runs during instantiation and only allocates; memory
-  // is attached right after, before anything calls the host.
+  // asc's start function runs during instantiation and only allocates;
+  // memory is attached right after, before anything calls the host.
   const { instance } = await WebAssembly.instantiate(bytes, { host });
   memory = instance.exports.memory;
-  const afterStart = instance.exports.heap_offset() >>> 0;
+  const afterInstantiate = instance.exports.heap_offset() >>> 0;
   const rc = instance.exports.init();
   const afterInit = instance.exports.heap_offset() >>> 0;
-  return { afterStart, afterInit, rc, image: new Uint8Array(memory.buffer).slice() };
+  instance.exports.init(); // a second init() must not allocate again
+  const afterSecondInit = instance.exports.heap_offset() >>> 0;
+  return { afterInstantiate, afterInit, afterSecondInit, rc, image: new Uint8Array(memory.buffer).slice() };
 }
 
 binaryen.setDebugInfo(false);
@@ -250,13 +277,14 @@ optimizeConverged(mod);
 mergeSegments(mod);
 const probe = await measure(mod.emitBinary());
 const expected = await measure(referenceBytes);
-if (probe.afterStart !== expected.afterStart || Buffer.compare(probe.image, expected.image) !== 0) {
-  fail("memory after start + init() differs from asc's module: a dropped zero store was not a no-op");
+if (expected.afterInit !== expected.afterInstantiate) {
+  fail(`init() allocated ${expected.afterInit - expected.afterInstantiate} bytes: everything must be allocated at module start`);
 }
-if (probe.afterInit !== probe.afterStart) {
-  fail(`init() allocated ${probe.afterInit - probe.afterStart} bytes: everything must be allocated at module start`);
+if (probe.afterInit !== expected.afterInit || Buffer.compare(probe.image, expected.image) !== 0) {
+  fail("memory after init() differs from asc's module: a dropped zero store was not a no-op");
 }
-const heapEnd = (probe.afterStart + 15) & ~15;
+if (probe.afterSecondInit !== probe.afterInit) fail("a second init() ran the start function again");
+const heapEnd = (probe.afterInit + 15) & ~15;
 if (heapEnd > PAGES * 65536) fail(`heap end ${heapEnd} exceeds ${PAGES} page(s)`);
 
 // ---- 4: the globals WAMR reads ----
@@ -271,6 +299,8 @@ mod.dispose();
 
 // ---- 5: verify ----
 if (/memory\.(grow|size)/.test(finalText)) fail("memory.grow or memory.size still present");
+if (/\n \(start /.test(finalText)) fail("a start function is left");
+if (/memory\.init|data\.drop/.test(finalText)) fail("memory.init or data.drop: data segments must be active only");
 const compiled = new WebAssembly.Module(out);
 const allowed = abiImports();
 for (const imp of WebAssembly.Module.imports(compiled)) {
@@ -287,7 +317,7 @@ if (!mem || Number(mem[1]) !== PAGES || Number(mem[2]) !== PAGES) {
   fail(`memory must be ${PAGES} page initial = maximum (found ${mem ? mem[0] : "none"})`);
 }
 const check = await measure(out);
-if (check.afterStart !== probe.afterStart) fail("heap end changed after adding the globals");
+if (check.afterInit !== probe.afterInit) fail("heap end changed after adding the globals");
 
 fs.writeFileSync(output, out);
-console.log(JSON.stringify({ core_wasm_size: out.length, heap_base: heapEnd, data_end: dataEnd, heap_after_start: probe.afterStart }));
+console.log(JSON.stringify({ core_wasm_size: out.length, heap_base: heapEnd, data_end: dataEnd, heap_after_init: probe.afterInit }));

@@ -1,7 +1,8 @@
 /*
  * wamr-pool: loads core.wasm into WAMR's fixed pool the way the firmware
  * does (runtime/wamr/runtime_wamr.c: Alloc_With_Pool, the module copied into
- * the pool, classic interpreter, the same stack and app-heap sizes), runs
+ * the pool without its data segments' bytes, which are written into linear
+ * memory after instantiation (runtime/wamr/wasm_image.h), classic interpreter, the same stack and app-heap sizes), runs
  * init() and poll() against an inert host, and prints the pool's use after
  * each step as one JSON object on stdout.
  *
@@ -30,6 +31,7 @@
 
 #include "wasm_export.h"
 
+#include "runtime/wamr/wasm_image.h"
 #include "shim_abi.h"
 
 /* Largest pool and module this tool accepts (the device's are 108 KiB and
@@ -360,6 +362,7 @@ int main(int argc, char **argv) {
   const char *failed = NULL;
   RuntimeInitArgs args;
   uint8_t *copy = NULL;
+  shim_wasm_image_t image;
   wasm_module_t module = NULL;
   wasm_module_inst_t inst = NULL;
   wasm_exec_env_t env = NULL;
@@ -415,15 +418,16 @@ int main(int argc, char **argv) {
   wasm_runtime_register_natives("env", wamr_env_symbols, 1);
   wamr_record("runtime_init");
 
-  copy = wasm_runtime_malloc(size);
+  shim_wasm_image_scan(wamr_module_file, size, &image);
+  copy = wasm_runtime_malloc(image.copy_size);
   if (copy == NULL) {
     failed = wamr_fail("module_copy", error, sizeof(error), "no room for the module copy");
     goto done;
   }
-  memcpy(copy, wamr_module_file, size);
+  shim_wasm_image_copy(wamr_module_file, size, &image, copy);
   wamr_record("module_copy");
 
-  module = wasm_runtime_load(copy, size, error, sizeof(error));
+  module = wasm_runtime_load(copy, image.copy_size, error, sizeof(error));
   if (module == NULL) {
     failed = "load";
     goto done;
@@ -438,6 +442,12 @@ int main(int argc, char **argv) {
   mem = wasm_runtime_get_default_memory(inst);
   if (mem != NULL) {
     linear = (uint32_t)(wasm_memory_get_cur_page_count(mem) * wasm_memory_get_bytes_per_page(mem));
+  }
+  if (shim_wasm_image_write_data(wamr_module_file, &image,
+                                 mem != NULL ? wasm_memory_get_base_address(mem) : NULL,
+                                 linear) != SHIM_OK) {
+    failed = wamr_fail("instantiate", error, sizeof(error), "a data segment lies outside memory");
+    goto done;
   }
   wamr_record("instantiate");
 

@@ -2,8 +2,8 @@
 # Compiles every portable shim source (src/, the wasm2c runtime adapter
 # without the runtime's own sources, the config parser) for the RP2040's
 # Cortex-M0+ with arm-none-eabi-gcc and warnings as errors. The adapter needs
-# a wasm2c header: one is generated from fixtures/minimal.wat. With WAMR_ROOT
-# set, the WAMR adapter is compiled too. Sources over Mbed TLS (src/identity.c,
+# a wasm2c header: one is generated from fixtures/minimal.wat. The WAMR
+# adapter's image splitter always; with WAMR_ROOT set, the adapter too. Sources over Mbed TLS (src/identity.c,
 # src/tls.c) build with the device's mbedtls_config.h against Mbed TLS 3.x
 # headers (MBEDTLS_SOURCE_DIR or PICO_SDK_PATH) or, without them, Debian's
 # 2.28 headers (libmbedtls-dev, which the simulator links): the code serves
@@ -52,6 +52,8 @@ cp "$RT_INC/wasm-rt.h" "$RT_IMPL/wasm-rt-impl.h" "$OUT/"
 "$CC" "${FLAGS[@]}" -I"$OUT" -DSHIM_WASM2C_VERSION='"check"' \
   -c "$SHIM/runtime/wasm2c/runtime_wasm2c.c" -o "$OUT/runtime_wasm2c.o"
 echo "ok runtime/wasm2c/runtime_wasm2c.c"
+"$CC" "${FLAGS[@]}" -c "$SHIM/runtime/wamr/wasm_image.c" -o "$OUT/wasm_image.o"
+echo "ok runtime/wamr/wasm_image.c"
 if [ -n "${WAMR_ROOT:-}" ]; then
   "$CC" "${FLAGS[@]}" -I"$WAMR_ROOT/core/iwasm/include" -c "$SHIM/runtime/wamr/runtime_wamr.c" \
     -o "$OUT/runtime_wamr.o"

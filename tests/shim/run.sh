@@ -11,6 +11,9 @@
 #  - the kubelet endpoint's host side: serving identity, TLS listener,
 #    client identity, deadlines, refusals, stats (kubelet.sh, real openssl
 #    and Python TLS clients)
+#  - the WAMR adapter's image splitter (wasm_image_test.c, on the host and on
+#    an emulated Cortex-M0, tests/m0/run.sh; the real core split and compared
+#    with Node's instantiation, wasm_image_check.mjs)
 #  - the cortex-m0plus cross-compile check (cross-check.sh)
 # Prints one "ok - ..." / "not ok - ..." line per check, then
 # "shim: N passed, N failed"; exits non-zero on any failure.
@@ -33,6 +36,17 @@ trap cleanup EXIT
 
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 nok() { echo "not ok - $1"; fail=$((fail + 1)); [ $# -gt 1 ] && sed 's/^/#   /' "$2" | tail -n 20; return 0; }
+# relay FILE [PREFIX]: counts FILE's "ok - ..." / "not ok - ..." lines, each
+# reported with PREFIX in front.
+relay() {
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      "ok - "*) ok "${2:-}${line#ok - }" ;;
+      "not ok - "*) nok "${2:-}${line#not ok - }" ;;
+    esac
+  done <"$1"
+}
 finish() {
   echo "shim: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]
@@ -69,33 +83,18 @@ fi
 # ---- configuration store ----
 mkdir -p "$TMP/cfg"
 "$BIN/shim-config-test" "$TMP/cfg" >"$TMP/config.out" 2>&1
-while IFS= read -r line; do
-  case "$line" in
-    "ok - "*) ok "${line#ok - }" ;;
-    "not ok - "*) nok "${line#not ok - }" ;;
-  esac
-done <"$TMP/config.out"
+relay "$TMP/config.out"
 grep -q '^ok - config: abi.version' "$TMP/config.out" || nok "config test ran to the end" "$TMP/config.out"
 
 # ---- node identity (issue 6) ----
 bash "$HERE/identity.sh" "$BIN/shim-identity-test" >"$TMP/identity.out" 2>&1
-while IFS= read -r line; do
-  case "$line" in
-    "ok - "*) ok "${line#ok - }" ;;
-    "not ok - "*) nok "${line#not ok - }" ;;
-  esac
-done <"$TMP/identity.out"
+relay "$TMP/identity.out"
 grep -q '^ok - identity: malformed CA hash refused' "$TMP/identity.out" ||
   nok "identity test ran to the end" "$TMP/identity.out"
 
 # ---- the kubelet endpoint (issue 5) ----
 bash "$HERE/kubelet.sh" "$BIN/shim-kubelet-test" >"$TMP/kubelet.out" 2>&1
-while IFS= read -r line; do
-  case "$line" in
-    "ok - "*) ok "${line#ok - }" ;;
-    "not ok - "*) nok "${line#not ok - }" ;;
-  esac
-done <"$TMP/kubelet.out"
+relay "$TMP/kubelet.out"
 grep -Eq '^(not )?ok - kubelet: .*key material' "$TMP/kubelet.out" ||
   nok "kubelet test ran to the end" "$TMP/kubelet.out"
 
@@ -459,12 +458,7 @@ if [ -n "$MBEDTLS_SRC" ]; then
     >"$TMP/devsrv-build.log" 2>&1 &&
     cmake --build "$SB" -j2 --target shim-kubelet-test >>"$TMP/devsrv-build.log" 2>&1; then
     bash "$HERE/kubelet.sh" "$SB/tests/shim/shim-kubelet-test" >"$TMP/devsrv.out" 2>&1
-    while IFS= read -r line; do
-      case "$line" in
-        "ok - kubelet: "*) ok "devtls ${line#ok - }" ;;
-        "not ok - kubelet: "*) nok "devtls ${line#not ok - }" ;;
-      esac
-    done <"$TMP/devsrv.out"
+    relay "$TMP/devsrv.out" "devtls "
     grep -Eq '^(not )?ok - kubelet: .*key material' "$TMP/devsrv.out" ||
       nok "devtls kubelet test ran to the end" "$TMP/devsrv.out"
   else
@@ -472,6 +466,35 @@ if [ -n "$MBEDTLS_SRC" ]; then
   fi
 else
   echo "# SKIPPED (not counted): the device-Mbed-TLS checks need MBEDTLS_SOURCE_DIR=<Mbed TLS 3.x tree> or PICO_SDK_PATH"
+fi
+
+# ---- the WAMR adapter's image splitter ----
+"$BIN/shim-wasm-image-test" >"$TMP/wasm_image.out" 2>&1
+rc=$?
+relay "$TMP/wasm_image.out"
+[ $rc -eq 0 ] || nok "wasm_image test exited $rc" "$TMP/wasm_image.out"
+# The same checks built for the RP2040's CPU and run on an emulated Cortex-M0
+# (tests/m0/run.sh: ARMv6-M, unaligned accesses fault).
+bash "$ROOT/tests/m0/run.sh" "$TMP/wasm_image_m0.elf" -Os -std=c99 -Wall -Wextra -Werror \
+  -I"$ROOT/firmware-shim/include" -I"$ROOT/firmware-shim" "$HERE/wasm_image_test.c" \
+  "$ROOT/firmware-shim/runtime/wamr/wasm_image.c" >"$TMP/wasm_image_m0.out" 2>&1
+rc=$?
+relay "$TMP/wasm_image_m0.out" "cortex-m0 (QEMU): "
+[ $rc -eq 0 ] || nok "cortex-m0 (QEMU): wasm_image test exited $rc" "$TMP/wasm_image_m0.out"
+# The real core, split, against what Node's engine makes of the whole module.
+if [ -f "$ROOT/build/core.wasm" ]; then
+  if "$BIN/shim-wasm-image-test" "$ROOT/build/core.wasm" "$TMP/core-copy.wasm" "$TMP/core.mem" 65536 \
+    >"$TMP/core-split.log" 2>&1; then
+    ok "wasm_image: build/core.wasm split ($(cat "$TMP/core-split.log"))"
+    node "$HERE/wasm_image_check.mjs" "$ROOT/build/core.wasm" "$TMP/core-copy.wasm" "$TMP/core.mem" \
+      >"$TMP/core-check.out" 2>&1
+    relay "$TMP/core-check.out"
+    grep -q '^ok - wasm_image: nothing beyond' "$TMP/core-check.out" || nok "core split check ran to the end" "$TMP/core-check.out"
+  else
+    nok "wasm_image: build/core.wasm could not be split" "$TMP/core-split.log"
+  fi
+else
+  nok "wasm_image: build/core.wasm missing (npm run build:wasm)"
 fi
 
 # ---- cortex-m0plus cross-compile ----

@@ -31,15 +31,17 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    holds (FLASH_CORE_BYTES minus the 16-byte header, flash_layout.h); the
 #    module is read from flash, so this costs no RAM on the device.
 #  - SHIM_WAMR_POOL_BYTES: WAMR's pool holds everything the runtime needs:
-#    the RAM copy of core.wasm the classic interpreter rewrites, the loaded
-#    module's structures, the core's linear memory (served by os_mmap in
-#    wamr_platform/) and the exec env stack (6 KiB, runtime_wamr.c). Measured by
-#    bench/wamr-pool.mjs (these WAMR options and platform layer, 32-bit
-#    build, structure sizes equal to the Thumb build's) for a 64,473-byte
-#    core (HTTP/2, the k3s agent tunnel) with 36,160 bytes of linear memory:
-#    peak 133,536 (module copy 64,480, structures 16,552, instance + memory
-#    44,704, exec env 7,752), smallest working pool 137,664; + 4 KiB margin:
-#    139 KiB. Re-run it when
+#    the RAM copy of core.wasm the classic interpreter rewrites (without the
+#    bytes of its data segments, written from flash into linear memory after
+#    instantiation: runtime/wamr/wasm_image.h), the loaded module's
+#    structures, the core's linear memory (served by os_mmap in
+#    wamr_platform/) and the exec env stack (6 KiB, runtime_wamr.c). Measured
+#    by bench/wamr-pool.mjs (these WAMR options and platform layer, 32-bit
+#    build, structure sizes equal to the Thumb build's) for a 64,343-byte
+#    core (HTTP/2, the k3s agent tunnel; 11,990 bytes of data segments) with
+#    36,176 bytes of linear memory: peak 121,336 (module copy 52,328,
+#    structures 16,488, instance + memory 44,720, exec env 7,752), smallest
+#    working pool 125,432; + 4 KiB margin: 127 KiB. Re-run it when
 #    the core changes. (The budgets, 32 KB core and 24 KB memory, would need
 #    about 86 KB, estimated.) The board logs the real peak at boot
 #    ("mem: WAMR pool peak ...").
@@ -53,7 +55,7 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    8 KiB default leaves the heap to the TLS session.
 #  - SHIM_TLS_VERIFY_TEXT=0: a rejected server certificate is logged with its
 #    verify flags, not mbedtls_x509_crt_verify_info's text (flash).
-set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=65520u SHIM_WAMR_POOL_BYTES=142336u SHIM_KUBELET_MAX_CONNS=0
+set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=65520u SHIM_WAMR_POOL_BYTES=130048u SHIM_KUBELET_MAX_CONNS=0
     SHIM_CERT_STAGE_MAX=4096u SHIM_TLS_VERIFY_TEXT=0)
 
 set(K3S_SHIM_SOURCES
@@ -65,6 +67,7 @@ set(K3S_SHIM_SOURCES
   ${SHIM_DIR}/src/natives.c
   ${SHIM_DIR}/src/tls.c
   ${SHIM_DIR}/runtime/wamr/runtime_wamr.c
+  ${SHIM_DIR}/runtime/wamr/wasm_image.c
   ${PICO_DIR}/main.c
   ${PICO_DIR}/platform.c
   ${PICO_DIR}/flash_regions.c

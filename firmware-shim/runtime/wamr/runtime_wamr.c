@@ -12,10 +12,12 @@
 
 #include "runtime/runtime.h"
 #include "runtime/wamr/runtime_wamr.h"
+#include "runtime/wamr/wasm_image.h"
 #include "shim.h"
 
 /* The pool WAMR allocates everything from: module copy (the classic
- * interpreter rewrites it in RAM), instance, linear memory, stacks. Must fit
+ * interpreter rewrites it in RAM; without the data segments' bytes, see
+ * wasm_image.h), instance, linear memory, stacks. Must fit
  * core.wasm (<= 32 KB) plus its linear memory (<= 24 KB budget) with room;
  * the simulator also runs test fixtures with a 64 KiB page. */
 #ifndef SHIM_WAMR_POOL_BYTES
@@ -142,6 +144,9 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
   uint32_t minor = 0;
   uint32_t patch = 0;
   int32_t rc = SHIM_RT_E_LOAD;
+  shim_wasm_image_t image;
+  uint8_t *memory;
+  uint32_t memory_size = 0;
 
   if (wasm == NULL || size == 0 || size > SHIM_WAMR_MODULE_MAX) {
     snprintf(shim_wamr_error, sizeof(shim_wamr_error), "module missing or larger than %lu bytes",
@@ -167,15 +172,18 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
 
   /* The classic interpreter rewrites the module while loading and keeps
    * pointing into it: it gets a RAM copy from the pool that lives as long as
-   * the module (so the device needs no second static buffer). */
-  shim_wamr_module_copy = wasm_runtime_malloc(size);
+   * the module (so the device needs no second static buffer). The copy
+   * leaves the data segments' bytes out when it can (wasm_image.h); they are
+   * written from the image once the instance has its linear memory. */
+  shim_wasm_image_scan(wasm, size, &image);
+  shim_wamr_module_copy = wasm_runtime_malloc(image.copy_size);
   if (shim_wamr_module_copy == NULL) {
     snprintf(shim_wamr_error, sizeof(shim_wamr_error),
-             "no room in the pool for the %lu-byte module", (unsigned long)size);
+             "no room in the pool for the %lu-byte module", (unsigned long)image.copy_size);
     goto cleanup;
   }
-  memcpy(shim_wamr_module_copy, wasm, size);
-  shim_wamr_module = wasm_runtime_load(shim_wamr_module_copy, size, shim_wamr_error,
+  shim_wasm_image_copy(wasm, size, &image, shim_wamr_module_copy);
+  shim_wamr_module = wasm_runtime_load(shim_wamr_module_copy, image.copy_size, shim_wamr_error,
                                        sizeof(shim_wamr_error));
   if (shim_wamr_module == NULL) {
     goto cleanup;
@@ -184,6 +192,12 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
                                             SHIM_WAMR_APP_HEAP_BYTES, shim_wamr_error,
                                             sizeof(shim_wamr_error));
   if (shim_wamr_inst == NULL) {
+    goto cleanup;
+  }
+  memory = shim_runtime_memory(&memory_size);
+  if (shim_wasm_image_write_data(wasm, &image, memory, memory_size) != SHIM_OK) {
+    snprintf(shim_wamr_error, sizeof(shim_wamr_error),
+             "a data segment lies outside the %lu-byte linear memory", (unsigned long)memory_size);
     goto cleanup;
   }
   shim_wamr_env = wasm_runtime_create_exec_env(shim_wamr_inst, SHIM_WAMR_STACK_BYTES);
@@ -198,8 +212,11 @@ int32_t shim_wamr_load_bytes(const uint8_t *wasm, uint32_t size) {
   }
   rc = SHIM_OK;
   shim_wamr_pool_usage(&pool_used, &pool_total);
-  shim_log(SHIM_LOG_DEBUG, "wamr: pool peak %lu of %lu bytes after load (module %lu bytes)",
-           (unsigned long)pool_used, (unsigned long)pool_total, (unsigned long)size);
+  shim_log(SHIM_LOG_DEBUG,
+           "wamr: pool peak %lu of %lu bytes after load (module %lu bytes, %lu in the pool: "
+           "%lu bytes of data segments written from the image)",
+           (unsigned long)pool_used, (unsigned long)pool_total, (unsigned long)size,
+           (unsigned long)image.copy_size, (unsigned long)(image.split ? image.data_bytes : 0u));
 cleanup:
   if (rc != SHIM_OK) {
     shim_runtime_unload();

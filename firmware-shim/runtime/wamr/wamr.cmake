@@ -12,7 +12,8 @@ target_compile_options(shim_wamr_vmlib PRIVATE -w)
 
 # shim_wamr_core(<name>): the WAMR adapter plus WAMR, as a library the hosts link.
 function(shim_wamr_core name)
-  add_library(${name} OBJECT ${SHIM_DIR}/runtime/wamr/runtime_wamr.c)
+  add_library(${name} OBJECT ${SHIM_DIR}/runtime/wamr/runtime_wamr.c
+              ${SHIM_DIR}/runtime/wamr/wasm_image.c)
   target_include_directories(${name} PRIVATE ${WAMR_ROOT}/core/iwasm/include ${SHIM_DIR}/include
                              ${SHIM_DIR})
   target_compile_options(${name} PRIVATE ${SHIM_WARNINGS})
