@@ -68,15 +68,31 @@ function isSubpath(p: usize, n: i32, l: Lit): bool {
   return hasPrefix(p, n, l) && (n == k || load<u8>(p + <usize>k) == 0x2f);
 }
 
-/** The nodes/<subresource> a request path is authorized as: kubelet's
- *  GetRequestAttributes (pkg/kubelet/server/auth.go) maps /stats to stats,
- *  /metrics to metrics, /logs to log and everything else to proxy (the
- *  fine-grained healthz/pods subresources fall back to proxy there). */
+/** The nodes/<subresource> a request path is authorized as, last: kubelet's
+ *  GetRequestAttributes (pkg/kubelet/server/auth.go, v1.36) maps /stats to
+ *  stats, /metrics to metrics, /logs to log, /checkpoint to checkpoint,
+ *  /statusz to statusz, /flagz to configz and everything else to proxy. */
 export function subresourceOf(p: usize, n: i32): Lit {
   if (isSubpath(p, n, utf8("/stats"))) return utf8("stats");
   if (isSubpath(p, n, utf8("/metrics"))) return utf8("metrics");
   if (isSubpath(p, n, utf8("/logs"))) return utf8("log");
+  if (isSubpath(p, n, utf8("/checkpoint"))) return utf8("checkpoint");
+  if (isSubpath(p, n, utf8("/statusz"))) return utf8("statusz");
+  if (isSubpath(p, n, utf8("/flagz"))) return utf8("configz");
   return utf8("proxy");
+}
+
+/** The fine-grained nodes/<subresource> kubelet asks about first, before
+ *  subresourceOf's (KubeletFineGrainedAuthz: beta in 1.33, GA and locked on
+ *  in 1.36, the version this node reports; same function): /pods and
+ *  /runningpods pods, /healthz healthz, /configz configz; 0 for any other
+ *  path. */
+export function fineSubresourceOf(p: usize, n: i32): Lit {
+  if (isSubpath(p, n, utf8("/pods"))) return utf8("pods");
+  if (isSubpath(p, n, utf8("/healthz"))) return utf8("healthz");
+  if (isSubpath(p, n, utf8("/configz"))) return utf8("configz");
+  if (isSubpath(p, n, utf8("/runningpods"))) return utf8("pods");
+  return 0;
 }
 
 // @ts-ignore: decorator

@@ -9,9 +9,12 @@
 //    the groups O; otherwise `Authorization: Bearer` is checked with a
 //    TokenReview (answers cached KUBELET_TOKEN_TTL_MS); otherwise 401;
 //  - authorization: a SubjectAccessReview for verb (from the method) on
-//    nodes/<subresource> named after this node, the subresource from the
-//    path as kubelet's GetRequestAttributes maps it (stats, metrics, log,
-//    everything else proxy); answers cached (allowed 5 min, denied 30 s);
+//    nodes/<subresource> named after this node, the subresources from the
+//    path as kubelet 1.36's GetRequestAttributes maps it: first the
+//    fine-grained one where there is one (pods, healthz, configz), then,
+//    when that is denied, the coarse one (stats, metrics, log, ...,
+//    everything else proxy); allowed when one is; answers cached per
+//    subresource (allowed 5 min, denied 30 s);
 //  - one request per connection ("Connection: close"), served one connection
 //    at a time through one KUBELET_BUF buffer: the head is read into it, then
 //    the response is written into it chunk by chunk (chunked transfer
@@ -38,7 +41,7 @@ import { bytesEqualLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { NodeConfig, newText, Text } from "../k8s/config";
 import { L_API_VERSION, L_KIND, L_SPEC } from "../k8s/lits";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText } from "../k8s/log";
-import { Routes, ROUTE_NOT_FOUND, ROUTE_NO_PODS, routeOf, subresourceOf } from "./routes";
+import { fineSubresourceOf, Routes, ROUTE_NOT_FOUND, ROUTE_NO_PODS, routeOf, subresourceOf } from "./routes";
 
 const ST_IDLE: i32 = 0; // no connection being served
 const ST_HEAD: i32 = 1; // reading the request head
@@ -95,6 +98,10 @@ export class KubeletServer {
   private head: bool = false;
   private route: i32 = ROUTE_NOT_FOUND;
   private sub: Lit = 0;
+  /** The fine-grained subresource asked about first, 0 when the path has none. */
+  private fine: Lit = 0;
+  /** The subresource being authorized now: fine, then sub. */
+  private trying: Lit = 0;
   private tokenOff: i32 = 0;
   private tokenLen: i32 = 0;
   private status: i32 = 0;
@@ -237,6 +244,8 @@ export class KubeletServer {
     while (pathEnd < sp2 && load<u8>(b + <usize>pathEnd) != 0x3f) pathEnd++;
     this.route = routeOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
     this.sub = subresourceOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
+    this.fine = fineSubresourceOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
+    this.trying = this.fine != 0 ? this.fine : this.sub;
     // Header fields (RFC 9112 section 5): name ":" OWS value OWS CRLF.
     this.tokenLen = 0;
     let p = eol + 2;
@@ -301,7 +310,7 @@ export class KubeletServer {
   private authzKeyNow(): u32 {
     let k = fnv(2166136261, this.user.ptr, this.user.len);
     k = fnv(k ^ 0x0a, this.groups.ptr, this.groups.len);
-    k = fnv(k, litPtr(this.sub), litLen(this.sub));
+    k = fnv(k, litPtr(this.trying), litLen(this.trying));
     return (k ^ <u32>this.verb) | 1; // never 0 (= free slot)
   }
 
@@ -375,7 +384,7 @@ export class KubeletServer {
       w.keyObject(utf8("resourceAttributes"));
       w.kvLit(utf8("verb"), this.verbLit());
       w.kvLit(utf8("resource"), utf8("nodes"));
-      w.kvLit(utf8("subresource"), this.sub);
+      w.kvLit(utf8("subresource"), this.trying);
       w.kvBytes(utf8("name"), this.cfg.name.ptr, this.cfg.name.len);
       w.endObject();
       w.endObject();
@@ -466,8 +475,13 @@ export class KubeletServer {
   }
 
   private decide(allowed: bool, nowMs: i64): void {
+    if (!allowed && this.trying == this.fine && this.fine != 0) {
+      this.trying = this.sub; // kubelet's next attribute: the coarse subresource
+      this.authorize(nowMs);
+      return;
+    }
     if (!allowed) {
-      // kubelet: "Forbidden (user=<u>, verb=<v>, resource=nodes, subresource=<s>)".
+      // kubelet: "Forbidden (user=<u>, verb=<v>, resource=nodes, subresource(s)=[<s>...])".
       this.status = 403;
       this.beginResponse(utf8("text/plain; charset=utf-8"), nowMs);
       return;
@@ -477,7 +491,7 @@ export class KubeletServer {
     lineLit(utf8(" "));
     lineLit(this.verbLit());
     lineLit(utf8(" nodes/"));
-    lineLit(this.sub);
+    lineLit(this.trying);
     lineLit(utf8(" route "));
     lineInt(this.route);
     lineEmit(LOG_DEBUG);
@@ -580,9 +594,14 @@ export class KubeletServer {
     o.add(this.user.ptr, this.user.len);
     o.lit(utf8(", verb="));
     o.lit(this.verbLit());
-    o.lit(utf8(", resource=nodes, subresource="));
+    // The subresources asked about, as Go prints a []string: "[pods proxy]".
+    o.lit(utf8(", resource=nodes, subresource(s)=["));
+    if (this.fine != 0) {
+      o.lit(this.fine);
+      o.lit(utf8(" "));
+    }
     o.lit(this.sub);
-    o.lit(utf8(")\n"));
+    o.lit(utf8("])\n"));
   }
 
   private send(h: i32, nowMs: i64): void {

@@ -170,7 +170,7 @@ test('identities: admin allowed, another node 403, another CA and anonymous 401,
   const other = cluster.issueNodeCert('pico-kubelet-other', path.join(work, 'creds'));
   const o = await direct('/metrics', { cert: readFileSync(other.cert), key: readFileSync(other.key) });
   assert.equal(o.status, 403);
-  assert.match(o.body, /Forbidden \(user=system:node:pico-kubelet-other, verb=get, resource=nodes, subresource=metrics\)/);
+  assert.match(o.body, /Forbidden \(user=system:node:pico-kubelet-other, verb=get, resource=nodes, subresource\(s\)=\[metrics\]\)/);
   // A self-made CA: the endpoint does not trust it, so the client is anonymous.
   const d = path.join(work, 'rogue');
   mkdirSync(d, { recursive: true });
@@ -192,6 +192,18 @@ test('identities: admin allowed, another node 403, another CA and anonymous 401,
   assert.equal((await direct('/metrics', { headers: { Authorization: 'Bearer not-a-token' } })).status, 401);
   assert.equal((await direct('/stats/summary', { headers: { Authorization: `Bearer ${tok('scraper')}` } })).status, 403,
     'nodes/metrics does not grant nodes/stats');
+  // kubelet 1.36's fine-grained authorization: nodes/healthz alone opens
+  // /healthz; /pods asks for nodes/pods, then nodes/proxy.
+  cluster.kubectl('create', 'serviceaccount', 'prober', '-n', 'default');
+  cluster.kubectl('create', 'clusterrole', 'node-healthz', '--verb=get', '--resource=nodes/healthz');
+  cluster.kubectl('create', 'clusterrolebinding', 'prober-node-healthz', '--clusterrole=node-healthz', '--serviceaccount=default:prober');
+  const probe = { headers: { Authorization: `Bearer ${tok('prober')}` } };
+  const hz = await direct('/healthz', probe);
+  assert.equal(hz.status, 200, hz.body);
+  assert.equal(hz.body, 'ok');
+  const pods = await direct('/pods', probe);
+  assert.equal(pods.status, 403, pods.body);
+  assert.match(pods.body, /Forbidden \(user=system:serviceaccount:default:prober, verb=get, resource=nodes, subresource\(s\)=\[pods proxy\]\)/);
 });
 
 test('not available here: the codes a kubelet uses', async () => {

@@ -94,7 +94,7 @@ describe("kubelet endpoint", () => {
     a.poll(T0 + 6, WALL0 + 6);
     const r = answer(h);
     expectHas(r, "HTTP/1.1 403 Forbidden\r\n");
-    expectHas(r, "Forbidden (user=someone, verb=get, resource=nodes, subresource=stats)\n");
+    expectHas(r, "Forbidden (user=someone, verb=get, resource=nodes, subresource(s)=[stats])\n");
   });
 
   it("no certificate, no token: 401 without asking the API server", () => {
@@ -118,16 +118,41 @@ describe("kubelet endpoint", () => {
     const s = sent();
     expect(firstLine(s)).toBe(SAR_PATH);
     expectHas(bodyOf(s), '"user":"system:serviceaccount:mon:prom","groups":["system:serviceaccounts","system:authenticated"]');
-    expectHas(bodyOf(s), '"subresource":"proxy"');
+    // kubelet 1.36 asks about the fine-grained nodes/pods first.
+    expectHas(bodyOf(s), '"subresource":"pods"');
     reply(201, "Created", allowed(true));
     a.poll(T0 + 7, WALL0 + 7);
     const p = answer(h);
     expectHas(p, "Content-Type: application/json\r\n");
     expectHas(p, '{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}');
-    // The token and the review are cached: /healthz goes straight through.
+    // The token is cached; /healthz is nodes/healthz, denied, then nodes/proxy, allowed.
     const h2 = ask(a, "", "GET /healthz HTTP/1.1\r\nauthorization: bearer tok.abc\r\n\r\n", T0 + 8);
-    expect(sent()).toBe("");
+    expectHas(bodyOf(sent()), '"subresource":"healthz"');
+    reply(201, "Created", allowed(false));
+    a.poll(T0 + 9, WALL0 + 9);
+    expectHas(bodyOf(sent()), '"subresource":"proxy"');
+    reply(201, "Created", allowed(true));
+    a.poll(T0 + 10, WALL0 + 10);
     expectHas(answer(h2), "\r\n\r\nok");
+    // Both answers are cached: the next /healthz asks nothing.
+    const h3 = ask(a, "", "GET /healthz HTTP/1.1\r\nAuthorization: Bearer tok.abc\r\n\r\n", T0 + 11);
+    expect(sent()).toBe("");
+    expectHas(answer(h3), "\r\n\r\nok");
+  });
+
+  it("fine-grained and coarse subresource both denied: 403 naming both, as kubelet 1.36 does", () => {
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    const h = ask(a, "someone\ndev", "GET /runningpods/ HTTP/1.1\r\n\r\n", T0 + 5);
+    expectHas(bodyOf(sent()), '"subresource":"pods"');
+    reply(201, "Created", allowed(false));
+    a.poll(T0 + 6, WALL0 + 6);
+    expectHas(bodyOf(sent()), '"subresource":"proxy"');
+    reply(201, "Created", allowed(false));
+    a.poll(T0 + 7, WALL0 + 7);
+    const r = answer(h);
+    expectHas(r, "HTTP/1.1 403 Forbidden\r\n");
+    expectHas(r, "Forbidden (user=someone, verb=get, resource=nodes, subresource(s)=[pods proxy])\n");
   });
 
   it("a token the API server does not accept: 401", () => {
