@@ -3,8 +3,10 @@
 // `k3s-pico-node approver`), measured from a client on this host with the
 // admin's client certificate (one SubjectAccessReview, then cached):
 //  - kubelet_metrics_rps / kubelet_metrics_ms_p50/p99/max: sequential GET
-//    /metrics, each on a new TLS connection (the endpoint answers
-//    "Connection: close"), N requests;
+//    /metrics, each on a new TLS connection ("Connection: close"), N
+//    requests;
+//  - kubelet_metrics_rps_keepalive / _keepalive_ms_p50/p99/max: the same
+//    on one kept-alive connection (no handshake per request), N requests;
 //  - kubelet_heap_per_connection: Mbed TLS heap (pico_heap_used_bytes, the
 //    host's counted allocations, as on the device) with 3 open connections
 //    minus with 1, halved;
@@ -39,12 +41,28 @@ function connect(creds) {
   });
 }
 
-/** Sends GET `p` on `s` and resolves the whole response text once it closes. */
+/** Sends GET `p` on `s` with "Connection: close" and resolves the whole
+ *  response text once it closes. */
 function get(s, p) {
   return new Promise((res, rej) => {
     let data = '';
     s.on('data', (d) => { data += d; });
     s.once('close', () => res(data));
+    s.once('error', rej);
+    s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+/** Sends GET `p` on the kept-alive `s` and resolves the response text at
+ *  its last chunk ("0" CRLF CRLF, RFC 9112 section 7.1). */
+function getKept(s, p) {
+  return new Promise((res, rej) => {
+    let data = '';
+    const onData = (d) => {
+      data += d;
+      if (data.endsWith('\r\n0\r\n\r\n')) { s.off('data', onData); s.off('error', rej); res(data); }
+    };
+    s.on('data', onData);
     s.once('error', rej);
     s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
   });
@@ -91,6 +109,24 @@ try {
   out('kubelet_metrics_ms_p50', Number(pct(ms, 50).toFixed(2)), 'ms');
   out('kubelet_metrics_ms_p99', Number(pct(ms, 99).toFixed(2)), 'ms');
   out('kubelet_metrics_ms_max', Number(Math.max(...ms).toFixed(2)), 'ms');
+
+  // The same on one kept-alive connection.
+  const kept = await connect(creds);
+  const kms = [];
+  const k0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const a = performance.now();
+    const r = await getKept(kept, '/metrics');
+    if (!r.startsWith('HTTP/1.1 200')) throw new Error(`bench/kubelet: ${r.slice(0, 200)}`);
+    kms.push(performance.now() - a);
+  }
+  const ktotal = (performance.now() - k0) / 1000;
+  kept.destroy();
+  out('kubelet_metrics_rps_keepalive', Number((N / ktotal).toFixed(1)), 'requests/s',
+    { requests: N, note: 'sequential, one kept-alive TLS connection' });
+  out('kubelet_metrics_keepalive_ms_p50', Number(pct(kms, 50).toFixed(2)), 'ms');
+  out('kubelet_metrics_keepalive_ms_p99', Number(pct(kms, 99).toFixed(2)), 'ms');
+  out('kubelet_metrics_keepalive_ms_max', Number(Math.max(...kms).toFixed(2)), 'ms');
 
   // Heap per open connection: /metrics with 1 connection, then with 3.
   const one = heapUsed(await get(await connect(creds), '/metrics'));

@@ -15,10 +15,18 @@
 //    when that is denied, the coarse one (stats, metrics, log, ...,
 //    everything else proxy); allowed when one is; answers cached per
 //    subresource (allowed 5 min, denied 30 s);
-//  - one request per connection ("Connection: close"), served one connection
-//    at a time through one KUBELET_BUF buffer: the head is read into it, then
-//    the response is written into it chunk by chunk (chunked transfer
-//    coding, RFC 9112 section 7.1), so no response size is limited by RAM.
+//  - persistent connections (RFC 9112 section 9.3): after a response the
+//    connection waits at the back of the queue for its next request (up to
+//    KUBELET_IDLE_MS) unless the client asked "Connection: close", spoke
+//    HTTP/1.0, sent bytes past its head, the request could not be read, or
+//    no slot would be left for a new client; so a scraper or the API
+//    server's proxy reuses one TLS session instead of a handshake per
+//    request;
+//  - served one connection at a time through one KUBELET_BUF buffer: the
+//    head is read into it, then the response is written into it chunk by
+//    chunk (chunked transfer coding, RFC 9112 section 7.1), so no response
+//    size is limited by RAM; a kept connection with no new request yet
+//    gives its turn to the next one.
 // Limits (util/limits.ts KUBELET_*): connections, head size (431), head and
 // send timeouts (408 / close), review timeout (401 / 500). The reviews are
 // sent by the agent over its API connection (reviewWanted, writeReview,
@@ -34,7 +42,7 @@ import { bytesEqualLitNoCase, lowerAscii } from "../util/bytes";
 import { E_AGAIN, E_NOMEM } from "../util/errors";
 import {
   KUBELET_AUTHZ_ALLOWED_TTL_MS, KUBELET_AUTHZ_CACHE, KUBELET_AUTHZ_DENIED_TTL_MS, KUBELET_BUF,
-  KUBELET_CONNS_MAX, KUBELET_GROUPS_MAX, KUBELET_HEAD_TIMEOUT_MS, KUBELET_LISTEN_RETRY_MS,
+  KUBELET_CONNS_MAX, KUBELET_GROUPS_MAX, KUBELET_HEAD_TIMEOUT_MS, KUBELET_IDLE_MS, KUBELET_LISTEN_RETRY_MS,
   KUBELET_REVIEW_TIMEOUT_MS, KUBELET_SEND_TIMEOUT_MS, KUBELET_TOKEN_TTL_MS, KUBELET_USER_MAX,
 } from "../util/limits";
 import { bytesEqualLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
@@ -87,7 +95,14 @@ export class KubeletServer {
   private listenLogged: i32 = 0;
   /** Accepted handles, oldest first; [0] is being served. */
   private readonly queue: usize = heap.alloc(<usize>KUBELET_CONNS_MAX * 4);
+  /** Per queue entry: when a kept-alive connection waiting for its next
+   *  request is closed; 0 for a connection with no request served yet. */
+  private readonly idleUntil: usize = heap.alloc(<usize>KUBELET_CONNS_MAX * 8);
   private queued: i32 = 0;
+  /** The request allows its connection to stay open after the response. */
+  private keepAlive: bool = false;
+  /** Set by rotate(): the served connection gave its turn away. */
+  private rotated: bool = false;
   private state: i32 = ST_IDLE;
   private deadlineMs: i64 = 0;
   private readonly buf: usize = heap.alloc(<usize>KUBELET_BUF);
@@ -168,26 +183,76 @@ export class KubeletServer {
       if (h == E_NOMEM) continue; // no host slot: the host closed it (and counted it)
       if (h < 0) break; // E_AGAIN: none waiting
       if (this.queued >= KUBELET_CONNS_MAX) { net_close(h); COUNTERS.kubeletDropped++; continue; }
-      store<i32>(this.queue + <usize>this.queued * 4, h);
-      this.queued++;
+      this.push(h, 0);
     }
+    this.closeIdle(nowMs);
     this.serve(nowMs);
   }
 
-  /** The next deadline of the connection being served, or i64.MAX_VALUE. */
+  /** The next deadline: the served connection's, or when a kept one waiting
+   *  in the queue is closed; i64.MAX_VALUE when none. */
   get dueAtMs(): i64 {
-    return this.state == ST_IDLE ? i64.MAX_VALUE : this.deadlineMs;
+    let due = this.state == ST_IDLE ? i64.MAX_VALUE : this.deadlineMs;
+    for (let i = this.state == ST_IDLE ? 0 : 1; i < this.queued; i++) {
+      const u = load<i64>(this.idleUntil + <usize>i * 8);
+      if (u > 0 && u < due) due = u;
+    }
+    return due;
+  }
+
+  // ---- the queue ----
+
+  private push(h: i32, idleUntil: i64): void {
+    store<i32>(this.queue + <usize>this.queued * 4, h);
+    store<i64>(this.idleUntil + <usize>this.queued * 8, idleUntil);
+    this.queued++;
+  }
+
+  /** Takes entry i out of the queue and returns its handle. */
+  private take(i: i32): i32 {
+    const h = load<i32>(this.queue + <usize>i * 4);
+    this.queued--;
+    const n = <usize>(this.queued - i);
+    memory.copy(this.queue + <usize>i * 4, this.queue + <usize>(i + 1) * 4, n * 4);
+    memory.copy(this.idleUntil + <usize>i * 8, this.idleUntil + <usize>(i + 1) * 8, n * 8);
+    return h;
+  }
+
+  /** Closes the kept connections waiting in the queue whose idle time is up
+   *  (the served one watches its own deadline). */
+  private closeIdle(nowMs: i64): void {
+    for (let i = this.state == ST_IDLE ? 0 : 1; i < this.queued;) {
+      const u = load<i64>(this.idleUntil + <usize>i * 8);
+      if (u > 0 && nowMs >= u) net_close(this.take(i));
+      else i++;
+    }
+  }
+
+  /** The served connection, kept and with no new request yet, goes to the
+   *  back of the queue with its idle deadline: the next one is served. */
+  private rotate(): void {
+    const until = this.deadlineMs;
+    this.push(this.take(0), until);
+    this.state = ST_IDLE;
+    this.rotated = true;
   }
 
   // ---- serving ----
 
   private serve(nowMs: i64): void {
+    let rotations = 0;
     for (;;) {
+      if (this.rotated) {
+        this.rotated = false;
+        if (++rotations >= this.queued) return; // every kept connection is idle
+      }
       if (this.state == ST_IDLE) {
         if (this.queued == 0) return;
         this.state = ST_HEAD;
         this.len = 0;
-        this.deadlineMs = nowMs + KUBELET_HEAD_TIMEOUT_MS;
+        this.keepAlive = false;
+        const idle = load<i64>(this.idleUntil);
+        this.deadlineMs = idle > 0 ? idle : nowMs + KUBELET_HEAD_TIMEOUT_MS;
       }
       const h = load<i32>(this.queue);
       const before = this.state;
@@ -202,11 +267,23 @@ export class KubeletServer {
     for (;;) {
       if (this.len >= KUBELET_BUF) { this.fail(431, utf8("request header fields too large\n"), nowMs); return; }
       const r = net_recv(h, this.buf + <usize>this.len, KUBELET_BUF - this.len);
+      const waiting = this.len == 0 && load<i64>(this.idleUntil) > 0; // kept, no new request yet
       if (r == E_AGAIN) {
+        if (waiting) {
+          // Idle too long: closed without an answer, as Go's http.Server does.
+          if (nowMs >= this.deadlineMs) this.finish();
+          else if (this.queued > 1) this.rotate();
+          return;
+        }
         if (nowMs >= this.deadlineMs) this.fail(408, utf8("request head not received in time\n"), nowMs);
         return;
       }
       if (r <= 0) { this.finish(); return; } // closed, or its handshake failed (the host logged it)
+      if (waiting) {
+        // A new request on a kept connection: the head timeout applies now.
+        store<i64>(this.idleUntil, 0);
+        this.deadlineMs = nowMs + KUBELET_HEAD_TIMEOUT_MS;
+      }
       const from = this.len > 3 ? this.len - 3 : 0;
       this.len += r;
       for (let i = from; i + 3 < this.len; i++) {
@@ -232,6 +309,10 @@ export class KubeletServer {
       return;
     }
     this.head = false;
+    // HTTP/1.1 is persistent unless "Connection: close"; HTTP/1.0 is not
+    // (RFC 9112 section 9.3); bytes after the head (a pipelined request or a
+    // body) are not kept for a next turn, so they end the connection too.
+    this.keepAlive = load<u8>(b + <usize>(eol - 1)) == 0x31 && this.len == end + 2;
     if (bytesEqualLit(b, sp1, utf8("GET"))) this.verb = VERB_GET;
     else if (bytesEqualLit(b, sp1, utf8("HEAD"))) { this.verb = VERB_GET; this.head = true; }
     else if (bytesEqualLit(b, sp1, utf8("POST"))) this.verb = VERB_CREATE;
@@ -264,6 +345,8 @@ export class KubeletServer {
           this.tokenOff = v + 7;
           this.tokenLen = ve - v - 7;
         }
+      } else if (bytesEqualLitNoCase(b + <usize>p, c - p, utf8("connection"))) {
+        if (hasCloseToken(b + <usize>v, ve - v)) this.keepAlive = false;
       } else if (bytesEqualLitNoCase(b + <usize>p, c - p, utf8("transfer-encoding")) ||
                  (bytesEqualLitNoCase(b + <usize>p, c - p, utf8("content-length")) &&
                   !(ve - v == 1 && load<u8>(b + <usize>v) == 0x30))) {
@@ -509,6 +592,9 @@ export class KubeletServer {
   /** Answers `status` with a short text body, without authentication (a
    *  request that cannot be read, or a refused one). */
   private fail(status: i32, text: Lit, nowMs: i64): void {
+    // A request that could not be read (400, 408, 413, 431) leaves the
+    // connection's framing unknown: it is closed after the answer.
+    if (status == 400 || status == 408 || status == 413 || status == 431) this.keepAlive = false;
     this.status = status;
     this.route = -1; // the body is failText
     this.failText = text;
@@ -528,7 +614,10 @@ export class KubeletServer {
     o.lit(reason(this.status));
     o.lit(utf8("\r\nContent-Type: "));
     o.lit(ctype);
-    o.lit(utf8("\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n"));
+    o.lit(utf8("\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"));
+    // Kept only while a slot stays free for a new client (KUBELET_IDLE_MS).
+    if (this.keepAlive && this.queued >= KUBELET_CONNS_MAX) this.keepAlive = false;
+    if (!this.keepAlive) o.lit(utf8("Connection: close\r\n"));
     if (this.head) o.lit(utf8("\r\n"));
     else o.lit(utf8("Transfer-Encoding: chunked\r\n\r\n"));
     this.len = o.len;
@@ -606,7 +695,7 @@ export class KubeletServer {
 
   private send(h: i32, nowMs: i64): void {
     for (;;) {
-      if (this.sent >= this.len && !this.nextChunk(nowMs)) { this.finish(); return; }
+      if (this.sent >= this.len && !this.nextChunk(nowMs)) { this.done(nowMs); return; }
       const r = net_send(h, this.buf + <usize>this.sent, this.len - this.sent);
       if (r == E_AGAIN) {
         if (nowMs >= this.deadlineMs) this.finish();
@@ -617,15 +706,40 @@ export class KubeletServer {
     }
   }
 
-  /** Closes the served connection and moves the queue on. */
-  private finish(): void {
-    net_close(load<i32>(this.queue));
-    this.queued--;
-    memory.copy(this.queue, this.queue + 4, <usize>this.queued * 4);
+  /** The response is sent: the connection is kept (to the back of the
+   *  queue, waiting for its next request) or closed. */
+  private done(nowMs: i64): void {
+    if (!this.keepAlive || this.queued >= KUBELET_CONNS_MAX) { this.finish(); return; }
+    this.push(this.take(0), nowMs + KUBELET_IDLE_MS);
     this.state = ST_IDLE;
     this.review = REVIEW_NONE;
     this.len = 0;
   }
+
+  /** Closes the served connection and moves the queue on. */
+  private finish(): void {
+    net_close(this.take(0));
+    this.state = ST_IDLE;
+    this.review = REVIEW_NONE;
+    this.len = 0;
+  }
+}
+
+/** A Connection field value (comma-separated tokens, RFC 9110 section 7.6.1)
+ *  names "close", in any case. */
+function hasCloseToken(p: usize, n: i32): bool {
+  let s = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i == n || load<u8>(p + <usize>i) == 0x2c) {
+      let a = s;
+      let e = i;
+      while (a < e && (load<u8>(p + <usize>a) == 0x20 || load<u8>(p + <usize>a) == 0x09)) a++;
+      while (e > a && (load<u8>(p + <usize>(e - 1)) == 0x20 || load<u8>(p + <usize>(e - 1)) == 0x09)) e--;
+      if (bytesEqualLitNoCase(p + <usize>a, e - a, utf8("close"))) return true;
+      s = i + 1;
+    }
+  }
+  return false;
 }
 
 /** Reason phrases (RFC 9110 section 15) of the statuses sent here. */

@@ -44,8 +44,9 @@ async function freePort() {
   });
 }
 
-/** One HTTPS request straight to the node's endpoint, verifying its serving
- *  certificate against the server CA. Resolves { status, headers, body }. */
+/** One HTTPS request straight to the node's endpoint ("Connection: close":
+ *  read until the node closes), verifying its serving certificate against
+ *  the server CA. Resolves { status, headers, body }. */
 function direct(p, { cert, key, headers = {}, raw, ca = readFileSync(cluster.serverCA), timeoutMs = 20000 } = {}) {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: NODE_IP, port: kubeletPort, ca, cert, key,
@@ -53,7 +54,7 @@ function direct(p, { cert, key, headers = {}, raw, ca = readFileSync(cluster.ser
     let data = '';
     const t = setTimeout(() => { s.destroy(); reject(new Error(`no answer to ${p} within ${timeoutMs} ms`)); }, timeoutMs);
     s.on('secureConnect', () => {
-      s.write(raw ?? `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      s.write(raw ?? `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
     });
     s.on('data', (d) => { data += d.toString('latin1'); });
     s.on('error', (e) => { clearTimeout(t); reject(e); });
@@ -206,11 +207,36 @@ test('identities: admin allowed, another node 403, another CA and anonymous 401,
   assert.match(pods.body, /Forbidden \(user=system:serviceaccount:default:prober, verb=get, resource=nodes, subresource\(s\)=\[pods proxy\]\)/);
 });
 
+test('keep-alive: requests in turn on one TLS connection, as scrapers and the API server proxy send them', async () => {
+  const s = tls.connect({ host: NODE_IP, port: kubeletPort, ca: readFileSync(cluster.serverCA), ...admin,
+    checkServerIdentity: (_h, c) => tls.checkServerIdentity(NODE_IP, c) });
+  await new Promise((res, rej) => { s.once('secureConnect', res); s.once('error', rej); });
+  let data = '';
+  s.on('data', (d) => { data += d.toString('latin1'); });
+  const closed = new Promise((res) => s.once('close', res));
+  // A chunked response ends with the last chunk "0" CRLF CRLF (RFC 9112 section 7.1).
+  const response = async (what) => {
+    await until(`the answer to ${what}`, () => data.includes('\r\n0\r\n\r\n'), 20000, 20);
+    const r = data;
+    data = '';
+    return r;
+  };
+  for (const p of ['/healthz', '/metrics/resource', '/healthz']) {
+    s.write(`GET ${p} HTTP/1.1\r\nHost: ${NODE_IP}\r\n\r\n`);
+    const r = await response(p);
+    assert.match(r, /^HTTP\/1\.1 200 OK\r\n/, r);
+    assert.doesNotMatch(r, /\r\nConnection: close\r\n/i);
+  }
+  s.write(`GET /healthz HTTP/1.1\r\nHost: ${NODE_IP}\r\nConnection: close\r\n\r\n`);
+  await closed;
+  assert.match(data, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*\r\n0\r\n\r\n$/);
+});
+
 test('not available here: the codes a kubelet uses', async () => {
   assert.equal((await direct('/containerLogs/default/p/c', admin)).status, 404);
-  assert.equal((await direct('/exec/default/p/c?command=ls', { ...admin, raw: 'POST /exec/default/p/c?command=ls HTTP/1.1\r\nHost: x\r\n\r\n' })).status, 404);
+  assert.equal((await direct('/exec/default/p/c?command=ls', { ...admin, raw: 'POST /exec/default/p/c?command=ls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' })).status, 404);
   assert.equal((await direct('/nothing', admin)).status, 404);
-  assert.equal((await direct('', { ...admin, raw: 'PUT /metrics HTTP/1.1\r\nHost: x\r\n\r\n' })).status, 405);
+  assert.equal((await direct('', { ...admin, raw: 'PUT /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' })).status, 405);
 });
 
 test('bad input: garbage, huge heads, a slow client, 100 connections; heartbeats go on', async () => {

@@ -10,12 +10,13 @@
  *
  *   0x000000  firmware slot A      704 KiB  (payload budget 700 KB, DESIGN.md)
  *   0x0B0000  firmware slot B      704 KiB  (reserved: a second image for updates)
- *   0x160000  core.wasm slot 0      64 KiB  (header + module, core.wasm budget 32 KB)
- *   0x170000  core.wasm slot 1      64 KiB  (reserved: the next core, swapped on update)
- *   0x180000  config region         64 KiB  (header + key = value text + TLS material)
- *   0x190000  storage region       448 KiB  (device storage, up to the end of flash)
+ *   0x160000  core.wasm slot 0     128 KiB  (header + module: the core is ~64 KB, its
+ *                                          budget 32 KB; 64 KiB slots were outgrown)
+ *   0x180000  core.wasm slot 1     128 KiB  (reserved: the next core, swapped on update)
+ *   0x1A0000  config region         64 KiB  (header + key = value text + TLS material)
+ *   0x1B0000  storage region       320 KiB  (device storage, up to the end of flash)
  *
- * Two complete images (firmware + core) fit: 2 x (704 + 64) KiB = 1536 KiB.
+ * Two complete images (firmware + core) fit: 2 x (704 + 128) KiB = 1664 KiB.
  */
 #ifndef K3S_PICO_FLASH_LAYOUT_H
 #define K3S_PICO_FLASH_LAYOUT_H
@@ -32,13 +33,13 @@
 #define FLASH_FIRMWARE_B_OFFSET 0x0B0000u
 #define FLASH_FIRMWARE_B_BYTES 0x0B0000u
 #define FLASH_CORE_OFFSET 0x160000u
-#define FLASH_CORE_BYTES 0x010000u
-#define FLASH_CORE_B_OFFSET 0x170000u
-#define FLASH_CORE_B_BYTES 0x010000u
-#define FLASH_CONFIG_OFFSET 0x180000u
+#define FLASH_CORE_BYTES 0x020000u
+#define FLASH_CORE_B_OFFSET 0x180000u
+#define FLASH_CORE_B_BYTES 0x020000u
+#define FLASH_CONFIG_OFFSET 0x1A0000u
 #define FLASH_CONFIG_BYTES 0x010000u
-#define FLASH_STORAGE_OFFSET 0x190000u
-#define FLASH_STORAGE_BYTES 0x070000u
+#define FLASH_STORAGE_OFFSET 0x1B0000u
+#define FLASH_STORAGE_BYTES 0x050000u
 
 /*
  * core.wasm slot: a 16-byte header, then the module.
@@ -88,9 +89,9 @@
  * write leaves the previous copy). Per kind, sectors per copy x copies:
  *   client key 1 x 4, serving key 1 x 4, client chain 3 x 4 (a chain up to
  *   SHIM_CERT_STAGE_MAX = 8 KiB of PEM), serving chain 3 x 4, node password
- *   1 x 4. The rest of the storage region (0x1B6000..) is free.
+ *   1 x 4. The rest of the storage region (0x1D6000..) is free.
  */
-#define FLASH_STORE_OFFSET 0x192000u
+#define FLASH_STORE_OFFSET 0x1B2000u
 #define FLASH_STORE_BYTES 0x024000u
 #define FLASH_STORE_COPIES 4u
 

@@ -75,7 +75,8 @@ describe("kubelet endpoint", () => {
     expectHas(m, 'pico_tls_handshakes_total{side="client",result="ok"} 3\n');
     expectHas(m, "# TYPE pico_device_memory_byte gauge\n");
     expectLacks(m, "pico_wifi_rssi_dbm"); // unknown to this host: left out
-    expect(fake_is_open(h)).toBe(0);
+    expectLacks(m, "Connection: close");
+    expect(fake_is_open(h)).toBe(1); // kept for its next request
     // The same user and path again: no second review.
     const h2 = ask(a, APISERVER, "GET /metrics/resource HTTP/1.1\r\n\r\n", T0 + 7);
     expect(sent()).toBe("");
@@ -83,6 +84,66 @@ describe("kubelet endpoint", () => {
     expectHas(res, "node_cpu_usage_seconds_total 0.250000 " + (WALL0 + 7).toString() + "\n"); // stamped when measured
     expectHas(res, "node_memory_working_set_bytes 2800000 ");
     expectHas(res, "resource_scrape_error 0\n");
+  });
+
+  it("keep-alive: the connection waits for its next request, gives its turn away meanwhile, closes when idle", () => {
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    const h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 5);
+    expectHas(bodyOf(sent()), '"subresource":"healthz"');
+    reply(201, "Created", allowed(true));
+    a.poll(T0 + 6, WALL0 + 6);
+    let r = answer(h);
+    expectHas(r, "\r\n\r\nok");
+    expectLacks(r, "Connection: close");
+    expect(fake_is_open(h)).toBe(1);
+    // Another client is served although the idle one came first.
+    const h2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", T0 + 7);
+    r = answer(h2);
+    expectHas(r, "Connection: close\r\n");
+    expectHas(r, "\r\n\r\nok");
+    expect(fake_is_open(h2)).toBe(0);
+    // The kept connection's next request is answered on it.
+    fakePush(h, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    a.poll(T0 + 8, WALL0 + 8);
+    expectHas(answer(h), "\r\n\r\nok");
+    expect(fake_is_open(h)).toBe(1);
+    // Idle for KUBELET_IDLE_MS: closed without an answer; the agent wakes for it.
+    expect(a.kubelet.dueAtMs).toBe(T0 + 8 + 60000);
+    a.poll(T0 + 8 + 60000, WALL0 + 8 + 60000);
+    expect(answer(h)).toBe("");
+    expect(fake_is_open(h)).toBe(0);
+  });
+
+  it("closed after the answer: Connection: close, HTTP/1.0, bytes past the head, a bad request, no slot left free", () => {
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    let h = ask(a, APISERVER, "GET /healthz HTTP/1.0\r\n\r\n", T0 + 5);
+    reply(201, "Created", allowed(true));
+    a.poll(T0 + 6, WALL0 + 6);
+    expectHas(answer(h), "Connection: close\r\n");
+    expect(fake_is_open(h)).toBe(0);
+    h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", T0 + 7);
+    expectHas(answer(h), "Connection: close\r\n");
+    expect(fake_is_open(h)).toBe(0);
+    h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n", T0 + 8);
+    expectHas(answer(h), "Connection: close\r\n");
+    expect(fake_is_open(h)).toBe(0);
+    h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\nX-Big: " + "a".repeat(3000) + "\r\n\r\n", T0 + 9);
+    expectHas(answer(h), "HTTP/1.1 431 ");
+    expect(fake_is_open(h)).toBe(0);
+    // Two kept connections; a third client gets its answer and "Connection: close".
+    const k1 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 10);
+    const k2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 11);
+    expectLacks(answer(k1), "Connection: close");
+    expectLacks(answer(k2), "Connection: close");
+    h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 12);
+    const r = answer(h);
+    expectHas(r, "Connection: close\r\n");
+    expectHas(r, "\r\n\r\nok");
+    expect(fake_is_open(h)).toBe(0);
+    expect(fake_is_open(k1)).toBe(1);
+    expect(fake_is_open(k2)).toBe(1);
   });
 
   it("denied: 403 with kubelet's message; nothing else answered", () => {
