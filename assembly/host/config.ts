@@ -44,6 +44,10 @@ export const CFG_PLATFORM_MACHINE_ID = utf8("platform.machine_id");
  *  client CA it verifies clients with), "0" when not (then the node asks for
  *  no serving certificate). Default 1. */
 export const CFG_PLATFORM_KUBELET_SERVER = utf8("platform.kubelet_server");
+/** Kubelet endpoint connections the host holds at once (shim
+ *  SHIM_KUBELET_MAX_CONNS), decimal; the core uses at most
+ *  KUBELET_CONNS_MAX of them. Default KUBELET_CONNS_MAX. */
+export const CFG_PLATFORM_KUBELET_CONNS = utf8("platform.kubelet_connections");
 /** Size of the device memory region in bytes, decimal (shim SHIM_DEVMEM_BYTES). */
 export const CFG_PLATFORM_DEVMEM_BYTES = utf8("platform.devmem_bytes");
 /** Namespace of the ConfigMaps the node follows. Default "default". */

@@ -4,7 +4,7 @@
 import { config_get, LOG_ERROR } from "../host/imports";
 import {
   CFG_KUBELET_PORT, CFG_NODE_HOSTNAME, CFG_NODE_IP, CFG_NODE_NAME, CFG_PLATFORM_ARCH, CFG_PLATFORM_CPUS,
-  CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE, CFG_PLATFORM_KUBELET_SERVER,
+  CFG_PLATFORM_KERNEL, CFG_PLATFORM_MACHINE_ID, CFG_PLATFORM_MEMORY, CFG_PLATFORM_MEMORY_ALLOCATABLE, CFG_PLATFORM_KUBELET_CONNS, CFG_PLATFORM_KUBELET_SERVER,
   CFG_PLATFORM_OS, CFG_PLATFORM_OS_IMAGE, CFG_PLATFORM_RUNTIME, CFG_SERVER_HOST, CFG_SERVER_PORT, CFG_TUNNEL_PORT,
 } from "../host/config";
 import { E_INVAL, E_MALFORMED, E_NOTFOUND, E_TOOLARGE, OK } from "../util/errors";
@@ -12,7 +12,7 @@ import { bytesEqual, formatI64, parseDec, SCRATCH } from "../util/bytes";
 import { copyLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
 import { L_BYTES, L_CANNOT_BE_READ, L_K3S_PICO_NODE } from "./lits";
 import {
-  CONFIG_NUMBER_MAX, NODE_IP_MAX, NODE_NAME_MAX, PLATFORM_TEXT_MAX, SERVER_HOST_MAX,
+  CONFIG_NUMBER_MAX, KUBELET_CONNS_MAX, NODE_IP_MAX, NODE_NAME_MAX, PLATFORM_TEXT_MAX, SERVER_HOST_MAX,
 } from "../util/limits";
 import { lineEmit, lineInt, lineLit, lineStart } from "./log";
 
@@ -122,6 +122,8 @@ export class NodeConfig {
   memoryAllocatableBytes: i64 = 0;
   /** The host can serve the kubelet endpoint (platform.kubelet_server). */
   kubeletServer: bool = true;
+  /** Endpoint connections held at once: the host's, at most KUBELET_CONNS_MAX. */
+  kubeletConns: i32 = KUBELET_CONNS_MAX;
   /** k3s agent tunnel port (tunnel.port; default server.port, 0 = off). */
   tunnelPort: i32 = DEFAULT_SERVER_PORT;
 
@@ -165,6 +167,9 @@ export class NodeConfig {
     v = this.number(CFG_PLATFORM_KUBELET_SERVER, 1, 0, 1);
     if (v < 0) return <i32>v;
     this.kubeletServer = v == 1;
+    v = this.number(CFG_PLATFORM_KUBELET_CONNS, KUBELET_CONNS_MAX, 0, 65535);
+    if (v < 0) return <i32>v;
+    this.kubeletConns = v < KUBELET_CONNS_MAX ? <i32>v : KUBELET_CONNS_MAX;
     return OK;
   }
 

@@ -182,7 +182,7 @@ export class KubeletServer {
       const h = net_accept(this.listenH);
       if (h == E_NOMEM) continue; // no host slot: the host closed it (and counted it)
       if (h < 0) break; // E_AGAIN: none waiting
-      if (this.queued >= KUBELET_CONNS_MAX) { net_close(h); COUNTERS.kubeletDropped++; continue; }
+      if (this.queued >= this.cfg.kubeletConns) { net_close(h); COUNTERS.kubeletDropped++; continue; }
       this.push(h, 0);
     }
     this.closeIdle(nowMs);
@@ -615,8 +615,9 @@ export class KubeletServer {
     o.lit(utf8("\r\nContent-Type: "));
     o.lit(ctype);
     o.lit(utf8("\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"));
-    // Kept only while a slot stays free for a new client (KUBELET_IDLE_MS).
-    if (this.keepAlive && this.queued >= KUBELET_CONNS_MAX) this.keepAlive = false;
+    // Kept only while a slot stays free for a new client (KUBELET_IDLE_MS):
+    // a host with one slot (the device) closes every connection.
+    if (this.keepAlive && this.queued >= this.cfg.kubeletConns) this.keepAlive = false;
     if (!this.keepAlive) o.lit(utf8("Connection: close\r\n"));
     if (this.head) o.lit(utf8("\r\n"));
     else o.lit(utf8("Transfer-Encoding: chunked\r\n\r\n"));
@@ -709,7 +710,7 @@ export class KubeletServer {
   /** The response is sent: the connection is kept (to the back of the
    *  queue, waiting for its next request) or closed. */
   private done(nowMs: i64): void {
-    if (!this.keepAlive || this.queued >= KUBELET_CONNS_MAX) { this.finish(); return; }
+    if (!this.keepAlive || this.queued >= this.cfg.kubeletConns) { this.finish(); return; }
     this.push(this.take(0), nowMs + KUBELET_IDLE_MS);
     this.state = ST_IDLE;
     this.review = REVIEW_NONE;

@@ -28,7 +28,7 @@ import { NodeConfig } from "../k8s/config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "../k8s/log";
 import { base64Encode } from "../util/base64";
 import { bytesEqualLitNoCase, decLen, formatI64, indexOfByte, memEqual, parseDec } from "../util/bytes";
-import { E_AGAIN, E_CLOSED, E_MALFORMED, OK } from "../util/errors";
+import { E_AGAIN, E_CLOSED, E_MALFORMED, E_UNSUPPORTED, OK } from "../util/errors";
 import {
   TUNNEL_ABSENT_RETRY_MS, TUNNEL_ADDR_MAX, TUNNEL_CHUNK, TUNNEL_CONNS_MAX, TUNNEL_HANDSHAKE_MS, TUNNEL_PING_MS,
   TUNNEL_RX_CAP, TUNNEL_SILENT_MS,
@@ -59,6 +59,7 @@ const TS_OFF: i32 = 0; // not wanted (no kubelet endpoint, tunnel.port 0, not jo
 const TS_WAIT: i32 = 1; // waiting for retryAtMs
 const TS_UPGRADE: i32 = 2; // sending the upgrade request, reading the 101
 const TS_OPEN: i32 = 3;
+const TS_UNSUPPORTED: i32 = 4; // the host cannot open it (E_UNSUPPORTED): not asked again
 
 /** Largest frame header we send: 2 + 2 (16-bit length) + 4 (mask). */
 const WS_HEAD_MAX: i32 = 8;
@@ -141,6 +142,7 @@ export class Tunnel {
       this.retryAtMs = nowMs;
     }
     this.flags = flags;
+    if (this.state == TS_UNSUPPORTED) return;
     if (this.state == TS_WAIT) {
       if (nowMs < this.retryAtMs) return;
       this.start(nowMs);
@@ -167,6 +169,13 @@ export class Tunnel {
   private start(nowMs: i64): void {
     const c = this.cfg;
     const h = net_connect(c.serverHost.ptr, c.serverHost.len, c.tunnelPort, this.flags | NET_HTTP1);
+    if (h == E_UNSUPPORTED) {
+      // A host with one TLS session to spare (the device) keeps it for the
+      // endpoint: node proxy reaches it only where the API server dials nodes.
+      logText(LOG_INFO, utf8("tunnel: this host cannot open the k3s agent tunnel; node proxy needs the API server to reach the endpoint directly"));
+      this.state = TS_UNSUPPORTED;
+      return;
+    }
     if (h < 0) {
       this.fail(utf8("cannot connect"), h, nowMs);
       return;

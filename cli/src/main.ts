@@ -5,7 +5,7 @@
 //   k3s-pico-node rbac apply [--kubeconfig F]
 //   k3s-pico-node config write --node NAME --server https://HOST:PORT --ca FILE --token T
 //       [--node-ip IP] [--wifi-ssid S --wifi-password P] [--country GB] (--uf2 OUT.uf2 | --sim OUT.conf)
-//       [--client-ca FILE] (--sim only: the kubelet endpoint's client CA)
+//       [--client-ca FILE] (the kubelet endpoint's client CA)
 //   k3s-pico-node approver [--kubeconfig F] [--once]
 //       approves the nodes' kubelet-serving CSRs by k0s' rule (approver.ts);
 //       least-privilege RBAC for it: manifests/pico-serving-approver-rbac.yaml
@@ -28,7 +28,7 @@ const USAGE = `usage:
   k3s-pico-node rbac apply [--kubeconfig FILE]
   k3s-pico-node config write --node NAME --server https://HOST:PORT --ca FILE --token TOKEN
       [--node-ip IP] [--wifi-ssid SSID --wifi-password PASS] [--country CC] (--uf2 OUT.uf2 | --sim OUT.conf)
-      [--client-ca FILE]  (--sim: the cluster's client CA, for the node's kubelet endpoint)
+      [--client-ca FILE]  (the cluster's client CA, for the node's kubelet endpoint)
   k3s-pico-node approver [--kubeconfig FILE] [--once]
       approve kubelet-serving CSRs of nodes whose SANs are their Node's addresses;
       --once judges the pending ones and exits, otherwise it keeps watching`;
@@ -111,9 +111,6 @@ function configWrite(args: string[]): void {
     if (!values[k]) throw new CliError(`config write needs --${k}.`, 2);
   }
   if (!values.uf2 === !values.sim) throw new CliError('config write needs exactly one of --uf2 OUT.uf2 or --sim OUT.conf.', 2);
-  // The device has no kubelet endpoint yet (its lwIP server side is not
-  // written), so its config region holds no client CA.
-  if (values['client-ca'] && values.uf2) throw new CliError('--client-ca is for --sim only: the device has no kubelet endpoint yet.', 2);
   const s: NodeSettings = {
     node: values.node!, server: values.server!, caFile: values.ca!, clientCaFile: values['client-ca'], token: values.token,
     nodeIp: values['node-ip'] ?? (values.sim ? '127.0.0.1' : undefined),

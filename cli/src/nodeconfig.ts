@@ -112,10 +112,11 @@ export function writeSimConfig(s: NodeSettings, out: string): { config: string; 
 }
 
 /** Writes the UF2 for the device's config region: the text the simulator
- *  gets, the CA bundle (named where it is) as a TLV record. */
+ *  gets, the CA bundles (named where they are) as TLV records. */
 export function writeConfigUf2(s: NodeSettings, out: string): number {
   const caPath = path.resolve(s.caFile);
-  const uf2: Uint8Array = configUf2(configImageFromText(configText(s, caPath), path.dirname(caPath)));
+  const clientCaPath = s.clientCaFile === undefined ? undefined : path.resolve(s.clientCaFile);
+  const uf2: Uint8Array = configUf2(configImageFromText(configText(s, caPath, clientCaPath), path.dirname(caPath)));
   writeFileSync(out, uf2);
   return uf2.length;
 }

@@ -27,8 +27,11 @@
 /* With a kubelet endpoint, k3s' agent tunnel adds its own connection and one
  * loopback connection per kubelet connection it pipes (kubelet/tunnel.ts,
  * TUNNEL_CONNS_MAX = SHIM_KUBELET_MAX_CONNS): 11 handles in the simulator;
- * the device (no endpoint) keeps 4. */
+ * the device (one endpoint connection, no tunnel: SHIM_TUNNEL_CONNS 0,
+ * firmware.cmake) keeps 5. */
+#ifndef SHIM_TUNNEL_CONNS
 #define SHIM_TUNNEL_CONNS (SHIM_KUBELET_MAX_CONNS > 0 ? 1 + SHIM_KUBELET_MAX_CONNS : 0)
+#endif
 #ifndef SHIM_MAX_CONNECTIONS
 #define SHIM_MAX_CONNECTIONS (3 + 1 + SHIM_KUBELET_MAX_CONNS + SHIM_TUNNEL_CONNS)
 #endif

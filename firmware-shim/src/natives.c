@@ -91,6 +91,7 @@ static int32_t shim_platform_get(const char *key, char *out, size_t cap) {
       {"platform.memory_bytes", SHIM_PLATFORM_MEMORY_BYTES},
       {"platform.memory_allocatable_bytes", SHIM_PLATFORM_MEMORY_ALLOCATABLE_BYTES},
       {"platform.cpu_cores", SHIM_PLATFORM_CPU_CORES},
+      {"platform.kubelet_connections", SHIM_KUBELET_MAX_CONNS},
   };
   const char *text;
   size_t i;

@@ -68,30 +68,11 @@ test('config write --sim: keys, CA copied beside it, CA hash, mode 0600', () => 
   assert.equal(statSync(conf).mode & 0o777, 0o600);
 });
 
-test('config write --sim --client-ca: the kubelet endpoint\'s client CA beside it; not for --uf2', () => {
-  const r = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
-    '--client-ca', ca, '--sim', 'pico-k.conf');
-  assert.equal(r.status, 0, r.stderr);
-  const m = parseConf(readFileSync(path.join(dir, 'pico-k.conf'), 'utf8'));
-  assert.equal(m.get('tls.client_ca_file'), 'pico-k-client-ca.pem');
-  assert.deepEqual(readFileSync(path.join(dir, 'pico-k-client-ca.pem')), readFileSync(ca));
-  const u = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
-    '--client-ca', ca, '--uf2', 'pico-k.uf2');
-  assert.equal(u.status, 2);
-  assert.match(u.stderr, /--client-ca is for --sim only/);
-  assert.ok(!existsSync(path.join(dir, 'pico-k.uf2')));
-  const bad = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
-    '--client-ca', path.join(dir, 'nope.pem'), '--sim', 'pico-k2.conf');
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /cannot read the CA bundle .*nope\.pem/);
-});
-
-test('config write --uf2: blocks, family ID, region, CRC, secrets outside the text', () => {
-  const r = cli('config', 'write', '--node', 'pico-2', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
-    '--wifi-ssid', 'home net', '--wifi-password', 'correct horse', '--country', 'GB', '--node-ip', '10.1.2.50', '--uf2', 'pico-2.uf2');
-  assert.equal(r.status, 0, r.stderr);
+/** A config UF2 checked block by block (magic, family, addresses inside the
+ *  config region, in order) and its region read back: { text, tlvs }. */
+function readConfigUf2(file) {
   const L = layout();
-  const buf = readFileSync(path.join(dir, 'pico-2.uf2'));
+  const buf = readFileSync(file);
   assert.equal(buf.length % 512, 0);
   const n = buf.length / 512;
   const image = Buffer.alloc(n * 256);
@@ -117,14 +98,6 @@ test('config write --uf2: blocks, family ID, region, CRC, secrets outside the te
   const H = L.CONFIG_HEADER_BYTES;
   assert.equal(image.readUInt32LE(16), crc32(image.subarray(H, H + textLen + tlvLen)), 'CRC-32 of text + TLVs');
   const text = image.subarray(H, H + textLen).toString('utf8');
-  const m = parseConf(text);
-  assert.equal(m.get('node.name'), 'pico-2');
-  assert.equal(m.get('wifi.ssid'), 'home net');
-  assert.equal(m.get('wifi.country'), 'GB');
-  assert.equal(m.get('node.ip'), '10.1.2.50');
-  assert.equal(m.get('bootstrap.token'), TOKEN);
-  assert.ok(!text.includes('correct horse'), 'the Wi-Fi password is not in the text the core can read');
-  assert.ok(!m.has('tls.ca_file'), 'the CA goes into a TLV record');
   // TLV records: type u16, reserved u16, length u32, value padded to 4.
   const tlvs = new Map();
   for (let p = H + textLen; p < H + textLen + tlvLen;) {
@@ -133,6 +106,43 @@ test('config write --uf2: blocks, family ID, region, CRC, secrets outside the te
     tlvs.set(type, image.subarray(p + 8, p + 8 + len));
     p += 8 + ((len + 3) & ~3);
   }
+  return { text, tlvs };
+}
+
+test('config write --client-ca: the kubelet endpoint\'s client CA beside the sim config, a TLV in the UF2', () => {
+  const r = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', ca, '--sim', 'pico-k.conf');
+  assert.equal(r.status, 0, r.stderr);
+  const m = parseConf(readFileSync(path.join(dir, 'pico-k.conf'), 'utf8'));
+  assert.equal(m.get('tls.client_ca_file'), 'pico-k-client-ca.pem');
+  assert.deepEqual(readFileSync(path.join(dir, 'pico-k-client-ca.pem')), readFileSync(ca));
+  const u = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', ca, '--uf2', 'pico-k.uf2');
+  assert.equal(u.status, 0, u.stderr);
+  const L = layout();
+  const { text, tlvs } = readConfigUf2(path.join(dir, 'pico-k.uf2'));
+  assert.ok(!parseConf(text).has('tls.client_ca_file'), 'the client CA goes into a TLV record');
+  assert.deepEqual(tlvs.get(L.TLV_CLIENT_CA_PEM), Buffer.concat([readFileSync(ca), Buffer.from([0])]));
+  const bad = cli('config', 'write', '--node', 'pico-k', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--client-ca', path.join(dir, 'nope.pem'), '--sim', 'pico-k2.conf');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /cannot read the CA bundle .*nope\.pem/);
+});
+
+test('config write --uf2: blocks, family ID, region, CRC, secrets outside the text', () => {
+  const r = cli('config', 'write', '--node', 'pico-2', '--server', 'https://10.1.2.3:6443', '--ca', ca, '--token', TOKEN,
+    '--wifi-ssid', 'home net', '--wifi-password', 'correct horse', '--country', 'GB', '--node-ip', '10.1.2.50', '--uf2', 'pico-2.uf2');
+  assert.equal(r.status, 0, r.stderr);
+  const L = layout();
+  const { text, tlvs } = readConfigUf2(path.join(dir, 'pico-2.uf2'));
+  const m = parseConf(text);
+  assert.equal(m.get('node.name'), 'pico-2');
+  assert.equal(m.get('wifi.ssid'), 'home net');
+  assert.equal(m.get('wifi.country'), 'GB');
+  assert.equal(m.get('node.ip'), '10.1.2.50');
+  assert.equal(m.get('bootstrap.token'), TOKEN);
+  assert.ok(!text.includes('correct horse'), 'the Wi-Fi password is not in the text the core can read');
+  assert.ok(!m.has('tls.ca_file'), 'the CA goes into a TLV record');
   assert.deepEqual(tlvs.get(L.TLV_CA_PEM), Buffer.concat([readFileSync(ca), Buffer.from([0])]));
   assert.equal(tlvs.get(L.TLV_WIFI_PSK).toString('latin1'), 'correct horse\0');
   assert.equal(tlvs.has(L.TLV_KEY_PEM), false, 'no private key: the device makes its own');

@@ -50,7 +50,7 @@ export function readLayout(path = DEFAULT_LAYOUT_HEADER) {
   for (const k of ['XIP_BASE', 'TOTAL_BYTES', 'FIRMWARE_OFFSET', 'FIRMWARE_BYTES', 'CORE_OFFSET',
     'CORE_BYTES', 'CORE_B_OFFSET', 'CORE_MAGIC', 'CORE_HEADER_BYTES', 'CONFIG_OFFSET',
     'CONFIG_BYTES', 'CONFIG_MAGIC', 'CONFIG_VERSION', 'CONFIG_HEADER_BYTES', 'TLV_CA_PEM',
-    'TLV_CERT_PEM', 'TLV_KEY_PEM', 'TLV_WIFI_PSK']) {
+    'TLV_CERT_PEM', 'TLV_KEY_PEM', 'TLV_WIFI_PSK', 'TLV_CLIENT_CA_PEM']) {
     if (!(k in layout)) throw new Error(`${path}: FLASH_${k} is not defined`);
   }
   return layout;
@@ -109,12 +109,13 @@ function pemValue(what, bytes) {
 }
 
 /** The config region image: header, `key = value` text, TLV records for
- *  the CA bundle, client certificate and key and the Wi-Fi passphrase (each
- *  optional). */
-export function configImage(text, { ca, cert, key, wifiPsk } = {}, { layout = readLayout() } = {}) {
+ *  the CA bundle, client certificate and key, the Wi-Fi passphrase and the
+ *  kubelet endpoint's client CA (each optional). */
+export function configImage(text, { ca, cert, key, wifiPsk, clientCa } = {}, { layout = readLayout() } = {}) {
   const textBytes = Buffer.from(text, 'utf8');
   const records = [];
   if (ca) records.push(tlv(layout.TLV_CA_PEM, pemValue('CA bundle', ca)));
+  if (clientCa) records.push(tlv(layout.TLV_CLIENT_CA_PEM, pemValue('client CA bundle', clientCa)));
   if (cert) records.push(tlv(layout.TLV_CERT_PEM, pemValue('certificate', cert)));
   if (key) records.push(tlv(layout.TLV_KEY_PEM, pemValue('key', key)));
   if (wifiPsk !== undefined) {
@@ -139,13 +140,14 @@ export function configImage(text, { ca, cert, key, wifiPsk } = {}, { layout = re
 }
 
 /** Builds the device config image from a simulator config's text: it stays
- *  as it is except the tls.ca_file / tls.cert_file / tls.key_file lines,
- *  whose files (relative to dir) become TLV records, and wifi.password,
+ *  as it is except the tls.ca_file / tls.cert_file / tls.key_file /
+ *  tls.client_ca_file lines, whose files (relative to dir) become TLV
+ *  records, and wifi.password,
  *  which becomes a TLV the core cannot read. So one config serves the
  *  simulator and the device. */
 export function configImageFromText(text, dir, options = {}) {
   const material = {};
-  const files = { 'tls.ca_file': 'ca', 'tls.cert_file': 'cert', 'tls.key_file': 'key' };
+  const files = { 'tls.ca_file': 'ca', 'tls.cert_file': 'cert', 'tls.key_file': 'key', 'tls.client_ca_file': 'clientCa' };
   const kept = [];
   for (const line of text.split('\n')) {
     const m = /^\s*([A-Za-z0-9._-]+)\s*=\s*(.*?)\s*$/.exec(line);

@@ -47,15 +47,18 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    ("mem: WAMR pool peak ...").
 #    The fast interpreter needs ~90 KB more (host: 185 KB vs 97.5 KB peak)
 #    and 6.8 KB more flash, so the classic one is used.
-#  - SHIM_KUBELET_MAX_CONNS=0: the device port has no TCP/TLS server yet
-#    (net_listen answers E_UNSUPPORTED), so no slots are kept for kubelet
-#    clients: 4 connection slots instead of 7 (~1.2 KB of static RAM).
+#  - SHIM_KUBELET_MAX_CONNS=1, SHIM_TUNNEL_CONNS=0: the kubelet endpoint
+#    serves one connection at a time (each open TLS session is ~21 KB of
+#    heap next to the API server's; the core then closes every connection
+#    after its answer, no keep-alive) and there is no agent tunnel (NET_HTTP1
+#    is E_UNSUPPORTED here): 5 connection slots instead of 11.
 #  - SHIM_CERT_STAGE_MAX: the staged certificate (identity.c, static RAM):
 #    base64 of a PEM leaf + two P-256 CAs is ~3.6 KB; 4 KiB instead of the
 #    8 KiB default leaves the heap to the TLS session.
 #  - SHIM_TLS_VERIFY_TEXT=0: a rejected server certificate is logged with its
 #    verify flags, not mbedtls_x509_crt_verify_info's text (flash).
-set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=131056u SHIM_WAMR_POOL_BYTES=131072u SHIM_KUBELET_MAX_CONNS=0
+set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=131056u SHIM_WAMR_POOL_BYTES=131072u SHIM_KUBELET_MAX_CONNS=1
+    SHIM_TUNNEL_CONNS=0
     SHIM_CERT_STAGE_MAX=4096u SHIM_TLS_VERIFY_TEXT=0)
 
 set(K3S_SHIM_SOURCES

@@ -73,6 +73,8 @@
 #define FLASH_TLV_KEY_PEM 3u  /* the node's private key: never given to the core */
 #define FLASH_TLV_WIFI_PSK 4u /* Wi-Fi passphrase (wifi.password), NUL-terminated: kept
                                * out of the config text so the core cannot read it */
+#define FLASH_TLV_CLIENT_CA_PEM 5u /* the cluster's client CA: the kubelet endpoint's
+                                    * clients are verified against it */
 
 /*
  * Device memory (ConfigMaps, port/pico/devmem.c): the first two sectors of the

@@ -10,10 +10,12 @@
  * FLASH_TLV_KEY_PEM: the operator's static identity) take precedence: then
  * net.c uses them and the stored identity is not loaded.
  *
- * Slot 0 certificates are double-buffered as in the simulator: an install
- * builds the chain and TLS configuration in the spare entry and switches to
- * it; the previous one lives until the install after next, so connections
- * opened with it keep going.
+ * Both slots (0: the client identity, 1: the kubelet serving certificate)
+ * are double-buffered as in the simulator: an install builds the chain and
+ * TLS configuration (slot 0: client, slot 1: the endpoint's server) in the
+ * spare entry and switches to it; the previous one lives until the install
+ * after next, so connections opened with it keep going. One staging buffer
+ * serves both: the core fetches one certificate at a time.
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,14 +48,17 @@ typedef struct {
 
 static const uint32_t port_id_key_kind[SHIM_KEY_SLOTS] = {PORT_STORE_KEY_CLIENT,
                                                           PORT_STORE_KEY_SERVING};
+static const uint32_t port_id_cert_kind[SHIM_KEY_SLOTS] = {PORT_STORE_CERT_CLIENT,
+                                                           PORT_STORE_CERT_SERVING};
 static mbedtls_pk_context port_id_keys[SHIM_KEY_SLOTS];
 static int port_id_key_live[SHIM_KEY_SLOTS];
-static port_id_cert_t port_id_certs[2]; /* slot 0, double-buffered */
-static int port_id_current = -1;        /* index into port_id_certs, -1 = none */
+static port_id_cert_t port_id_certs[SHIM_KEY_SLOTS][2]; /* per slot, double-buffered */
+static int port_id_current[SHIM_KEY_SLOTS] = {-1, -1};  /* index into its pair, -1 = none */
 /* Staged certificate text; decoded in place (base64 shrinks) and given its
  * NUL, so one buffer serves staging, parsing and the flash write. */
 static unsigned char port_id_stage[SHIM_CERT_STAGE_MAX + 1];
 static size_t port_id_stage_len;
+static uint32_t port_id_stage_slot; /* the slot the staged text is for */
 /* Scratch for key DER (static: the main stack is small on the device). */
 static unsigned char port_id_der[PORT_ID_KEY_DER_MAX];
 
@@ -179,12 +184,15 @@ int32_t port_csr_create(uint32_t slot, const char *cn, const char *org, uint8_t 
 /* ---- certificates ---- */
 
 int32_t port_cert_stage(uint32_t slot, const uint8_t *buf, size_t len) {
-  if (slot != SHIM_KEY_SLOT_CLIENT) {
-    return SHIM_E_UNSUPPORTED;
+  if (slot >= SHIM_KEY_SLOTS) {
+    return SHIM_E_INVAL;
   }
-  if (len == 0) {
-    port_id_stage_len = 0;
-    return 0;
+  if (len == 0 || slot != port_id_stage_slot) {
+    port_id_stage_len = 0; /* a new certificate (or another slot's): start over */
+    port_id_stage_slot = slot;
+    if (len == 0) {
+      return 0;
+    }
   }
   if (buf == NULL || len > SHIM_CERT_STAGE_MAX - port_id_stage_len) {
     return SHIM_E_TOOLARGE;
@@ -263,30 +271,38 @@ static void port_id_cert_free(port_id_cert_t *e) {
   e->live = 0;
 }
 
-/* Makes e's TLS configuration; on success it becomes the current one. */
-static int32_t port_id_activate(int index) {
-  port_id_cert_t *e = &port_id_certs[index];
+/* Makes the slot's entry index its TLS configuration (slot 0: the
+ * client's, slot 1: the kubelet endpoint's server); on success it becomes
+ * the slot's current one. */
+static int32_t port_id_activate(uint32_t slot, int index) {
+  port_id_cert_t *e = &port_id_certs[slot][index];
+  int ret;
   mbedtls_ssl_config_init(&e->conf);
-  if (port_pico_client_conf(&e->conf, &e->crt, &port_id_keys[0]) != 0) {
-    shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the certificate failed");
+  ret = slot == SHIM_KEY_SLOT_SERVING ? port_pico_server_conf(&e->conf, &e->crt, &port_id_keys[slot])
+                                      : port_pico_client_conf(&e->conf, &e->crt, &port_id_keys[slot]);
+  if (ret != 0) {
+    shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the certificate failed (slot %lu)",
+             (unsigned long)slot);
     mbedtls_ssl_config_free(&e->conf);
     return SHIM_E_TLS;
   }
   e->live = 1;
-  port_id_current = index;
+  port_id_current[slot] = index;
   return SHIM_OK;
 }
 
 int32_t port_cert_install(uint32_t slot) {
-  int spare = port_id_current == 0 ? 1 : 0;
-  port_id_cert_t *e = &port_id_certs[spare];
+  int spare;
+  port_id_cert_t *e;
   int32_t len;
   int32_t rc;
 
-  if (slot != SHIM_KEY_SLOT_CLIENT) {
-    return SHIM_E_UNSUPPORTED;
+  if (slot >= SHIM_KEY_SLOTS) {
+    return SHIM_E_INVAL;
   }
-  if (!port_id_key_live[0]) {
+  spare = port_id_current[slot] == 0 ? 1 : 0;
+  e = &port_id_certs[slot][spare];
+  if (!port_id_key_live[slot] || port_id_stage_slot != slot) {
     return SHIM_E_INVAL;
   }
   len = port_id_staged_pem();
@@ -296,17 +312,20 @@ int32_t port_cert_install(uint32_t slot) {
     return len;
   }
   port_id_cert_free(e); /* the one before the current: its connections are gone */
-  rc = shim_identity_parse(&e->crt, port_id_stage, (size_t)len, &port_id_keys[0]);
+  rc = shim_identity_parse(&e->crt, port_id_stage, (size_t)len, &port_id_keys[slot]);
   if (rc == SHIM_OK) {
     rc = shim_identity_check_issued(&e->crt);
   }
-  if (rc == SHIM_OK && port_store_write(PORT_STORE_CERT_CLIENT, port_id_stage, (uint32_t)len) !=
-                           SHIM_OK) {
+  if (rc == SHIM_OK && slot == SHIM_KEY_SLOT_SERVING) {
+    rc = shim_identity_check_serving(&e->crt);
+  }
+  if (rc == SHIM_OK &&
+      port_store_write(port_id_cert_kind[slot], port_id_stage, (uint32_t)len) != SHIM_OK) {
     shim_log(SHIM_LOG_ERROR, "identity: cannot store the certificate in flash");
     rc = SHIM_E_IO;
   }
   if (rc == SHIM_OK) {
-    rc = port_id_activate(spare);
+    rc = port_id_activate(slot, spare);
   }
   if (rc != SHIM_OK) {
     port_id_cert_free(e);
@@ -317,14 +336,16 @@ int32_t port_cert_install(uint32_t slot) {
 }
 
 int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after_ms) {
-  const mbedtls_x509_crt *crt;
+  const mbedtls_x509_crt *crt = NULL;
   int32_t source = SHIM_CERT_SOURCE_STATIC;
-  if (slot != SHIM_KEY_SLOT_CLIENT || not_before_ms == NULL || not_after_ms == NULL) {
+  if (slot >= SHIM_KEY_SLOTS || not_before_ms == NULL || not_after_ms == NULL) {
     return SHIM_E_NOTFOUND;
   }
-  crt = port_pico_static_cert();
-  if (crt == NULL && port_id_current >= 0) {
-    crt = &port_id_certs[port_id_current].crt;
+  if (slot == SHIM_KEY_SLOT_CLIENT) {
+    crt = port_pico_static_cert(); /* the operator's static identity wins */
+  }
+  if (crt == NULL && port_id_current[slot] >= 0) {
+    crt = &port_id_certs[slot][port_id_current[slot]].crt;
     source = SHIM_CERT_SOURCE_NODE;
   }
   if (crt == NULL) {
@@ -336,35 +357,51 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
 }
 
 mbedtls_ssl_config *port_pico_identity_conf(void) {
-  return port_id_current >= 0 ? &port_id_certs[port_id_current].conf : NULL;
+  int i = port_id_current[SHIM_KEY_SLOT_CLIENT];
+  return i >= 0 ? &port_id_certs[SHIM_KEY_SLOT_CLIENT][i].conf : NULL;
 }
 
-int32_t port_pico_identity_load(void) {
+mbedtls_ssl_config *port_pico_serving_conf(void) {
+  int i = port_id_current[SHIM_KEY_SLOT_SERVING];
+  return i >= 0 ? &port_id_certs[SHIM_KEY_SLOT_SERVING][i].conf : NULL;
+}
+
+/* Loads the slot's stored key and certificate, when both are there and
+ * belong together, as its current entry. */
+static int32_t port_id_load_slot(uint32_t slot) {
+  port_id_cert_t *e = &port_id_certs[slot][0];
   const uint8_t *pem;
   uint32_t len;
-  int32_t rc;
-
-  if (port_pico_static_cert() != NULL) {
-    return SHIM_OK; /* operator-provisioned identity: the stored one is not used */
-  }
-  rc = port_id_key_load(0);
+  int32_t rc = port_id_key_load(slot);
   if (rc == SHIM_E_NOTFOUND) {
-    return SHIM_OK; /* first boot: the core asks for a key when it joins */
+    return SHIM_OK; /* first boot: the core asks for a key when it needs one */
   }
   if (rc != SHIM_OK) {
     return rc;
   }
-  if (port_store_read(PORT_STORE_CERT_CLIENT, &pem, &len) != SHIM_OK) {
+  if (port_store_read(port_id_cert_kind[slot], &pem, &len) != SHIM_OK) {
     return SHIM_OK;
   }
   if (len == 0 || pem[len - 1] != '\0' ||
-      shim_identity_parse(&port_id_certs[0].crt, pem, len, &port_id_keys[0]) != SHIM_OK) {
-    /* Kept in flash; the node joins again with its token. */
-    shim_log(SHIM_LOG_WARN, "identity: the stored certificate is not for this node's key; "
-                            "ignoring it");
-    mbedtls_x509_crt_free(&port_id_certs[0].crt);
+      shim_identity_parse(&e->crt, pem, len, &port_id_keys[slot]) != SHIM_OK) {
+    /* Kept in flash; the node asks for a new one with a CSR. */
+    shim_log(SHIM_LOG_WARN, "identity: the stored certificate (slot %lu) is not for this node's "
+                            "key; ignoring it", (unsigned long)slot);
+    mbedtls_x509_crt_free(&e->crt);
     return SHIM_OK;
   }
   /* Expired or not: the core reads the dates (cert_info) and decides. */
-  return port_id_activate(0);
+  return port_id_activate(slot, 0);
+}
+
+int32_t port_pico_identity_load(void) {
+  int32_t rc = SHIM_OK;
+  /* An operator-provisioned client identity: the stored one is not used. */
+  if (port_pico_static_cert() == NULL) {
+    rc = port_id_load_slot(SHIM_KEY_SLOT_CLIENT);
+  }
+  if (rc == SHIM_OK && port_pico_kubelet_ready()) {
+    rc = port_id_load_slot(SHIM_KEY_SLOT_SERVING);
+  }
+  return rc;
 }

@@ -2,7 +2,9 @@
  * Pico W port: non-blocking TCP (lwIP raw API) and TLS (Mbed TLS 3.6) behind
  * the port.h slots, with the same states, error codes and event rules as the
  * simulator's port/posix/net.c:
- *   RESOLVING (DNS) -> CONNECTING (TCP) -> HANDSHAKE (TLS only) -> OPEN
+ *   client:   RESOLVING (DNS) -> CONNECTING (TCP) -> HANDSHAKE (TLS only) -> OPEN
+ *   listener: LISTENING (the kubelet endpoint: one at a time)
+ *   accepted: HANDSHAKE (TLS only) -> OPEN
  * and FAILED with a sticky error from any of them. lwIP calls back from
  * cyw43_arch_poll() (pico_cyw43_arch_lwip_poll: one thread, no locks);
  * received pbufs wait in a per-slot chain until the core (plain TCP) or
@@ -18,6 +20,14 @@
  * (identity.c, stored in flash) is presented.
  * TLS 1.2 sessions are kept per peer and resumed with tickets
  * (port_session_*).
+ *
+ * The kubelet endpoint (issue 5): a listening pcb whose new connections
+ * wait in a short backlog until the core accepts them into a slot; their
+ * data waits in lwIP meanwhile (the receive callback refuses it, lwIP keeps
+ * it as refused data and offers it again, tcp_in.c). An accepted TLS
+ * connection presents the serving certificate (key slot 1, identity.c) and
+ * verifies a client certificate against the config region's client CA
+ * (FLASH_TLV_CLIENT_CA_PEM) within SHIM_SERVER_HANDSHAKE_TIMEOUT_MS.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +58,11 @@ typedef enum {
   PORT_CONN_CONNECTING,
   PORT_CONN_HANDSHAKE,
   PORT_CONN_OPEN,
+  PORT_CONN_LISTENING,
   PORT_CONN_FAILED
 } port_conn_state_t;
+
+typedef enum { PORT_ROLE_CLIENT = 0, PORT_ROLE_LISTENER, PORT_ROLE_ACCEPTED } port_role_t;
 
 typedef struct {
   port_conn_state_t state;
@@ -67,10 +80,13 @@ typedef struct {
   struct tcp_pcb *pcb;
   struct pbuf *rx;       /* received, not yet read */
   ip_addr_t addr;
-  uint16_t port;
+  uint16_t port;          /* accepted: the peer's port; listener: the one it listens on */
   uint8_t ip_literal;
-  char host[SHIM_NET_MAX_HOST + 1];
+  uint8_t role;           /* port_role_t */
+  uint64_t started_ms;    /* accepted: when, for the handshake time */
+  char host[SHIM_NET_MAX_HOST + 1]; /* accepted: the peer's address */
   mbedtls_ssl_context ssl;
+  shim_tls_peer_t peer;   /* accepted TLS: the client's identity */
 } port_conn_t;
 
 static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
@@ -97,7 +113,34 @@ typedef struct {
 static port_session_t port_sessions[SHIM_MAX_CONNECTIONS];
 static uint32_t port_session_next; /* round-robin replacement */
 
+/* Connections the listener holds until the core accepts them (lwIP's own
+ * backlog is not compiled in, TCP_LISTEN_BACKLOG 0): beyond these a new one
+ * is reset at once. Each is a pcb and its unread data in lwIP's pools. */
+#define PORT_PICO_PENDING_MAX 2u
+
+typedef struct {
+  struct tcp_pcb *pcb; /* NULL: free (or reset by the peer meanwhile) */
+  int eof;             /* the peer closed before it was accepted */
+} port_pending_t;
+
+static port_pending_t port_pending[PORT_PICO_PENDING_MAX];
+static int32_t port_listener = -1; /* the listening slot, -1 when none */
+
+/* Counters for stats_read (SHIM_STAT_*). */
+static struct {
+  uint32_t client_ok;
+  uint32_t client_failed;
+  uint64_t client_ms;
+  uint32_t server_ok;
+  uint32_t server_failed;
+  uint64_t server_ms;
+  uint32_t accepted;
+  uint32_t refused;
+} port_net_stats;
+
 static mbedtls_x509_crt port_ca;
+static mbedtls_x509_crt port_client_ca; /* FLASH_TLV_CLIENT_CA_PEM: kubelet clients */
+static int port_have_client_ca;
 static mbedtls_x509_crt port_cert;
 static mbedtls_pk_context port_key;
 static mbedtls_ssl_config port_conf_server_only;
@@ -108,6 +151,8 @@ static int port_have_cert;
 /* ---- lwIP callbacks ---- */
 
 static void port_conn_fail(port_conn_t *c, int32_t error);
+static int32_t port_pending_next(void);
+static void port_pending_drop_all(void);
 
 static err_t port_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
   port_conn_t *c = arg;
@@ -173,6 +218,13 @@ static err_t port_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
 /* ---- state helpers ---- */
 
 static void port_conn_release_pcb(port_conn_t *c) {
+  if (c->pcb != NULL && c->role == PORT_ROLE_LISTENER) {
+    /* A listening pcb takes no recv/sent/err callbacks; closing it frees it. */
+    tcp_arg(c->pcb, NULL);
+    tcp_accept(c->pcb, NULL);
+    (void)tcp_close(c->pcb);
+    c->pcb = NULL;
+  }
   if (c->pcb != NULL) {
     tcp_arg(c->pcb, NULL);
     tcp_recv(c->pcb, NULL);
@@ -325,6 +377,19 @@ const mbedtls_x509_crt *port_pico_static_cert(void) {
   return port_have_cert ? &port_cert : NULL;
 }
 
+int port_pico_server_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
+                          mbedtls_pk_context *key) {
+  return shim_tls_conf_server(conf, &port_client_ca, crt, key);
+}
+
+int port_pico_kubelet_ready(void) {
+#if defined(MBEDTLS_SSL_SRV_C)
+  return port_have_client_ca;
+#else
+  return 0;
+#endif
+}
+
 /* Logs that a TLS TLV of the config region does not parse: SHIM_E_INVAL. */
 static int32_t port_tls_invalid(const char *what, int ret) {
   shim_log(SHIM_LOG_ERROR, "tls: the %s in the config region is not valid (-0x%04x)", what,
@@ -339,12 +404,15 @@ int32_t port_pico_tls_load(void) {
   const unsigned char *ca = port_pem_tlv(FLASH_TLV_CA_PEM, &ca_len);
   const unsigned char *cert = port_pem_tlv(FLASH_TLV_CERT_PEM, &cert_len);
   const unsigned char *key = port_pem_tlv(FLASH_TLV_KEY_PEM, &key_len);
+  size_t client_ca_len = 0;
+  const unsigned char *client_ca = port_pem_tlv(FLASH_TLV_CLIENT_CA_PEM, &client_ca_len);
   int ret;
 
   if (shim_tls_init() != SHIM_OK) {
     return SHIM_E_TLS;
   }
   mbedtls_x509_crt_init(&port_ca);
+  mbedtls_x509_crt_init(&port_client_ca);
   mbedtls_x509_crt_init(&port_cert);
   mbedtls_pk_init(&port_key);
   mbedtls_ssl_config_init(&port_conf_server_only);
@@ -355,6 +423,10 @@ int32_t port_pico_tls_load(void) {
   }
   if (ca != NULL && (ret = mbedtls_x509_crt_parse(&port_ca, ca, ca_len)) != 0) {
     return port_tls_invalid("CA bundle", ret);
+  }
+  if (client_ca != NULL &&
+      (ret = mbedtls_x509_crt_parse(&port_client_ca, client_ca, client_ca_len)) != 0) {
+    return port_tls_invalid("client CA bundle", ret);
   }
   if (cert != NULL && (ret = mbedtls_x509_crt_parse(&port_cert, cert, cert_len)) != 0) {
     return port_tls_invalid("client certificate", ret);
@@ -373,6 +445,7 @@ int32_t port_pico_tls_load(void) {
     return SHIM_E_TLS;
   }
   port_have_ca = ca != NULL;
+  port_have_client_ca = client_ca != NULL;
   port_have_cert = cert != NULL;
   return SHIM_OK;
 }
@@ -463,10 +536,19 @@ static int32_t port_conn_progress(port_conn_t *c) {
   if (c->state == PORT_CONN_FAILED) {
     return c->error;
   }
+  if (c->state == PORT_CONN_LISTENING) {
+    return SHIM_OK;
+  }
   if (c->state != PORT_CONN_OPEN && port_now_ms() >= c->deadline_ms) {
-    shim_log(SHIM_LOG_ERROR, "net: %s:%u: %s not done within %u ms", c->host, (unsigned)c->port,
+    /* An accepted client that stalls is its own problem: a warning. */
+    int accepted = c->role == PORT_ROLE_ACCEPTED;
+    shim_log(accepted ? SHIM_LOG_WARN : SHIM_LOG_ERROR, "net: %s%s:%u: %s not done within %u ms",
+             accepted ? "client " : "", c->host, (unsigned)c->port,
              c->state == PORT_CONN_HANDSHAKE ? "TLS handshake" : "connect",
-             (unsigned)SHIM_TLS_HANDSHAKE_TIMEOUT_MS);
+             (unsigned)(accepted ? SHIM_SERVER_HANDSHAKE_TIMEOUT_MS : SHIM_TLS_HANDSHAKE_TIMEOUT_MS));
+    if (c->state == PORT_CONN_HANDSHAKE) {
+      *(accepted ? &port_net_stats.server_failed : &port_net_stats.client_failed) += 1u;
+    }
     port_conn_fail(c, SHIM_E_TIMEOUT);
     return SHIM_E_TIMEOUT;
   }
@@ -489,11 +571,24 @@ static int32_t port_conn_progress(port_conn_t *c) {
       return ret;
     }
     if (ret != SHIM_OK) {
-      port_session_drop(port_session_find(c)); /* never retry a failed session */
+      if (c->role == PORT_ROLE_ACCEPTED) {
+        port_net_stats.server_failed++;
+      } else {
+        port_net_stats.client_failed++;
+        port_session_drop(port_session_find(c)); /* never retry a failed session */
+      }
       port_conn_fail(c, ret);
       return ret;
     }
-    port_session_save(c);
+    if (c->role == PORT_ROLE_ACCEPTED) {
+      port_net_stats.server_ok++;
+      port_net_stats.server_ms += port_now_ms() - c->started_ms;
+      shim_tls_peer_settle(&c->ssl, &c->peer, c->host, c->port);
+    } else {
+      port_net_stats.client_ok++;
+      port_net_stats.client_ms += port_now_ms() - c->started_ms;
+      port_session_save(c);
+    }
     c->state = PORT_CONN_OPEN;
     c->just_opened = 1;
   }
@@ -546,6 +641,7 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
   c->port = port;
   snprintf(c->host, sizeof(c->host), "%s", host);
   c->deadline_ms = port_now_ms() + SHIM_TLS_HANDSHAKE_TIMEOUT_MS;
+  c->started_ms = port_now_ms();
   c->state = PORT_CONN_RESOLVING;
   if (!port_pico_wifi_up()) {
     shim_log(SHIM_LOG_WARN, "net: %s:%u: Wi-Fi is not up", host, (unsigned)port);
@@ -646,6 +742,10 @@ int32_t port_net_close(uint32_t slot) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
+  if (c->role == PORT_ROLE_LISTENER) {
+    port_pending_drop_all();
+    port_listener = -1;
+  }
   if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0 && c->pcb != NULL) {
     (void)mbedtls_ssl_close_notify(&c->ssl); /* one non-blocking try */
   }
@@ -670,6 +770,8 @@ uint32_t port_net_interest(uint32_t slot) {
     case PORT_CONN_RESOLVING:
     case PORT_CONN_CONNECTING:
       return SHIM_EV_WRITABLE;
+    case PORT_CONN_LISTENING:
+      return SHIM_EV_READABLE;
     case PORT_CONN_HANDSHAKE:
     case PORT_CONN_OPEN:
       return SHIM_EV_READABLE | ((c->want_write || c->flush_pending) ? SHIM_EV_WRITABLE : 0u);
@@ -688,6 +790,9 @@ static uint32_t port_slot_ready(uint32_t i, uint32_t interest) {
 
   if (c->state == PORT_CONN_FREE) {
     return 0;
+  }
+  if (c->state == PORT_CONN_LISTENING) {
+    return (interest & SHIM_EV_READABLE) != 0 && port_pending_next() >= 0 ? SHIM_EV_READABLE : 0u;
   }
   if (c->state != PORT_CONN_FAILED &&
       (c->state != PORT_CONN_OPEN || c->flush_pending)) {
@@ -778,29 +883,250 @@ int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
   return shim_tls_alpn_copy(&c->ssl, out, cap);
 }
 
-/* ---- the kubelet endpoint (issue 5) ----
- * Not written for the device yet: the lwIP server side (tcp_listen,
- * tcp_accept into a free slot, the same accepted-connection states as
- * port/posix/net.c) and a TLS server, which also needs MBEDTLS_SSL_SRV_C in
- * mbedtls_config.h (flash to be measured against the budget). */
+/* ---- the kubelet endpoint (issue 5): listening and accepting ---- */
+
+/* Not accepted yet: lwIP keeps the data and offers it again later. */
+static err_t port_tcp_recv_pending(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  port_pending_t *e = arg;
+  (void)pcb;
+  (void)err;
+  if (p == NULL) {
+    if (e != NULL) {
+      e->eof = 1;
+    }
+    return ERR_OK;
+  }
+  return ERR_MEM;
+}
+
+/* The pcb is already freed by lwIP when this runs. */
+static void port_tcp_err_pending(void *arg, err_t err) {
+  port_pending_t *e = arg;
+  (void)err;
+  if (e != NULL) {
+    e->pcb = NULL;
+  }
+}
+
+static err_t port_tcp_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+  uint32_t i;
+  (void)arg;
+  if (err != ERR_OK || pcb == NULL) {
+    return ERR_VAL;
+  }
+  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    if (port_pending[i].pcb == NULL) {
+      port_pending[i].pcb = pcb;
+      port_pending[i].eof = 0;
+      tcp_arg(pcb, &port_pending[i]);
+      tcp_recv(pcb, port_tcp_recv_pending);
+      tcp_err(pcb, port_tcp_err_pending);
+      return ERR_OK;
+    }
+  }
+  port_net_stats.refused++;
+  tcp_abort(pcb);
+  return ERR_ABRT;
+}
+
+/* The index of a connection waiting to be accepted, or -1. */
+static int32_t port_pending_next(void) {
+  uint32_t i;
+  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    if (port_pending[i].pcb != NULL) {
+      return (int32_t)i;
+    }
+  }
+  return -1;
+}
+
+/* Closes a pcb nobody reads (a refused or dropped pending connection). */
+static void port_pcb_discard(struct tcp_pcb *pcb) {
+  tcp_arg(pcb, NULL);
+  tcp_recv(pcb, NULL);
+  tcp_err(pcb, NULL);
+  if (tcp_close(pcb) != ERR_OK) {
+    tcp_abort(pcb);
+  }
+}
+
+static void port_pending_drop_all(void) {
+  uint32_t i;
+  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    if (port_pending[i].pcb != NULL) {
+      port_pcb_discard(port_pending[i].pcb);
+      port_pending[i].pcb = NULL;
+    }
+  }
+}
 
 int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
-  (void)slot;
-  (void)flags;
-  shim_log(SHIM_LOG_WARN, "net: cannot listen on port %u: the device has no kubelet server yet",
-           (unsigned)port);
-  return SHIM_E_UNSUPPORTED;
+  port_conn_t *c;
+  struct tcp_pcb *pcb;
+  struct tcp_pcb *lpcb;
+  uint32_t generation;
+
+  if (slot >= SHIM_MAX_CONNECTIONS || port == 0 || (flags & ~SHIM_NET_TLS) != 0 ||
+      port_conns[slot].state != PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  if (port_listener >= 0) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot listen on port %u: this port has one listener",
+             (unsigned)port);
+    return SHIM_E_INVAL;
+  }
+#if !defined(MBEDTLS_SSL_SRV_C)
+  if ((flags & SHIM_NET_TLS) != 0) {
+    shim_log(SHIM_LOG_ERROR, "tls: this build's Mbed TLS has no TLS server (MBEDTLS_SSL_SRV_C): "
+                             "cannot serve TLS on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+#endif
+  if ((flags & SHIM_NET_TLS) != 0 && port_pico_serving_conf() == NULL) {
+    shim_log(SHIM_LOG_ERROR, "tls: no serving certificate is installed (key slot 1): cannot "
+                             "serve TLS on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if ((flags & SHIM_NET_TLS) != 0 && !port_have_client_ca) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client CA bundle in the config region: cannot verify "
+                             "clients on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  /* Any address: the board has one interface, its address comes from DHCP. */
+  pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+  if (pcb == NULL) {
+    return SHIM_E_NOMEM;
+  }
+  if (tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
+    shim_log(SHIM_LOG_ERROR, "net: cannot listen on port %u: it is taken", (unsigned)port);
+    (void)tcp_close(pcb);
+    return SHIM_E_CONNECT;
+  }
+  lpcb = tcp_listen_with_backlog(pcb, (u8_t)PORT_PICO_PENDING_MAX);
+  if (lpcb == NULL) {
+    (void)tcp_close(pcb);
+    return SHIM_E_NOMEM;
+  }
+  c = &port_conns[slot];
+  generation = c->generation;
+  memset(c, 0, sizeof(*c));
+  c->generation = generation;
+  c->role = PORT_ROLE_LISTENER;
+  c->flags = flags;
+  c->port = port;
+  c->pcb = lpcb;
+  snprintf(c->host, sizeof(c->host), "0.0.0.0");
+  c->state = PORT_CONN_LISTENING;
+  tcp_arg(lpcb, NULL);
+  tcp_accept(lpcb, port_tcp_accept);
+  port_listener = (int32_t)slot;
+  shim_log(SHIM_LOG_INFO, "net: listening on port %u (%s)", (unsigned)port,
+           (flags & SHIM_NET_TLS) != 0 ? "TLS" : "plain TCP");
+  return SHIM_OK;
 }
 
 int32_t port_net_accept(uint32_t listener, int32_t slot) {
-  (void)listener;
-  (void)slot;
-  return SHIM_E_UNSUPPORTED;
+  port_conn_t *l;
+  port_conn_t *c;
+  port_pending_t *e;
+  struct tcp_pcb *pcb;
+  const mbedtls_ssl_config *conf;
+  uint32_t generation;
+  int32_t next;
+  int32_t rc;
+
+  if (listener >= SHIM_MAX_CONNECTIONS || port_conns[listener].state != PORT_CONN_LISTENING ||
+      slot >= (int32_t)SHIM_MAX_CONNECTIONS || (slot >= 0 && port_conns[slot].state != PORT_CONN_FREE)) {
+    return SHIM_E_INVAL;
+  }
+  l = &port_conns[listener];
+  next = port_pending_next();
+  if (next < 0) {
+    return SHIM_E_AGAIN;
+  }
+  e = &port_pending[next];
+  pcb = e->pcb;
+  e->pcb = NULL;
+  if (slot < 0) {
+    char host[IP4ADDR_STRLEN_MAX];
+    shim_log(SHIM_LOG_WARN, "net: refused %s:%u on port %u: all %d kubelet connections are busy",
+             ipaddr_ntoa_r(&pcb->remote_ip, host, (int)sizeof(host)), (unsigned)pcb->remote_port,
+             (unsigned)l->port, SHIM_KUBELET_MAX_CONNS);
+    port_pcb_discard(pcb);
+    port_net_stats.refused++;
+    return SHIM_E_NOMEM;
+  }
+  c = &port_conns[slot];
+  generation = c->generation;
+  memset(c, 0, sizeof(*c));
+  c->generation = generation;
+  c->role = PORT_ROLE_ACCEPTED;
+  c->flags = l->flags;
+  c->pcb = pcb;
+  c->port = pcb->remote_port;
+  c->rx_eof = e->eof;
+  (void)ipaddr_ntoa_r(&pcb->remote_ip, c->host, (int)sizeof(c->host));
+  c->started_ms = port_now_ms();
+  c->deadline_ms = c->started_ms + SHIM_SERVER_HANDSHAKE_TIMEOUT_MS;
+  tcp_arg(pcb, c);
+  tcp_recv(pcb, port_tcp_recv);
+  tcp_err(pcb, port_tcp_err);
+  tcp_nagle_disable(pcb);
+  port_net_stats.accepted++;
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    c->state = PORT_CONN_OPEN;
+    c->just_opened = 1;
+    return SHIM_OK;
+  }
+  /* The serving certificate current now; a later install leaves this
+   * connection its own (identity.c keeps the previous configuration). */
+  conf = port_pico_serving_conf();
+  c->state = PORT_CONN_HANDSHAKE;
+  c->ssl_live = 1;
+  rc = conf == NULL ? SHIM_E_UNSUPPORTED
+                    : shim_tls_session_accept(&c->ssl, conf, &c->peer, c->host, c->port);
+  if (rc != SHIM_OK) {
+    port_net_stats.server_failed++;
+    port_conn_fail(c, rc);
+    return SHIM_OK; /* the slot reports the error, as a failed connect does */
+  }
+  mbedtls_ssl_set_bio(&c->ssl, c, port_bio_send, port_bio_recv, NULL);
+  return SHIM_OK;
 }
 
 int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
-  (void)slot;
-  (void)out;
-  (void)cap;
-  return SHIM_E_UNSUPPORTED;
+  port_conn_t *c;
+  int32_t rc;
+  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].role != PORT_ROLE_ACCEPTED ||
+      port_conns[slot].state == PORT_CONN_FREE) {
+    return SHIM_E_INVAL;
+  }
+  c = &port_conns[slot];
+  rc = port_conn_progress(c);
+  if (rc != SHIM_OK) {
+    return rc;
+  }
+  if ((c->flags & SHIM_NET_TLS) == 0) {
+    return 0;
+  }
+  return shim_tls_peer_copy(&c->peer, out, cap);
+}
+
+void port_pico_net_stats(int64_t *out, uint32_t count) {
+  const int64_t v[] = {
+      [SHIM_STAT_TLS_CLIENT_OK] = port_net_stats.client_ok,
+      [SHIM_STAT_TLS_CLIENT_FAILED] = port_net_stats.client_failed,
+      [SHIM_STAT_TLS_CLIENT_MS] = (int64_t)port_net_stats.client_ms,
+      [SHIM_STAT_TLS_SERVER_OK] = port_net_stats.server_ok,
+      [SHIM_STAT_TLS_SERVER_FAILED] = port_net_stats.server_failed,
+      [SHIM_STAT_TLS_SERVER_MS] = (int64_t)port_net_stats.server_ms,
+      [SHIM_STAT_CONNS_ACCEPTED] = port_net_stats.accepted,
+      [SHIM_STAT_CONNS_REFUSED] = port_net_stats.refused,
+  };
+  uint32_t i;
+  for (i = SHIM_STAT_TLS_CLIENT_OK; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {
+    if (i != SHIM_STAT_BYTES_SENT && i != SHIM_STAT_BYTES_RECEIVED) {
+      out[i] = v[i];
+    }
+  }
 }

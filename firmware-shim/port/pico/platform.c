@@ -191,8 +191,10 @@ int32_t port_platform_get(const char *key, char *out, size_t cap) {
     return port_machine_id(out, cap);
   }
   if (strcmp(key, "platform.kubelet_server") == 0) {
-    /* No TCP/TLS server in this port yet (net.c port_net_listen). */
-    return port_copy_value("0", out, cap);
+    /* A TLS server needs the client CA it verifies clients with (net.c):
+     * without one the node has no use for a serving certificate. */
+    return port_copy_value(SHIM_KUBELET_MAX_CONNS > 0 && port_pico_kubelet_ready() ? "1" : "0", out,
+                           cap);
   }
   if (strcmp(key, "platform.wifi_rssi") == 0) {
     /* dBm of the joined access point; "0" while not joined. */
@@ -274,8 +276,8 @@ int32_t port_stats_read(int64_t *out, uint32_t count) {
   }
   port_pico_heap(&in_use, &arena);
   /* newlib never gives memory back to sbrk: the arena is the heap's
-   * high-water mark. CPU time, TLS and byte counters are not kept on the
-   * device yet (-1), nor the chip temperature (ADC channel 4). */
+   * high-water mark. CPU time and byte counters are not kept on the device
+   * yet (-1), nor the chip temperature (ADC channel 4). */
   if (count > SHIM_STAT_HEAP_USED) {
     out[SHIM_STAT_HEAP_USED] = in_use;
   }
@@ -285,6 +287,7 @@ int32_t port_stats_read(int64_t *out, uint32_t count) {
   if (count > SHIM_STAT_HEAP_TOTAL) {
     out[SHIM_STAT_HEAP_TOTAL] = (int64_t)(&__StackLimit - &end);
   }
+  port_pico_net_stats(out, count);
   rssi = port_pico_wifi_rssi();
   if (count > SHIM_STAT_WIFI_RSSI_DBM && rssi != 0) {
     out[SHIM_STAT_WIFI_RSSI_DBM] = rssi; /* 0: not joined, stays unknown */

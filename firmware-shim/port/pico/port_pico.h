@@ -92,6 +92,19 @@ int port_pico_client_conf(struct mbedtls_ssl_config *conf, struct mbedtls_x509_c
 /** The config region's client certificate (static identity), or NULL. */
 const struct mbedtls_x509_crt *port_pico_static_cert(void);
 
+/** Sets up the kubelet endpoint's server configuration presenting crt/key
+ *  and verifying clients against the config region's client CA (src/tls.c
+ *  shim_tls_conf_server). Mbed TLS result. */
+int port_pico_server_conf(struct mbedtls_ssl_config *conf, struct mbedtls_x509_crt *crt,
+                          struct mbedtls_pk_context *key);
+
+/** 1 when this build can serve the kubelet endpoint: a TLS server
+ *  (MBEDTLS_SSL_SRV_C) and a client CA in the config region. */
+int port_pico_kubelet_ready(void);
+
+/** TLS handshake and accept counters into out[SHIM_STAT_*] (stats_read). */
+void port_pico_net_stats(int64_t *out, uint32_t count);
+
 /* ---- node identity (identity.c, records in store.c) ---- */
 
 /** At boot, after port_pico_tls_load: without a static identity, loads the
@@ -101,6 +114,10 @@ int32_t port_pico_identity_load(void);
 
 /** The TLS configuration with the node's own certificate, or NULL. */
 struct mbedtls_ssl_config *port_pico_identity_conf(void);
+
+/** The kubelet endpoint's server configuration with the node's serving
+ *  certificate (key slot 1), or NULL while there is none. */
+struct mbedtls_ssl_config *port_pico_serving_conf(void);
 
 /** C heap (newlib malloc): bytes in use now and bytes taken from the
  *  system so far (the high-water mark of the heap). */

@@ -30,9 +30,9 @@
 
 typedef enum {
   PORT_STORE_KEY_CLIENT = 0,  /* slot 0 private key, DER (SEC1) */
-  PORT_STORE_KEY_SERVING,     /* slot 1 private key (reserved: kubelet serving) */
+  PORT_STORE_KEY_SERVING,     /* slot 1 private key: the kubelet serving certificate's */
   PORT_STORE_CERT_CLIENT,     /* slot 0 certificate chain, PEM + NUL */
-  PORT_STORE_CERT_SERVING,    /* slot 1 certificate chain (reserved) */
+  PORT_STORE_CERT_SERVING,    /* slot 1 certificate chain, PEM + NUL */
   PORT_STORE_NODE_PASSWORD,   /* k3s node password (reserved) */
   PORT_STORE_KINDS
 } port_store_kind_t;

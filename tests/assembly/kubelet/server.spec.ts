@@ -146,6 +146,24 @@ describe("kubelet endpoint", () => {
     expect(fake_is_open(k2)).toBe(1);
   });
 
+  it("a host with one endpoint connection (the device): every answer closes its connection", () => {
+    fakeConfig("platform.kubelet_connections", "1");
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    const h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 5);
+    reply(201, "Created", allowed(true));
+    a.poll(T0 + 6, WALL0 + 6);
+    const r = answer(h);
+    expectHas(r, "Connection: close\r\n");
+    expectHas(r, "\r\n\r\nok");
+    expect(fake_is_open(h)).toBe(0);
+    // A second client while the first is served waits for nothing: it is refused.
+    const h1 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n", T0 + 7);
+    const h2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 8);
+    expect(fake_is_open(h2)).toBe(0);
+    expect(fake_is_open(h1)).toBe(1);
+  });
+
   it("denied: 403 with kubelet's message; nothing else answered", () => {
     const a = upAndRunning();
     a.poll(T0 + 4, WALL0 + 4);

@@ -9,8 +9,9 @@ import { sha1 } from "../../../assembly/util/sha1";
 import {
   fake_reset, fake_auto_connect, fake_last_handle, fake_connect_count, fake_connect_flags, fake_connect_port,
   fake_outbound_len, fake_outbound_take, fake_push_inbound, fake_peer_close, fake_is_open, fakeConfig, fakeConnectHost,
-  fakeLastLog, fakePush,
+  fakeLastLog, fakePush, fake_fail_next, FAKE_OP_CONNECT,
 } from "../../fakes/fake";
+import { E_UNSUPPORTED } from "../../../assembly/util/errors";
 
 const T0: i64 = 1000;
 
@@ -269,6 +270,17 @@ describe("k3s agent tunnel", () => {
     expect(fake_connect_count()).toBe(1);
     t.step(true, NET_TLS | NET_CLIENT_CERT, T0 + 600002);
     expect(fake_connect_count()).toBe(2);
+  });
+
+  it("a host that cannot open it (the device): says so once and does not ask again", () => {
+    const t = new Tunnel(config());
+    fake_fail_next(0, FAKE_OP_CONNECT, E_UNSUPPORTED);
+    t.step(true, NET_TLS | NET_CLIENT_CERT, T0);
+    expect(fakeLastLog().includes("cannot open the k3s agent tunnel")).toBe(true);
+    expect(t.nextWait(T0 + 1, 30000)).toBe(30000);
+    t.step(true, NET_TLS | NET_CLIENT_CERT, T0 + 3600000);
+    expect(fake_connect_count()).toBe(0);
+    expect(t.open).toBe(false);
   });
 
   it("is off with tunnel.port 0", () => {
