@@ -669,7 +669,8 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
 int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
   port_conn_t *c;
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
@@ -707,7 +708,8 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
 int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
   port_conn_t *c;
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
@@ -869,7 +871,8 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
 int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
   port_conn_t *c;
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE) {
+  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
