@@ -6,6 +6,10 @@
 //    --stats line) of a joined node, counted through MBEDTLS_PLATFORM_MEMORY
 //    (the device's allocator hooks), with the API connection only and with
 //    the default configuration (connection count printed with it);
+//  - tls_heap_peak_api_and_endpoint: the device's worst case, the API
+//    connection plus the kubelet endpoint serving one client at a time
+//    (serving certificate from an approved CSR, no agent tunnel, clients
+//    fetching /metrics with their own handshake each);
 //  - tls_handshake_sim_p50/max: mutual-TLS handshake wall time on this host,
 //    from the sim's log ("node: starting" -> "tls: ... up"), N restarts;
 //  - tls_handshake_m0plus_est: the public-key work of one handshake on a
@@ -15,6 +19,7 @@
 // devtls simulator it says so on stderr and prints no figures.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { out, pct } from './lib.mjs';
@@ -100,6 +105,39 @@ try {
     'joined, API connection only; includes CA/client cert/key; device mbedtls_config.h (16 KiB in / 2 KiB out records)');
   await heap('tls_heap_peak_default', {},
     'joined, default config (API connection + ConfigMap watch connection)');
+
+  // The device's worst case: API connection + one kubelet endpoint session.
+  const approver = cluster.startApprover(work);
+  try {
+    const kubeletPort = Number(process.env.BENCH_TLS_KUBELET_PORT ?? 17463);
+    const n = new SimNode({ name: 'pico-tls-kubelet', cluster, dir: path.join(work, 'endpoint'),
+      token: cluster.bootstrapToken(), ip: '127.0.0.1', extra: {
+        'kubelet.port': String(kubeletPort), 'tunnel.port': '0', 'configmap.names': '',
+        'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt') } });
+    n.start(['--log-level', '3', '--stats']);
+    await n.waitForLog(/kubelet: serving HTTPS on port/, 60000);
+    const admin = cluster.adminTls();
+    const fetches = 5;
+    for (let i = 0; i < fetches; i++) {
+      await new Promise((res, rej) => {
+        const c = tls.connect({ host: '127.0.0.1', port: kubeletPort, ...admin, checkServerIdentity: () => undefined });
+        let data = '';
+        c.on('secureConnect', () => c.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        c.on('data', (d) => { data += d; });
+        c.on('close', () => (data.startsWith('HTTP/1.1 200') ? res() : rej(new Error(`bench/tls: /metrics: ${data.slice(0, 200)}`))));
+        c.on('error', rej);
+      });
+    }
+    await n.stop();
+    await sleep(200);
+    const stats = n.stats();
+    out('tls_heap_peak_api_and_endpoint', stats.tls_heap_peak_bytes, 'bytes', {
+      server_handshakes_ok: stats.server_handshakes_ok, fetches, handshakes_ok: stats.handshakes_ok,
+      note: 'joined with its own certificates; API connection + the kubelet endpoint serving one client at a time (the device: SHIM_KUBELET_MAX_CONNS 1, no tunnel)',
+    });
+  } finally {
+    approver.kill();
+  }
 } finally {
   cluster.down();
 }

@@ -98,6 +98,13 @@
 #ifndef SHIM_CONFIG_MAX_VALUE
 #define SHIM_CONFIG_MAX_VALUE 255
 #endif
+/* Bytes for every key and value with their NULs (src/config.c): what a
+ * configuration text of SHIM_CONFIG_TEXT_MAX can hold, plus room for values
+ * set at run time (node.ip from DHCP). The device's text is a few hundred
+ * bytes: firmware.cmake sets 2 KiB. At most 65535 (16-bit offsets). */
+#ifndef SHIM_CONFIG_ARENA_BYTES
+#define SHIM_CONFIG_ARENA_BYTES (SHIM_CONFIG_TEXT_MAX + 512)
+#endif
 
 /* Size of a configuration text (file in the simulator, flash block on the
  * device). Must fit SHIM_CONFIG_MAX_ENTRIES lines with comments. */

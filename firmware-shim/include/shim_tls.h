@@ -82,6 +82,13 @@ int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const 
 
 /* ---- server side: the kubelet endpoint (issue 5) ---- */
 
+/** Whether a port may serve TLS on `port`: a TLS server in this build
+ *  (MBEDTLS_SSL_SRV_C), a serving certificate and a client CA bundle
+ *  (client_ca_from names where it comes from, for the log). SHIM_OK, or
+ *  SHIM_E_UNSUPPORTED with the reason logged. */
+int32_t shim_tls_serve_check(uint16_t port, int have_serving, int have_client_ca,
+                             const char *client_ca_from);
+
 /* shim_tls_peer_t.state */
 #define SHIM_TLS_PEER_NONE 0     /* no certificate (yet), or one that did not verify */
 #define SHIM_TLS_PEER_SEEN 1     /* the leaf's subject is kept, verdict pending */

@@ -1,9 +1,17 @@
 /*
- * The configuration store: `key = value` lines parsed into fixed entries.
+ * The configuration store: `key = value` lines parsed into entries.
  * Format: one entry per line; blank lines and lines whose first non-blank
  * character is '#' are ignored; whitespace around key and value is trimmed
  * ('#' inside a value is part of the value); keys are [A-Za-z0-9._-]+ and
  * unique. The same text comes from a file (simulator) or flash (device).
+ *
+ * Keys and values are kept as NUL-terminated strings in one arena of
+ * SHIM_CONFIG_ARENA_BYTES (entries hold offsets), so RAM follows the text
+ * actually configured instead of SHIM_CONFIG_MAX_ENTRIES x the longest key
+ * and value (9.7 KB; the device's text is a few hundred bytes). A value set
+ * at run time overwrites the old one when it fits its space, else it goes
+ * to the end of the arena; when that is full the set fails and the old
+ * value stays.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,12 +19,15 @@
 #include "shim.h"
 
 typedef struct {
-  char key[SHIM_CONFIG_MAX_KEY + 1];
-  char value[SHIM_CONFIG_MAX_VALUE + 1];
+  uint16_t key;   /* offset of the key in the arena */
+  uint16_t value; /* offset of the value */
+  uint16_t room;  /* bytes the value may use there, its NUL included */
 } shim_config_entry_t;
 
 static shim_config_entry_t shim_config_entries[SHIM_CONFIG_MAX_ENTRIES];
 static uint32_t shim_config_count;
+static char shim_config_arena[SHIM_CONFIG_ARENA_BYTES];
+static uint32_t shim_config_used;
 
 /* Keys holding private material: never handed to the core (DESIGN.md: keys
  * never enter WASM memory). Matched as prefixes. */
@@ -34,17 +45,31 @@ static int shim_is_key_char(char c) {
 void shim_config_reset(void) {
   memset(shim_config_entries, 0, sizeof(shim_config_entries));
   shim_config_count = 0;
+  shim_config_used = 0;
 }
 
 static shim_config_entry_t *shim_config_find(const char *key, size_t klen) {
   uint32_t i;
   for (i = 0; i < shim_config_count; i++) {
-    if (strlen(shim_config_entries[i].key) == klen &&
-        memcmp(shim_config_entries[i].key, key, klen) == 0) {
+    const char *k = shim_config_arena + shim_config_entries[i].key;
+    if (strlen(k) == klen && memcmp(k, key, klen) == 0) {
       return &shim_config_entries[i];
     }
   }
   return NULL;
+}
+
+/* Copies len bytes and a NUL to the end of the arena; its offset, or -1
+ * when they do not fit. */
+static int32_t shim_config_append(const char *s, size_t len) {
+  uint32_t at = shim_config_used;
+  if (len + 1u > sizeof(shim_config_arena) - at) {
+    return -1;
+  }
+  memcpy(shim_config_arena + at, s, len);
+  shim_config_arena[at + len] = '\0';
+  shim_config_used = at + (uint32_t)len + 1u;
+  return (int32_t)at;
 }
 
 const char *shim_config_lookup(const char *key) {
@@ -53,7 +78,7 @@ const char *shim_config_lookup(const char *key) {
     return NULL;
   }
   e = shim_config_find(key, strlen(key));
-  return e == NULL ? NULL : e->value;
+  return e == NULL ? NULL : shim_config_arena + e->value;
 }
 
 int shim_config_key_denied(const char *key) {
@@ -89,11 +114,14 @@ static int32_t shim_config_store(const char *key, size_t klen, const char *value
     *why = "more entries than SHIM_CONFIG_MAX_ENTRIES";
     return SHIM_E_TOOLARGE;
   }
+  if (klen + vlen + 2u > sizeof(shim_config_arena) - shim_config_used) {
+    *why = "more text than SHIM_CONFIG_ARENA_BYTES";
+    return SHIM_E_TOOLARGE;
+  }
   e = &shim_config_entries[shim_config_count++];
-  memcpy(e->key, key, klen);
-  e->key[klen] = '\0';
-  memcpy(e->value, value, vlen);
-  e->value[vlen] = '\0';
+  e->key = (uint16_t)shim_config_append(key, klen);
+  e->value = (uint16_t)shim_config_append(value, vlen);
+  e->room = (uint16_t)(vlen + 1u);
   return SHIM_OK;
 }
 
@@ -119,10 +147,20 @@ int32_t shim_config_set(const char *key, const char *value) {
   }
   e = shim_config_find(key, klen);
   if (e != NULL) {
+    int32_t at;
     if (vlen > SHIM_CONFIG_MAX_VALUE) {
       return SHIM_E_TOOLARGE;
     }
-    memcpy(e->value, value, vlen + 1);
+    if (vlen + 1u <= e->room) {
+      memcpy(shim_config_arena + e->value, value, vlen + 1u);
+      return SHIM_OK;
+    }
+    at = shim_config_append(value, vlen);
+    if (at < 0) {
+      return SHIM_E_TOOLARGE; /* the old value stays */
+    }
+    e->value = (uint16_t)at;
+    e->room = (uint16_t)(vlen + 1u);
     return SHIM_OK;
   }
   return shim_config_store(key, klen, value, vlen, &why);

@@ -346,6 +346,30 @@ int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const 
 
 /* ---- server side: the kubelet endpoint (issue 5) ---- */
 
+int32_t shim_tls_serve_check(uint16_t port, int have_serving, int have_client_ca,
+                             const char *client_ca_from) {
+#if !defined(MBEDTLS_SSL_SRV_C)
+  (void)have_serving;
+  (void)have_client_ca;
+  (void)client_ca_from;
+  shim_log(SHIM_LOG_ERROR, "tls: this build's Mbed TLS has no TLS server (MBEDTLS_SSL_SRV_C): "
+                           "cannot serve TLS on port %u", (unsigned)port);
+  return SHIM_E_UNSUPPORTED;
+#else
+  if (!have_serving) {
+    shim_log(SHIM_LOG_ERROR, "tls: no serving certificate is installed (key slot 1): cannot "
+                             "serve TLS on port %u", (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  if (!have_client_ca) {
+    shim_log(SHIM_LOG_ERROR, "tls: no client CA bundle is configured (%s): cannot verify "
+                             "clients on port %u", client_ca_from, (unsigned)port);
+    return SHIM_E_UNSUPPORTED;
+  }
+  return SHIM_OK;
+#endif
+}
+
 int shim_tls_conf_server(mbedtls_ssl_config *conf, mbedtls_x509_crt *client_ca,
                          mbedtls_x509_crt *crt, mbedtls_pk_context *key) {
 #if defined(MBEDTLS_SSL_SRV_C)

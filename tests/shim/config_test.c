@@ -115,6 +115,39 @@ static void test_parser(void) {
         "more than SHIM_CONFIG_MAX_ENTRIES rejected");
 }
 
+/* Values set at run time live in the arena with the parsed text. */
+static void test_arena(void) {
+  shim_config_error_t err;
+  char big[SHIM_CONFIG_MAX_VALUE + 1];
+  int32_t rc = SHIM_OK;
+  int n;
+
+  check(parse("node.ip = 10.0.0.5\nnode.name = pico-a\n", &err) == SHIM_OK, "arena: parse");
+  check(shim_config_set("node.ip", "192.168.100.200") == SHIM_OK &&
+            strcmp(shim_config_lookup("node.ip"), "192.168.100.200") == 0 &&
+            strcmp(shim_config_lookup("node.name"), "pico-a") == 0,
+        "arena: a longer value replaces the old one, neighbours intact");
+  check(shim_config_set("node.ip", "10.1.1.1") == SHIM_OK &&
+            strcmp(shim_config_lookup("node.ip"), "10.1.1.1") == 0,
+        "arena: a shorter value fits in place");
+  check(shim_config_set("wifi.country", "GB") == SHIM_OK &&
+            strcmp(shim_config_lookup("wifi.country"), "GB") == 0,
+        "arena: a new key is added");
+  memset(big, 'v', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  /* A value that keeps growing takes new room each time: the arena fills. */
+  for (n = 1; n <= SHIM_CONFIG_MAX_VALUE && rc == SHIM_OK; n++) {
+    big[n] = '\0';
+    rc = shim_config_set("grow", big);
+    big[n] = 'v';
+  }
+  check(rc == SHIM_E_TOOLARGE, "arena: full -> E_TOOLARGE");
+  check(shim_config_lookup("grow") != NULL && strlen(shim_config_lookup("grow")) == (size_t)(n - 2) &&
+            strcmp(shim_config_lookup("node.name"), "pico-a") == 0 &&
+            strcmp(shim_config_lookup("node.ip"), "10.1.1.1") == 0,
+        "arena: a failed set leaves every value as it was");
+}
+
 static void test_files(const char *dir) {
   shim_config_error_t err;
   char path[512];
@@ -199,6 +232,7 @@ int main(int argc, char **argv) {
   }
   shim_log_set_level(SHIM_LOG_ERROR);
   test_parser();
+  test_arena();
   test_files(argv[1]);
   test_core_view();
   port_posix_shutdown();

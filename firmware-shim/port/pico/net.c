@@ -100,8 +100,12 @@ static int port_pcb_aborted;
  * reconnects only after a GOAWAY, a server restart or a new certificate (the
  * API server ends watch streams, not the connection); a server without
  * HTTP/2 closes each watch's connection every 30-60 min. A resumed handshake
- * skips the ECDHE/ECDSA work (~0.9 s of CPU, DESIGN.md). One entry per
- * connection slot. */
+ * skips the ECDHE/ECDSA work (~0.9 s of CPU, DESIGN.md). Entries are per
+ * (host, port, flags): the node talks to one API server, with its client
+ * certificate or (while joining) without, so two entries serve every
+ * connection (each ~0.7 KB of static RAM). A TLS 1.3 session is not kept
+ * (port_session_save). */
+#define PORT_PICO_SESSIONS 2u
 typedef struct {
   int used;
   uint16_t port;
@@ -110,7 +114,7 @@ typedef struct {
   mbedtls_ssl_session session;
 } port_session_t;
 
-static port_session_t port_sessions[SHIM_MAX_CONNECTIONS];
+static port_session_t port_sessions[PORT_PICO_SESSIONS];
 static uint32_t port_session_next; /* round-robin replacement */
 
 /* Connections the listener holds until the core accepts them (lwIP's own
@@ -454,7 +458,7 @@ int32_t port_pico_tls_load(void) {
 
 static port_session_t *port_session_find(const port_conn_t *c) {
   uint32_t i;
-  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+  for (i = 0; i < PORT_PICO_SESSIONS; i++) {
     port_session_t *e = &port_sessions[i];
     if (e->used && e->port == c->port && e->flags == c->flags && strcmp(e->host, c->host) == 0) {
       return e;
@@ -487,7 +491,7 @@ static void port_session_save(const port_conn_t *c) {
 #endif
   if (e == NULL) {
     e = &port_sessions[port_session_next];
-    port_session_next = (port_session_next + 1u) % SHIM_MAX_CONNECTIONS;
+    port_session_next = (port_session_next + 1u) % PORT_PICO_SESSIONS;
   }
   port_session_drop(e);
   mbedtls_ssl_session_init(&e->session);
@@ -978,21 +982,9 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
              (unsigned)port);
     return SHIM_E_INVAL;
   }
-#if !defined(MBEDTLS_SSL_SRV_C)
-  if ((flags & SHIM_NET_TLS) != 0) {
-    shim_log(SHIM_LOG_ERROR, "tls: this build's Mbed TLS has no TLS server (MBEDTLS_SSL_SRV_C): "
-                             "cannot serve TLS on port %u", (unsigned)port);
-    return SHIM_E_UNSUPPORTED;
-  }
-#endif
-  if ((flags & SHIM_NET_TLS) != 0 && port_pico_serving_conf() == NULL) {
-    shim_log(SHIM_LOG_ERROR, "tls: no serving certificate is installed (key slot 1): cannot "
-                             "serve TLS on port %u", (unsigned)port);
-    return SHIM_E_UNSUPPORTED;
-  }
-  if ((flags & SHIM_NET_TLS) != 0 && !port_have_client_ca) {
-    shim_log(SHIM_LOG_ERROR, "tls: no client CA bundle in the config region: cannot verify "
-                             "clients on port %u", (unsigned)port);
+  if ((flags & SHIM_NET_TLS) != 0 &&
+      shim_tls_serve_check(port, port_pico_serving_conf() != NULL, port_have_client_ca,
+                           "the config region") != SHIM_OK) {
     return SHIM_E_UNSUPPORTED;
   }
   /* Any address: the board has one interface, its address comes from DHCP. */

@@ -883,21 +883,9 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
       port_conns[slot].state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
-#if !defined(MBEDTLS_SSL_SRV_C)
-  if ((flags & SHIM_NET_TLS) != 0) {
-    shim_log(SHIM_LOG_ERROR, "tls: this build's Mbed TLS has no TLS server (MBEDTLS_SSL_SRV_C): "
-                             "cannot serve TLS on port %u", (unsigned)port);
-    return SHIM_E_UNSUPPORTED;
-  }
-#endif
-  if ((flags & SHIM_NET_TLS) != 0 && port_posix_serving_conf() == NULL) {
-    shim_log(SHIM_LOG_ERROR, "tls: no serving certificate is installed (key slot 1): cannot "
-                             "serve TLS on port %u", (unsigned)port);
-    return SHIM_E_UNSUPPORTED;
-  }
-  if ((flags & SHIM_NET_TLS) != 0 && !port_have_client_ca) {
-    shim_log(SHIM_LOG_ERROR, "tls: no client CA bundle is configured (tls.client_ca_file): "
-                             "cannot verify clients on port %u", (unsigned)port);
+  if ((flags & SHIM_NET_TLS) != 0 &&
+      shim_tls_serve_check(port, port_posix_serving_conf() != NULL, port_have_client_ca,
+                           "tls.client_ca_file") != SHIM_OK) {
     return SHIM_E_UNSUPPORTED;
   }
   if (port_listen_addr(port, &addr, &addr_len, &text) != SHIM_OK) {
