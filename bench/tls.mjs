@@ -17,7 +17,7 @@
 //    M0+ cycle costs (method in the JSON line).
 // Prints one JSON object per figure per line; asserts nothing. Without the
 // devtls simulator it says so on stderr and prints no figures.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,9 @@ if (!existsSync(SIM_DEVTLS)) {
   process.exit(0);
 }
 process.env.PICO_SIM = SIM_DEVTLS; // read by the harness when it is loaded
+/** 32 or 64: the simulator's word size (ELF header EI_CLASS); the device's is
+ *  32, and Mbed TLS's structures hold pointers. */
+const SIM_BITS = readFileSync(SIM_DEVTLS)[4] === 1 ? 32 : 64;
 const { Cluster, SimNode } = await import('../tests/e2e/harness.mjs');
 
 const RUNS = Number(process.env.BENCH_TLS_RUNS ?? 20);
@@ -76,7 +79,7 @@ try {
   }
   const suite = /up, ([^,]+), (\S+)/.exec(upLine);
   if (hs.length > 0) {
-    out('tls_handshake_sim_p50', pct(hs, 50), 'ms', { runs: hs.length, version: suite?.[1], ciphersuite: suite?.[2], host: 'x86-64 simulator, localhost, log-timestamp resolution 1 ms' });
+    out('tls_handshake_sim_p50', pct(hs, 50), 'ms', { runs: hs.length, version: suite?.[1], ciphersuite: suite?.[2], host: `x86 simulator (${SIM_BITS}-bit), localhost, log-timestamp resolution 1 ms` });
     out('tls_handshake_sim_max', Math.max(...hs), 'ms', { runs: hs.length });
   } else {
     console.error('bench/tls: no handshake timing found in the simulator log');
@@ -98,7 +101,7 @@ try {
       return;
     }
     out(metric, stats.tls_heap_peak_bytes, 'bytes', {
-      connects: stats.connects, handshakes_ok: stats.handshakes_ok, held_s: HOLD_S, note,
+      connects: stats.connects, handshakes_ok: stats.handshakes_ok, held_s: HOLD_S, sim_bits: SIM_BITS, note,
     });
   };
   await heap('tls_heap_peak_one_connection', { 'configmap.names': '' },
@@ -110,6 +113,8 @@ try {
   const approver = cluster.startApprover(work);
   try {
     const kubeletPort = Number(process.env.BENCH_TLS_KUBELET_PORT ?? 17463);
+    // Node state of an earlier run holds certificates of a cluster that is gone.
+    rmSync(path.join(work, 'endpoint'), { recursive: true, force: true });
     const n = new SimNode({ name: 'pico-tls-kubelet', cluster, dir: path.join(work, 'endpoint'),
       token: cluster.bootstrapToken(), ip: '127.0.0.1', extra: {
         'kubelet.port': String(kubeletPort), 'tunnel.port': '0', 'configmap.names': '',
@@ -133,7 +138,7 @@ try {
     const stats = n.stats();
     out('tls_heap_peak_api_and_endpoint', stats.tls_heap_peak_bytes, 'bytes', {
       server_handshakes_ok: stats.server_handshakes_ok, fetches, handshakes_ok: stats.handshakes_ok,
-      note: 'joined with its own certificates; API connection + the kubelet endpoint serving one client at a time (the device: SHIM_KUBELET_MAX_CONNS 1, no tunnel)',
+      sim_bits: SIM_BITS, note: 'joined with its own certificates; API connection + the kubelet endpoint serving one client at a time (the device: SHIM_KUBELET_MAX_CONNS 1, no tunnel)',
     });
   } finally {
     approver.kill();

@@ -5,7 +5,9 @@
 # runs build/core.wasm under WAMR's interpreter as the device does. When
 # MBEDTLS_SOURCE_DIR names an Mbed TLS 3.x source tree (or PICO_SDK_PATH a
 # pico-sdk, whose lib/mbedtls is used), also build/sim-devtls/pico-node-sim:
-# Mbed TLS built from that source with the device's mbedtls_config.h.
+# Mbed TLS built from that source with the device's mbedtls_config.h, and
+# the whole simulator 32-bit (gcc -m32, Debian gcc-multilib) where that
+# builds, so its heap figures have the device's pointer size.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -28,5 +30,10 @@ if [ -n "${WAMR_ROOT:-}" ]; then
 fi
 MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
 if [ -n "$MBEDTLS_SRC" ]; then
-  sim build/sim-devtls "Mbed TLS from $MBEDTLS_SRC, device config" -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" "$@"
+  bits=()
+  if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
+    bits=(-DCMAKE_C_FLAGS=-m32 -DCMAKE_EXE_LINKER_FLAGS=-m32)
+  fi
+  sim build/sim-devtls "Mbed TLS from $MBEDTLS_SRC, device config${bits:+, 32-bit}" \
+    -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" "${bits[@]}" "$@"
 fi
