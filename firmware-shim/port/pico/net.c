@@ -872,22 +872,34 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
   }
 }
 
-int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
-  port_conn_t *c;
+/* A TLS query (ALPN, peer) on slot: SHIM_OK with *c a TLS connection that
+ * is open, 1 for a plain TCP one (nothing negotiated), SHIM_E_INVAL for a
+ * listener or free slot (or, with accepted_only, one the node opened), else
+ * its progress (E_AGAIN, the sticky error). */
+static int32_t port_tls_query(uint32_t slot, const uint8_t *out, int accepted_only,
+                              port_conn_t **c) {
   int32_t rc;
   if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE ||
-      port_conns[slot].role == PORT_ROLE_LISTENER) {
+      port_conns[slot].role == PORT_ROLE_LISTENER ||
+      (accepted_only && port_conns[slot].role != PORT_ROLE_ACCEPTED)) {
     return SHIM_E_INVAL;
   }
-  c = &port_conns[slot];
-  rc = port_conn_progress(c);
-  if (rc != SHIM_OK) {
-    return rc;
+  *c = &port_conns[slot];
+  rc = port_conn_progress(*c);
+  if (rc == SHIM_OK && ((*c)->flags & SHIM_NET_TLS) == 0) {
+    return 1;
   }
-  if ((c->flags & SHIM_NET_TLS) == 0) {
-    return 0; /* plain TCP: nothing was negotiated */
+  return rc;
+}
+
+int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
+  port_conn_t *c = NULL;
+  int32_t rc = port_tls_query(slot, out, 0, &c);
+  if (rc == SHIM_OK) {
+    /* An accepted connection: 0, the server side offers no ALPN. */
+    return shim_tls_alpn_copy(&c->ssl, out, cap);
   }
-  return shim_tls_alpn_copy(&c->ssl, out, cap);
+  return rc == 1 ? 0 : rc; /* plain TCP: nothing was negotiated */
 }
 
 /* ---- the kubelet endpoint (issue 5): listening and accepting ---- */
@@ -1090,21 +1102,12 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
 }
 
 int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
-  port_conn_t *c;
-  int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].role != PORT_ROLE_ACCEPTED ||
-      port_conns[slot].state == PORT_CONN_FREE) {
-    return SHIM_E_INVAL;
+  port_conn_t *c = NULL;
+  int32_t rc = port_tls_query(slot, out, 1, &c);
+  if (rc == SHIM_OK) {
+    return shim_tls_peer_copy(&c->peer, out, cap);
   }
-  c = &port_conns[slot];
-  rc = port_conn_progress(c);
-  if (rc != SHIM_OK) {
-    return rc;
-  }
-  if ((c->flags & SHIM_NET_TLS) == 0) {
-    return 0;
-  }
-  return shim_tls_peer_copy(&c->peer, out, cap);
+  return rc == 1 ? 0 : rc;
 }
 
 void port_pico_net_stats(int64_t *out, uint32_t count) {
