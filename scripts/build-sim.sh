@@ -2,7 +2,9 @@
 # Builds the simulator: build/core.wasm first (scripts/build-wasm.sh), then
 # build/sim/pico-node-sim (the core through wasm2c). When WAMR_ROOT names a
 # wasm-micro-runtime source tree, also build/sim-wamr/pico-node-sim, which
-# runs build/core.wasm under WAMR's interpreter as the device does. When
+# runs build/core.wasm under WAMR's interpreter as the device does; with
+# Mbed TLS sources (below) and gcc -m32 it is built 32-bit with the device's
+# Mbed TLS and exec env stack, the closest the simulator gets to the device. When
 # MBEDTLS_SOURCE_DIR names an Mbed TLS 3.x source tree (or PICO_SDK_PATH a
 # pico-sdk, whose lib/mbedtls is used), also build/sim-devtls/pico-node-sim:
 # Mbed TLS built from that source with the device's mbedtls_config.h, and
@@ -25,13 +27,26 @@ sim() {
   echo "build-sim: $dir/pico-node-sim ($what)"
 }
 sim build/sim wasm2c "$@"
-if [ -n "${WAMR_ROOT:-}" ]; then
-  sim build/sim-wamr "WAMR, loads build/core.wasm" -DWAMR_ROOT="$WAMR_ROOT" "$@"
-fi
 MBEDTLS_SRC=${MBEDTLS_SOURCE_DIR:-${PICO_SDK_PATH:+$PICO_SDK_PATH/lib/mbedtls}}
+m32=0
+if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
+  m32=1
+fi
+if [ -n "${WAMR_ROOT:-}" ]; then
+  if [ -n "$MBEDTLS_SRC" ] && [ $m32 -eq 1 ]; then
+    # The device's stack size, from its one definition (firmware.cmake).
+    stack=$(sed -nE 's/.*SHIM_WAMR_STACK_BYTES=([0-9]+u?).*/\1/p' firmware-shim/port/pico/firmware.cmake)
+    sim build/sim-wamr "WAMR, loads build/core.wasm; 32-bit, device Mbed TLS, ${stack} stack" \
+      -DWAMR_ROOT="$WAMR_ROOT" -DWAMR_BUILD_TARGET=X86_32 -DMBEDTLS_SOURCE_DIR="$MBEDTLS_SRC" \
+      "-DCMAKE_C_FLAGS=-m32 -DSHIM_WAMR_STACK_BYTES=$stack" -DCMAKE_ASM_FLAGS=-m32 \
+      -DCMAKE_EXE_LINKER_FLAGS=-m32 "$@"
+  else
+    sim build/sim-wamr "WAMR, loads build/core.wasm" -DWAMR_ROOT="$WAMR_ROOT" "$@"
+  fi
+fi
 if [ -n "$MBEDTLS_SRC" ]; then
   bits=()
-  if echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
+  if [ $m32 -eq 1 ]; then
     bits=(-DCMAKE_C_FLAGS=-m32 -DCMAKE_EXE_LINKER_FLAGS=-m32)
   fi
   sim build/sim-devtls "Mbed TLS from $MBEDTLS_SRC, device config${bits:+, 32-bit}" \
