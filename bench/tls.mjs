@@ -111,11 +111,12 @@ try {
 
   // The device's worst case: API connection + one kubelet endpoint session.
   const approver = cluster.startApprover(work);
+  let n = null;
   try {
     const kubeletPort = Number(process.env.BENCH_TLS_KUBELET_PORT ?? 17463);
     // Node state of an earlier run holds certificates of a cluster that is gone.
     rmSync(path.join(work, 'endpoint'), { recursive: true, force: true });
-    const n = new SimNode({ name: 'pico-tls-kubelet', cluster, dir: path.join(work, 'endpoint'),
+    n = new SimNode({ name: 'pico-tls-kubelet', cluster, dir: path.join(work, 'endpoint'),
       token: cluster.bootstrapToken(), ip: '127.0.0.1', extra: {
         'kubelet.port': String(kubeletPort), 'tunnel.port': '0', 'configmap.names': '',
         'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt') } });
@@ -136,11 +137,13 @@ try {
     await n.stop();
     await sleep(200);
     const stats = n.stats();
+    n = null;
     out('tls_heap_peak_api_and_endpoint', stats.tls_heap_peak_bytes, 'bytes', {
       server_handshakes_ok: stats.server_handshakes_ok, fetches, handshakes_ok: stats.handshakes_ok,
       sim_bits: SIM_BITS, note: 'joined with its own certificates; API connection + the kubelet endpoint serving one client at a time (the device: SHIM_KUBELET_MAX_CONNS 1, no tunnel)',
     });
   } finally {
+    if (n !== null) await n.stop(); // a failed run leaves no simulator behind
     approver.kill();
   }
 } finally {
