@@ -17,10 +17,9 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { out, pct } from './lib.mjs';
+import { kubeletConnect, kubeletGet, out, pct } from './lib.mjs';
 import { Cluster, SimNode, hostAddress } from '../tests/e2e/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,26 +31,8 @@ const KUBELET_PORT = Number(process.env.BENCH_KUBELET_NODE_PORT ?? 17462);
 const cluster = new Cluster({ name: 'bench-kubelet', port: Number(process.env.BENCH_KUBELET_PORT ?? 17461) });
 const work = path.join(ROOT, 'build/e2e/bench-kubelet');
 
-/** An open TLS connection to the endpoint (handshake done). */
-function connect(creds) {
-  return new Promise((res, rej) => {
-    const s = tls.connect({ host: NODE_IP, port: KUBELET_PORT, ...creds, checkServerIdentity: () => undefined });
-    s.once('secureConnect', () => res(s));
-    s.once('error', rej);
-  });
-}
-
-/** Sends GET `p` on `s` with "Connection: close" and resolves the whole
- *  response text once it closes. */
-function get(s, p) {
-  return new Promise((res, rej) => {
-    let data = '';
-    s.on('data', (d) => { data += d; });
-    s.once('close', () => res(data));
-    s.once('error', rej);
-    s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  });
-}
+const connect = (creds) => kubeletConnect(NODE_IP, KUBELET_PORT, creds);
+const get = kubeletGet;
 
 /** Sends GET `p` on the kept-alive `s` and resolves the response text at
  *  its last chunk ("0" CRLF CRLF, RFC 9112 section 7.1). */

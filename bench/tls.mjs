@@ -19,10 +19,9 @@
 // devtls simulator it says so on stderr and prints no figures.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { out, pct } from './lib.mjs';
+import { kubeletConnect, kubeletGet, out, pct } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SIM_DEVTLS = path.join(ROOT, 'build/sim-devtls/pico-node-sim');
@@ -125,14 +124,8 @@ try {
     const admin = cluster.adminTls();
     const fetches = 5;
     for (let i = 0; i < fetches; i++) {
-      await new Promise((res, rej) => {
-        const c = tls.connect({ host: '127.0.0.1', port: kubeletPort, ...admin, checkServerIdentity: () => undefined });
-        let data = '';
-        c.on('secureConnect', () => c.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-        c.on('data', (d) => { data += d; });
-        c.on('close', () => (data.startsWith('HTTP/1.1 200') ? res() : rej(new Error(`bench/tls: /metrics: ${data.slice(0, 200)}`))));
-        c.on('error', rej);
-      });
+      const r = await kubeletGet(await kubeletConnect('127.0.0.1', kubeletPort, admin), '/metrics');
+      if (!r.startsWith('HTTP/1.1 200')) throw new Error(`bench/tls: /metrics: ${r.slice(0, 200)}`);
     }
     await n.stop();
     await sleep(200);

@@ -38,7 +38,7 @@ import {
 import { JsonReader, TOK_FALSE, TOK_STRING, TOK_TRUE } from "../json/reader";
 import { JsonWriter } from "../json/writer";
 import { COUNTERS } from "../metrics/counters";
-import { bytesEqualLitNoCase, lowerAscii } from "../util/bytes";
+import { bytesEqualLitNoCase, indexOfHeadEnd, lowerAscii } from "../util/bytes";
 import { E_AGAIN, E_NOMEM } from "../util/errors";
 import {
   KUBELET_AUTHZ_ALLOWED_TTL_MS, KUBELET_AUTHZ_CACHE, KUBELET_AUTHZ_DENIED_TTL_MS, KUBELET_BUF,
@@ -101,8 +101,6 @@ export class KubeletServer {
   private queued: i32 = 0;
   /** The request allows its connection to stay open after the response. */
   private keepAlive: bool = false;
-  /** Set by rotate(): the served connection gave its turn away. */
-  private rotated: bool = false;
   private state: i32 = ST_IDLE;
   private deadlineMs: i64 = 0;
   private readonly buf: usize = heap.alloc(<usize>KUBELET_BUF);
@@ -234,7 +232,6 @@ export class KubeletServer {
     const until = this.deadlineMs;
     this.push(this.take(0), until);
     this.state = ST_IDLE;
-    this.rotated = true;
   }
 
   // ---- serving ----
@@ -242,10 +239,6 @@ export class KubeletServer {
   private serve(nowMs: i64): void {
     let rotations = 0;
     for (;;) {
-      if (this.rotated) {
-        this.rotated = false;
-        if (++rotations >= this.queued) return; // every kept connection is idle
-      }
       if (this.state == ST_IDLE) {
         if (this.queued == 0) return;
         this.state = ST_HEAD;
@@ -256,10 +249,15 @@ export class KubeletServer {
       }
       const h = load<i32>(this.queue);
       const before = this.state;
+      const queued = this.queued;
       if (before == ST_HEAD) this.readHead(h, nowMs);
       else if (before == ST_SEND) this.send(h, nowMs);
       else this.waitReview(nowMs);
       if (this.state == before) return; // waiting for the network or a review
+      // Its head not started and the queue as long as before: the served
+      // connection gave its turn away (rotate); once all did, they are idle.
+      if (before == ST_HEAD && this.state == ST_IDLE && this.queued == queued &&
+          ++rotations >= this.queued) return;
     }
   }
 
@@ -286,9 +284,8 @@ export class KubeletServer {
       }
       const from = this.len > 3 ? this.len - 3 : 0;
       this.len += r;
-      for (let i = from; i + 3 < this.len; i++) {
-        if (load<u32>(this.buf + <usize>i) == 0x0a0d0a0d) { this.parse(h, i + 2, nowMs); return; }
-      }
+      const at = indexOfHeadEnd(this.buf, this.len, from);
+      if (at >= 0) { this.parse(h, at + 2, nowMs); return; }
     }
   }
 
@@ -323,9 +320,11 @@ export class KubeletServer {
     // The path without the query.
     let pathEnd = sp1 + 1;
     while (pathEnd < sp2 && load<u8>(b + <usize>pathEnd) != 0x3f) pathEnd++;
-    this.route = routeOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
-    this.sub = subresourceOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
-    this.fine = fineSubresourceOf(b + <usize>(sp1 + 1), pathEnd - sp1 - 1);
+    const path = b + <usize>(sp1 + 1);
+    const pathLen = pathEnd - sp1 - 1;
+    this.route = routeOf(path, pathLen);
+    this.sub = subresourceOf(path, pathLen);
+    this.fine = fineSubresourceOf(path, pathLen);
     this.trying = this.fine != 0 ? this.fine : this.sub;
     // Header fields (RFC 9112 section 5): name ":" OWS value OWS CRLF.
     this.tokenLen = 0;
@@ -710,16 +709,15 @@ export class KubeletServer {
   /** The response is sent: the connection is kept (to the back of the
    *  queue, waiting for its next request) or closed. */
   private done(nowMs: i64): void {
-    if (!this.keepAlive || this.queued >= this.cfg.kubeletConns) { this.finish(); return; }
-    this.push(this.take(0), nowMs + KUBELET_IDLE_MS);
-    this.state = ST_IDLE;
-    this.review = REVIEW_NONE;
-    this.len = 0;
+    this.finish(this.keepAlive && this.queued < this.cfg.kubeletConns ? nowMs + KUBELET_IDLE_MS : 0);
   }
 
-  /** Closes the served connection and moves the queue on. */
-  private finish(): void {
-    net_close(this.take(0));
+  /** Moves the queue on: the served connection goes to its back, kept until
+   *  `keepUntilMs`, or (0) is closed. */
+  private finish(keepUntilMs: i64 = 0): void {
+    const h = this.take(0);
+    if (keepUntilMs > 0) this.push(h, keepUntilMs);
+    else net_close(h);
     this.state = ST_IDLE;
     this.review = REVIEW_NONE;
     this.len = 0;

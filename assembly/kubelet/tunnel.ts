@@ -27,7 +27,7 @@ import { Backoff } from "../k8s/backoff";
 import { NodeConfig } from "../k8s/config";
 import { lineBytes, lineEmit, lineInt, lineLit, lineStart, lineText, logText } from "../k8s/log";
 import { base64Encode } from "../util/base64";
-import { bytesEqualLitNoCase, decLen, formatI64, indexOfByte, memEqual, parseDec } from "../util/bytes";
+import { bytesEqualLitNoCase, decLen, formatI64, indexOfByte, indexOfHeadEnd, memEqual, parseDec } from "../util/bytes";
 import { E_AGAIN, E_CLOSED, E_MALFORMED, E_UNSUPPORTED, OK } from "../util/errors";
 import {
   TUNNEL_ABSENT_RETRY_MS, TUNNEL_ADDR_MAX, TUNNEL_CHUNK, TUNNEL_CONNS_MAX, TUNNEL_HANDSHAKE_MS, TUNNEL_PING_MS,
@@ -153,15 +153,10 @@ export class Tunnel {
 
   /** ms until step() wants to run again (at most `max`). */
   nextWait(nowMs: i64, max: i32): i32 {
-    if (this.state == TS_WAIT) {
-      const d = this.retryAtMs - nowMs;
-      return d <= 0 ? 0 : d < <i64>max ? <i32>d : max;
-    }
-    if (this.state == TS_OPEN) {
-      const d = this.lastPingMs + TUNNEL_PING_MS - nowMs;
-      return d <= 0 ? 0 : d < <i64>max ? <i32>d : max;
-    }
-    return max;
+    const at = this.state == TS_WAIT ? this.retryAtMs
+      : this.state == TS_OPEN ? this.lastPingMs + TUNNEL_PING_MS : i64.MAX_VALUE;
+    const d = at - nowMs;
+    return d <= 0 ? 0 : d < <i64>max ? <i32>d : max;
   }
 
   // ---- connection ----
@@ -214,9 +209,9 @@ export class Tunnel {
     }
     if (this.txLen > 0) return;
     while (true) {
-      const end = findHeadEnd(this.rx, this.rlen);
-      if (end > 0) {
-        this.upgraded(end, nowMs);
+      const at = indexOfHeadEnd(this.rx, this.rlen, 0);
+      if (at >= 0) {
+        this.upgraded(at + 4, nowMs);
         return;
       }
       if (this.rlen == TUNNEL_RX_CAP) {
@@ -678,15 +673,6 @@ export class Tunnel {
     }
     return null;
   }
-}
-
-/** End of an HTTP head (after CRLF CRLF) in (p, n), or 0. */
-function findHeadEnd(p: usize, n: i32): i32 {
-  for (let i = 3; i < n; i++) {
-    if (load<u8>(p + <usize>i) == 0x0a && load<u8>(p + <usize>(i - 1)) == 0x0d &&
-      load<u8>(p + <usize>(i - 2)) == 0x0a && load<u8>(p + <usize>(i - 3)) == 0x0d) return i + 1;
-  }
-  return 0;
 }
 
 function lastIndexOfByte(p: usize, n: i32, b: u8): i32 {

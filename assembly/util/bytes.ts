@@ -157,6 +157,13 @@ export function indexOfByte(ptr: usize, len: i32, b: u8): i32 {
   return -1;
 }
 
+/** Index of the first CR LF CR LF (the end of an HTTP head, RFC 9112
+ *  section 2.1) in (ptr, len) at or after `from`, or -1. */
+export function indexOfHeadEnd(ptr: usize, len: i32, from: i32): i32 {
+  for (let i = from; i + 3 < len; i++) if (load<u32>(ptr + <usize>i) == 0x0a0d0a0d) return i;
+  return -1;
+}
+
 /** Parses a non-empty run of decimal digits. Returns the value (>= 0),
  *  E_MALFORMED for an empty range or a non-digit, E_TOOLARGE above i64 max. */
 export function parseDec(ptr: usize, len: i32): i64 {

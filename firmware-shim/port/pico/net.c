@@ -128,19 +128,19 @@ typedef struct {
 } port_pending_t;
 
 static port_pending_t port_pending[PORT_PICO_PENDING_MAX];
-static int32_t port_listener = -1; /* the listening slot, -1 when none */
 
-/* Counters for stats_read (SHIM_STAT_*). */
-static struct {
-  uint32_t client_ok;
-  uint32_t client_failed;
-  uint64_t client_ms;
-  uint32_t server_ok;
-  uint32_t server_failed;
-  uint64_t server_ms;
-  uint32_t accepted;
-  uint32_t refused;
-} port_net_stats;
+/* Handshake counters for stats_read (SHIM_STAT_TLS_*), [0] the node's
+ * connections (client), [1] accepted ones (server); connections accepted
+ * into a slot and refused. */
+typedef struct {
+  uint32_t ok;
+  uint32_t failed;
+  uint64_t ms; /* in completed handshakes */
+} port_handshakes_t;
+
+static port_handshakes_t port_handshakes[2];
+static uint32_t port_accepted;
+static uint32_t port_refused;
 
 static mbedtls_x509_crt port_ca;
 static mbedtls_x509_crt port_client_ca; /* FLASH_TLV_CLIENT_CA_PEM: kubelet clients */
@@ -220,6 +220,14 @@ static err_t port_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
 }
 
 /* ---- state helpers ---- */
+
+/* Empties c for a new use, keeping its generation (late DNS answers for
+ * what it held before stay recognisable, port_dns_found). */
+static void port_conn_reset(port_conn_t *c) {
+  uint32_t generation = c->generation;
+  memset(c, 0, sizeof(*c));
+  c->generation = generation;
+}
 
 static void port_conn_release_pcb(port_conn_t *c) {
   if (c->pcb != NULL && c->role == PORT_ROLE_LISTENER) {
@@ -533,6 +541,17 @@ static int32_t port_tls_begin(port_conn_t *c) {
   return SHIM_OK;
 }
 
+/* Counts c's handshake as done (ok) or failed, on its side. */
+static void port_handshake_count(const port_conn_t *c, int ok) {
+  port_handshakes_t *k = &port_handshakes[c->role == PORT_ROLE_ACCEPTED ? 1 : 0];
+  if (ok) {
+    k->ok++;
+    k->ms += port_now_ms() - c->started_ms;
+  } else {
+    k->failed++;
+  }
+}
+
 /* Advances the slot as far as it goes without blocking: SHIM_OK when open,
  * SHIM_E_AGAIN while in progress, or the sticky error. */
 static int32_t port_conn_progress(port_conn_t *c) {
@@ -551,7 +570,7 @@ static int32_t port_conn_progress(port_conn_t *c) {
              c->state == PORT_CONN_HANDSHAKE ? "TLS handshake" : "connect",
              (unsigned)(accepted ? SHIM_SERVER_HANDSHAKE_TIMEOUT_MS : SHIM_TLS_HANDSHAKE_TIMEOUT_MS));
     if (c->state == PORT_CONN_HANDSHAKE) {
-      *(accepted ? &port_net_stats.server_failed : &port_net_stats.client_failed) += 1u;
+      port_handshake_count(c, 0);
     }
     port_conn_fail(c, SHIM_E_TIMEOUT);
     return SHIM_E_TIMEOUT;
@@ -574,23 +593,17 @@ static int32_t port_conn_progress(port_conn_t *c) {
     if (ret == SHIM_E_AGAIN) {
       return ret;
     }
+    port_handshake_count(c, ret == SHIM_OK);
     if (ret != SHIM_OK) {
-      if (c->role == PORT_ROLE_ACCEPTED) {
-        port_net_stats.server_failed++;
-      } else {
-        port_net_stats.client_failed++;
+      if (c->role != PORT_ROLE_ACCEPTED) {
         port_session_drop(port_session_find(c)); /* never retry a failed session */
       }
       port_conn_fail(c, ret);
       return ret;
     }
     if (c->role == PORT_ROLE_ACCEPTED) {
-      port_net_stats.server_ok++;
-      port_net_stats.server_ms += port_now_ms() - c->started_ms;
       shim_tls_peer_settle(&c->ssl, &c->peer, c->host, c->port);
     } else {
-      port_net_stats.client_ok++;
-      port_net_stats.client_ms += port_now_ms() - c->started_ms;
       port_session_save(c);
     }
     c->state = PORT_CONN_OPEN;
@@ -613,6 +626,18 @@ static int32_t port_conn_progress(port_conn_t *c) {
 
 /* ---- port.h ---- */
 
+/* A connection (not a listener) in slot for send, recv or a query into
+ * buf: *c set and its progress (SHIM_OK when open, SHIM_E_AGAIN, the sticky
+ * error), or SHIM_E_INVAL. */
+static int32_t port_conn_use(uint32_t slot, const void *buf, port_conn_t **c) {
+  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
+      port_conns[slot].role == PORT_ROLE_LISTENER) {
+    return SHIM_E_INVAL;
+  }
+  *c = &port_conns[slot];
+  return port_conn_progress(*c);
+}
+
 int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_t flags) {
   port_conn_t *c;
   uint32_t generation;
@@ -625,8 +650,9 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
   if (c->state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
-  /* No kubelet endpoint, so no agent tunnel: not worth twin configurations
-   * and a second TLS session's RAM next to the HTTP/2 one. */
+  /* No agent tunnel here (the only NET_HTTP1 user): it would be a third TLS
+   * session next to the API connection and the kubelet endpoint's, and
+   * need twin client configurations. */
   if ((flags & SHIM_NET_HTTP1) != 0) {
     return SHIM_E_UNSUPPORTED;
   }
@@ -638,9 +664,8 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
     shim_log(SHIM_LOG_ERROR, "tls: no client certificate (config region or node identity)");
     return SHIM_E_UNSUPPORTED;
   }
-  generation = c->generation + 1u;
-  memset(c, 0, sizeof(*c));
-  c->generation = generation;
+  port_conn_reset(c);
+  generation = ++c->generation;
   c->flags = flags;
   c->port = port;
   snprintf(c->host, sizeof(c->host), "%s", host);
@@ -671,14 +696,8 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
 }
 
 int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
-  port_conn_t *c;
-  int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
-      port_conns[slot].role == PORT_ROLE_LISTENER) {
-    return SHIM_E_INVAL;
-  }
-  c = &port_conns[slot];
-  rc = port_conn_progress(c);
+  port_conn_t *c = NULL;
+  int32_t rc = port_conn_use(slot, buf, &c);
   if (rc != SHIM_OK) {
     return rc;
   }
@@ -710,14 +729,8 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
 }
 
 int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
-  port_conn_t *c;
-  int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || buf == NULL || port_conns[slot].state == PORT_CONN_FREE ||
-      port_conns[slot].role == PORT_ROLE_LISTENER) {
-    return SHIM_E_INVAL;
-  }
-  c = &port_conns[slot];
-  rc = port_conn_progress(c);
+  port_conn_t *c = NULL;
+  int32_t rc = port_conn_use(slot, buf, &c);
   if (rc != SHIM_OK) {
     return rc;
   }
@@ -743,14 +756,12 @@ int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
 
 int32_t port_net_close(uint32_t slot) {
   port_conn_t *c;
-  uint32_t generation;
   if (slot >= SHIM_MAX_CONNECTIONS || port_conns[slot].state == PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
   c = &port_conns[slot];
   if (c->role == PORT_ROLE_LISTENER) {
     port_pending_drop_all();
-    port_listener = -1;
   }
   if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0 && c->pcb != NULL) {
     (void)mbedtls_ssl_close_notify(&c->ssl); /* one non-blocking try */
@@ -759,10 +770,7 @@ int32_t port_net_close(uint32_t slot) {
     mbedtls_ssl_free(&c->ssl);
   }
   port_conn_release_pcb(c);
-  generation = c->generation;
-  memset(c, 0, sizeof(*c));
-  c->generation = generation; /* keeps late DNS answers recognisable */
-  c->state = PORT_CONN_FREE;
+  port_conn_reset(c); /* PORT_CONN_FREE */
   return SHIM_OK;
 }
 
@@ -873,19 +881,16 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
 }
 
 /* A TLS query (ALPN, peer) on slot: SHIM_OK with *c a TLS connection that
- * is open, 1 for a plain TCP one (nothing negotiated), SHIM_E_INVAL for a
- * listener or free slot (or, with accepted_only, one the node opened), else
- * its progress (E_AGAIN, the sticky error). */
+ * is open, 1 for a plain TCP one (nothing negotiated), else what
+ * port_conn_use says (SHIM_E_INVAL also for a connection the node opened,
+ * with accepted_only). */
 static int32_t port_tls_query(uint32_t slot, const uint8_t *out, int accepted_only,
                               port_conn_t **c) {
   int32_t rc;
-  if (slot >= SHIM_MAX_CONNECTIONS || out == NULL || port_conns[slot].state == PORT_CONN_FREE ||
-      port_conns[slot].role == PORT_ROLE_LISTENER ||
-      (accepted_only && port_conns[slot].role != PORT_ROLE_ACCEPTED)) {
+  if (accepted_only && slot < SHIM_MAX_CONNECTIONS && port_conns[slot].role != PORT_ROLE_ACCEPTED) {
     return SHIM_E_INVAL;
   }
-  *c = &port_conns[slot];
-  rc = port_conn_progress(*c);
+  rc = port_conn_use(slot, out, c);
   if (rc == SHIM_OK && ((*c)->flags & SHIM_NET_TLS) == 0) {
     return 1;
   }
@@ -943,9 +948,20 @@ static err_t port_tcp_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
       return ERR_OK;
     }
   }
-  port_net_stats.refused++;
+  port_refused++;
   tcp_abort(pcb);
   return ERR_ABRT;
+}
+
+/* Whether a slot listens already (this port has one listener). */
+static int port_listening(void) {
+  uint32_t i;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    if (port_conns[i].state == PORT_CONN_LISTENING) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /* The index of a connection waiting to be accepted, or -1. */
@@ -983,13 +999,12 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
   port_conn_t *c;
   struct tcp_pcb *pcb;
   struct tcp_pcb *lpcb;
-  uint32_t generation;
 
   if (slot >= SHIM_MAX_CONNECTIONS || port == 0 || (flags & ~SHIM_NET_TLS) != 0 ||
       port_conns[slot].state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
-  if (port_listener >= 0) {
+  if (port_listening()) {
     shim_log(SHIM_LOG_ERROR, "net: cannot listen on port %u: this port has one listener",
              (unsigned)port);
     return SHIM_E_INVAL;
@@ -1015,9 +1030,7 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
     return SHIM_E_NOMEM;
   }
   c = &port_conns[slot];
-  generation = c->generation;
-  memset(c, 0, sizeof(*c));
-  c->generation = generation;
+  port_conn_reset(c);
   c->role = PORT_ROLE_LISTENER;
   c->flags = flags;
   c->port = port;
@@ -1026,7 +1039,6 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
   c->state = PORT_CONN_LISTENING;
   tcp_arg(lpcb, NULL);
   tcp_accept(lpcb, port_tcp_accept);
-  port_listener = (int32_t)slot;
   shim_log(SHIM_LOG_INFO, "net: listening on port %u (%s)", (unsigned)port,
            (flags & SHIM_NET_TLS) != 0 ? "TLS" : "plain TCP");
   return SHIM_OK;
@@ -1038,7 +1050,6 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   port_pending_t *e;
   struct tcp_pcb *pcb;
   const mbedtls_ssl_config *conf;
-  uint32_t generation;
   int32_t next;
   int32_t rc;
 
@@ -1060,13 +1071,11 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
              ipaddr_ntoa_r(&pcb->remote_ip, host, (int)sizeof(host)), (unsigned)pcb->remote_port,
              (unsigned)l->port, SHIM_KUBELET_MAX_CONNS);
     port_pcb_discard(pcb);
-    port_net_stats.refused++;
+    port_refused++;
     return SHIM_E_NOMEM;
   }
   c = &port_conns[slot];
-  generation = c->generation;
-  memset(c, 0, sizeof(*c));
-  c->generation = generation;
+  port_conn_reset(c);
   c->role = PORT_ROLE_ACCEPTED;
   c->flags = l->flags;
   c->pcb = pcb;
@@ -1079,7 +1088,7 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   tcp_recv(pcb, port_tcp_recv);
   tcp_err(pcb, port_tcp_err);
   tcp_nagle_disable(pcb);
-  port_net_stats.accepted++;
+  port_accepted++;
   if ((c->flags & SHIM_NET_TLS) == 0) {
     c->state = PORT_CONN_OPEN;
     c->just_opened = 1;
@@ -1093,7 +1102,7 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   rc = conf == NULL ? SHIM_E_UNSUPPORTED
                     : shim_tls_session_accept(&c->ssl, conf, &c->peer, c->host, c->port);
   if (rc != SHIM_OK) {
-    port_net_stats.server_failed++;
+    port_handshake_count(c, 0);
     port_conn_fail(c, rc);
     return SHIM_OK; /* the slot reports the error, as a failed connect does */
   }
@@ -1112,14 +1121,14 @@ int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
 
 void port_pico_net_stats(int64_t *out, uint32_t count) {
   const int64_t v[] = {
-      [SHIM_STAT_TLS_CLIENT_OK] = port_net_stats.client_ok,
-      [SHIM_STAT_TLS_CLIENT_FAILED] = port_net_stats.client_failed,
-      [SHIM_STAT_TLS_CLIENT_MS] = (int64_t)port_net_stats.client_ms,
-      [SHIM_STAT_TLS_SERVER_OK] = port_net_stats.server_ok,
-      [SHIM_STAT_TLS_SERVER_FAILED] = port_net_stats.server_failed,
-      [SHIM_STAT_TLS_SERVER_MS] = (int64_t)port_net_stats.server_ms,
-      [SHIM_STAT_CONNS_ACCEPTED] = port_net_stats.accepted,
-      [SHIM_STAT_CONNS_REFUSED] = port_net_stats.refused,
+      [SHIM_STAT_TLS_CLIENT_OK] = port_handshakes[0].ok,
+      [SHIM_STAT_TLS_CLIENT_FAILED] = port_handshakes[0].failed,
+      [SHIM_STAT_TLS_CLIENT_MS] = (int64_t)port_handshakes[0].ms,
+      [SHIM_STAT_TLS_SERVER_OK] = port_handshakes[1].ok,
+      [SHIM_STAT_TLS_SERVER_FAILED] = port_handshakes[1].failed,
+      [SHIM_STAT_TLS_SERVER_MS] = (int64_t)port_handshakes[1].ms,
+      [SHIM_STAT_CONNS_ACCEPTED] = port_accepted,
+      [SHIM_STAT_CONNS_REFUSED] = port_refused,
   };
   uint32_t i;
   for (i = SHIM_STAT_TLS_CLIENT_OK; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {

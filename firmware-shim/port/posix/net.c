@@ -104,8 +104,9 @@ static mbedtls_pk_context port_key;
 /* Client configurations, [0] with the ALPN offer "h2", "http/1.1",
  * [PORT_CONF_HTTP1] the same with "http/1.1" alone (SHIM_NET_HTTP1). */
 #define PORT_CONF_HTTP1 1
-static mbedtls_ssl_config port_conf_server_only[2]; /* verify the server only */
-static mbedtls_ssl_config port_conf_client_cert[2]; /* plus our certificate */
+#define PORT_CONF_OFFERS 2
+static mbedtls_ssl_config port_conf_server_only[PORT_CONF_OFFERS]; /* verify the server only */
+static mbedtls_ssl_config port_conf_client_cert[PORT_CONF_OFFERS]; /* plus our certificate */
 static int port_have_ca;
 static int port_have_client_ca;
 static int port_have_cert;
@@ -258,7 +259,7 @@ int32_t port_posix_tls_load(void) {
   mbedtls_x509_crt_init(&port_client_ca);
   mbedtls_x509_crt_init(&port_cert);
   mbedtls_pk_init(&port_key);
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PORT_CONF_OFFERS; i++) {
     mbedtls_ssl_config_init(&port_conf_server_only[i]);
     mbedtls_ssl_config_init(&port_conf_client_cert[i]);
   }
@@ -286,7 +287,7 @@ int32_t port_posix_tls_load(void) {
                    port_load_key(key_path) != 0)) {
     goto cleanup;
   }
-  for (i = 0; i < 2 && ret == 0; i++) {
+  for (i = 0; i < PORT_CONF_OFFERS && ret == 0; i++) {
     const uint32_t offer = i == PORT_CONF_HTTP1 ? SHIM_NET_HTTP1 : 0u;
     ret = port_posix_client_conf(&port_conf_server_only[i], NULL, NULL, offer);
     if (ret == 0 && has_cert) {
@@ -320,7 +321,7 @@ void port_posix_tls_free(void) {
   if (!port_tls_ready) {
     return;
   }
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PORT_CONF_OFFERS; i++) {
     mbedtls_ssl_config_free(&port_conf_server_only[i]);
     mbedtls_ssl_config_free(&port_conf_client_cert[i]);
   }

@@ -174,9 +174,11 @@ void shim_wasm_image_scan(const uint8_t *wasm, uint32_t size, shim_wasm_image_t 
         if (!read_segment(&r, &offset, &seg_len)) {
           return;
         }
-        (void)offset;
         skip(&r, seg_len);
         img->data_bytes += seg_len;
+        if ((uint64_t)offset + seg_len > img->data_end) {
+          img->data_end = (uint64_t)offset + seg_len;
+        }
       }
       if (r.bad || r.at != img->section_end) {
         return;
@@ -214,28 +216,25 @@ int32_t shim_wasm_image_write_data(const uint8_t *wasm, const shim_wasm_image_t 
                                    uint32_t mem_size) {
   reader_t r;
   uint32_t i;
-  int pass;
   if (!img->split) {
     return SHIM_OK;
   }
-  /* Pass 0 checks every segment, pass 1 writes: all or nothing. */
-  for (pass = 0; pass < 2; pass++) {
-    r.p = wasm;
-    r.at = img->payload_at;
-    r.end = img->section_end;
-    r.bad = 0;
-    for (i = 0; i < img->count; i++) {
-      uint32_t offset = 0;
-      uint32_t len = 0;
-      if (!read_segment(&r, &offset, &len) || len > r.end - r.at || offset > mem_size ||
-          len > mem_size - offset) {
-        return SHIM_E_INVAL;
-      }
-      if (pass == 1 && len > 0u) {
-        memcpy(mem + offset, wasm + r.at, len);
-      }
-      r.at += len;
+  /* All or nothing: scan found where the segments end. */
+  if (img->data_end > mem_size) {
+    return SHIM_E_INVAL;
+  }
+  r.p = wasm;
+  r.at = img->payload_at;
+  r.end = img->section_end;
+  r.bad = 0;
+  for (i = 0; i < img->count; i++) {
+    uint32_t offset = 0;
+    uint32_t len = 0;
+    (void)read_segment(&r, &offset, &len); /* scan checked every one */
+    if (len > 0u) {
+      memcpy(mem + offset, wasm + r.at, len);
     }
+    r.at += len;
   }
   return SHIM_OK;
 }

@@ -38,6 +38,7 @@ typedef struct {
   uint32_t section_at;    /* offset of the data section's id byte in the image */
   uint32_t section_end;   /* offset just past the data section */
   uint32_t payload_at;    /* offset of the first segment (after the count) */
+  uint64_t data_end;      /* the furthest byte a segment writes to, plus one */
 } shim_wasm_image_t;
 
 /** Reads the image's section list and data section into img. Never fails:
