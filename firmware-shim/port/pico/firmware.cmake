@@ -37,11 +37,11 @@ set_source_files_properties(${PICO_MBEDTLS_PATH}/library/gcm.c PROPERTIES
 #    structures, the core's linear memory (served by os_mmap in
 #    wamr_platform/) and the exec env stack (4 KiB, below). Measured
 #    by bench/wamr-pool.mjs (these WAMR options and platform layer, 32-bit
-#    build, structure sizes equal to the Thumb build's) for a 65,815-byte
+#    build, structure sizes equal to the Thumb build's) for a 65,713-byte
 #    core (HTTP/2, the k3s agent tunnel, the kubelet endpoint; 12,225 bytes
-#    of data segments) with 36,448 bytes of linear memory: peak 120,992
-#    (module copy 53,568, structures 16,624, instance + memory 45,048, exec
-#    env 5,704), smallest working pool 125,088; + 4 KiB margin: 127 KiB.
+#    of data segments) with 36,448 bytes of linear memory: peak 120,984
+#    (module copy 53,464, structures 16,688, instance + memory 45,080, exec
+#    env 5,704), smallest working pool 125,080; + 4 KiB margin: 127 KiB.
 #    Re-run it when the core changes. (The budgets, 32 KB core and 24 KB
 #    memory, would need about 86 KB, estimated.) The board logs the real peak at boot
 #    ("mem: WAMR pool peak ...").
