@@ -60,16 +60,16 @@ function cInt(expr) {
 }
 
 /** SHIM_WAMR_* of the device: runtime_wamr.c defaults, overridden by
- *  K3S_DEVICE_LIMITS in port/pico/firmware.cmake. */
+ *  K3S_DEVICE_LIMITS in port/pico/device.cmake. */
 function firmwareSettings() {
   const adapter = readFileSync(path.join(ROOT, 'firmware-shim/runtime/wamr/runtime_wamr.c'), 'utf8');
-  const cmake = readFileSync(path.join(ROOT, 'firmware-shim/port/pico/firmware.cmake'), 'utf8');
+  const cmake = readFileSync(path.join(ROOT, 'firmware-shim/port/pico/device.cmake'), 'utf8');
   const limits = /set\(K3S_DEVICE_LIMITS([^)]*)\)/.exec(cmake)?.[1] ?? '';
   const get = (name) => {
     const o = new RegExp(`\\b${name}=(\\S+)`).exec(limits);
     if (o) return cInt(o[1]);
     const d = new RegExp(`#define ${name} (.+)`).exec(adapter);
-    if (!d) throw new Error(`${name} is defined neither in firmware.cmake nor in runtime_wamr.c`);
+    if (!d) throw new Error(`${name} is defined neither in device.cmake nor in runtime_wamr.c`);
     return cInt(d[1]);
   };
   return {

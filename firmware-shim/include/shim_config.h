@@ -28,7 +28,7 @@
  * loopback connection per kubelet connection it pipes (kubelet/tunnel.ts,
  * TUNNEL_CONNS_MAX = SHIM_KUBELET_MAX_CONNS): 11 handles in the simulator;
  * the device (one endpoint connection, no tunnel: SHIM_TUNNEL_CONNS 0,
- * firmware.cmake) keeps 5. */
+ * device.cmake) keeps 5. */
 #ifndef SHIM_TUNNEL_CONNS
 #define SHIM_TUNNEL_CONNS (SHIM_KUBELET_MAX_CONNS > 0 ? 1 + SHIM_KUBELET_MAX_CONNS : 0)
 #endif
@@ -101,7 +101,7 @@
 /* Bytes for every key and value with their NULs (src/config.c): what a
  * configuration text of SHIM_CONFIG_TEXT_MAX can hold, plus room for values
  * set at run time (node.ip from DHCP). The device's text is a few hundred
- * bytes: firmware.cmake sets 2 KiB. At most 65535 (16-bit offsets). */
+ * bytes: device.cmake sets 2 KiB. At most 65535 (16-bit offsets). */
 #ifndef SHIM_CONFIG_ARENA_BYTES
 #define SHIM_CONFIG_ARENA_BYTES (SHIM_CONFIG_TEXT_MAX + 512)
 #endif

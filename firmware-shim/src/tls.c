@@ -276,9 +276,19 @@ int32_t shim_tls_write(mbedtls_ssl_context *ssl, const uint8_t *buf, size_t len,
     return ret;
   }
   if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-    /* The record is encrypted and partly sent: the bytes are taken. */
+    /* The record is encrypted and partly sent: the bytes are taken, as many
+     * as one record carries. That is not MBEDTLS_SSL_OUT_CONTENT_LEN: under
+     * TLS 1.3 the inner content type and padding granularity leave 2047 of
+     * 2048 (Mbed TLS ssl_msg.c mbedtls_ssl_get_max_out_record_payload), and
+     * counting 2048 dropped a byte of every record that filled lwIP's send
+     * buffer (found on the hosted board, port/pico/hosted). */
+    int max = mbedtls_ssl_get_max_out_record_payload(ssl);
     *flush_pending = 1;
-    return (int32_t)(len > MBEDTLS_SSL_OUT_CONTENT_LEN ? MBEDTLS_SSL_OUT_CONTENT_LEN : len);
+    if (max <= 0) {
+      shim_tls_log_failure(SHIM_LOG_WARN, "send to", host, port, max);
+      return SHIM_E_IO;
+    }
+    return (int32_t)(len > (size_t)max ? (size_t)max : len);
   }
   if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
     return SHIM_E_AGAIN;

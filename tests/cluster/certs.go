@@ -221,11 +221,13 @@ func signLeaf(ca *keyPair, key crypto.Signer, spec leafSpec) (*x509.Certificate,
 }
 
 // loadOrCreateLeaf returns dir/name.crt + .key, issuing it from ca when it is
-// missing, not signed by ca, or expiring within a day.
+// missing, not signed by ca, expiring within a day, or not naming every
+// DNS name and address of spec.
 func loadOrCreateLeaf(dir, name string, ca *keyPair, spec leafSpec) (*keyPair, error) {
 	certPath, keyPath := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	if kp, err := loadKeyPair(certPath, keyPath); err == nil {
-		if kp.Cert.CheckSignatureFrom(ca.Cert) == nil && time.Until(kp.Cert.NotAfter) > 24*time.Hour {
+		if kp.Cert.CheckSignatureFrom(ca.Cert) == nil && time.Until(kp.Cert.NotAfter) > 24*time.Hour &&
+			namesAll(kp.Cert, spec) {
 			return kp, nil
 		}
 	}
@@ -258,4 +260,19 @@ func loadOrCreateKey(path string) error {
 		return err
 	}
 	return writeFileAtomic(path, kb, 0o600)
+}
+
+// namesAll reports whether cert is valid for every DNS name and IP of spec.
+func namesAll(cert *x509.Certificate, spec leafSpec) bool {
+	for _, n := range spec.DNSNames {
+		if cert.VerifyHostname(n) != nil {
+			return false
+		}
+	}
+	for _, ip := range spec.IPs {
+		if cert.VerifyHostname(ip.String()) != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -25,6 +25,9 @@
 #   PICO_CLUSTER_AGENT_TUNNEL_PORT k3s' agent tunnel (wss://127.0.0.1:PORT/v1-k3s/connect) on this
 #                                  port, the API server's only way to kubelets, as on k3s
 #                                  (default 0: no tunnel, kubelets dialed directly)
+#   PICO_CLUSTER_EXTRA_ADDRESS     one more address of this machine where the API server is
+#                                  served (relayed to 127.0.0.1) and which its certificate
+#                                  names: the hosted board's gateway (default: none)
 #   PICO_CLUSTER_SIGNING_DURATION  CSR signing duration (default 8760h)
 #   PICO_CLUSTER_NODE_GRACE        node-monitor-grace-period (default 50s)
 #   PICO_CLUSTER_START_TIMEOUT     seconds `up` waits for /readyz (default 180)

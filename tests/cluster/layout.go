@@ -72,6 +72,9 @@ func ensurePKI(l layout, port int) (*pki, error) {
 		IPs:    []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP("10.43.0.1")},
 		Server: true,
 	}
+	if extra := extraAddress(); extra != nil {
+		serving.IPs = append(serving.IPs, extra)
+	}
 	if _, err := loadOrCreateLeaf(l.TLS, "serving-kube-apiserver", p.ServerCA, serving); err != nil {
 		return nil, err
 	}

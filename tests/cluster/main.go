@@ -335,6 +335,12 @@ func serve(l layout, port, tunnelPort int, rbac []byte) int {
 		return fail("%s failed: %v", c.name, c.err)
 	}
 
+	if extra := extraAddress(); extra != nil {
+		if err := startRelay(extra, port); err != nil {
+			return fail("%v", err)
+		}
+	}
+
 	// 3. kube-controller-manager and kube-scheduler.
 	kcm, err := startControllerManager(l, signingDuration, nodeGrace, failed)
 	if err != nil {

@@ -35,7 +35,7 @@ if [ -n "$MBEDTLS_SRC" ]; then
 else
   TLS_FLAGS=(-idirafter /usr/include)
 fi
-# SHIM_TLS_VERIFY_TEXT=0 as in firmware.cmake (the simulator builds the other side).
+# SHIM_TLS_VERIFY_TEXT=0 as in device.cmake (the simulator builds the other side).
 TLS_FLAGS+=(-DMBEDTLS_CONFIG_FILE="\"$SHIM/port/pico/mbedtls_config.h\"" -DSHIM_TLS_VERIFY_TEXT=0)
 srcs=("$SHIM"/src/*.c)
 for src in "${srcs[@]}"; do

@@ -3,6 +3,7 @@
 #  - bad pointers from a module (fixtures/badptr.wat through the simulator)
 #  - configuration store (config_test.c)
 #  - core trap and failing init handling
+#  - the TLS write contract when the send buffer is full (tls_write_test.c)
 #  - TCP/TLS outcomes against real servers on 127.0.0.1 (tls_server.py,
 #    certificates from gen_certs.sh), through net_probe.c and the simulator
 #  - ALPN: what net_alpn reports against servers choosing h2, http/1.1 or
@@ -135,6 +136,18 @@ if ! bash "$HERE/gen_certs.sh" "$PKI" >"$TMP/pki.log" 2>&1; then
   nok "generate test certificates (openssl)" "$TMP/pki.log"
   finish
 fi
+# The TLS write contract over a full send buffer (tls_write_test.c): the
+# system's Mbed TLS here, the device's below.
+tls_write() { # BIN PREFIX
+  "$1/shim-tls-write-test" "$PKI/ca.pem" "$PKI/server.pem" "$PKI/server.key" "$PKI/client.pem" \
+    "$PKI/client.key" >"$TMP/tls_write.out" 2>&1
+  local rc=$?
+  relay "$TMP/tls_write.out" "$2"
+  if [ $rc -ne 0 ] && ! grep -q '^not ok' "$TMP/tls_write.out"; then
+    nok "${2}tls write: the test program failed ($rc)" "$TMP/tls_write.out"
+  fi
+}
+tls_write "$BIN" ""
 cat >"$TMP/tls.conf" <<CONF
 node.name = pico-a
 tls.ca_file = pki/ca.pem
@@ -398,6 +411,7 @@ if [ -n "$MBEDTLS_SRC" ]; then
     ok "devtls: build with Mbed TLS $(sed -n 's/.*Mbed TLS \([0-9.]*\) from source.*/\1/p' "$TMP/devtls-build.log" | head -1) from source, device config"
     BIN_SYSTEM=$BIN
     BIN=$DB/tests/shim
+    tls_write "$BIN" "devtls "
     start_server dok --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"
     probe "devtls mutual TLS" localhost "$port" 3 OK
     start_server dip --mode echo --cert "$S/server.pem" --key "$S/server.key" --ca "$S/ca.pem"

@@ -84,11 +84,15 @@ void port_pico_sntp_set(unsigned long sec, unsigned long us);
 #define SNTP_UPDATE_DELAY 3600000
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
 
+/* Statistics off on the device; the hosted board (hosted/) turns them on to
+ * report the pools' high-water marks. */
+#ifndef LWIP_STATS
 #define LWIP_STATS 0
-#define LWIP_STATS_DISPLAY 0
 #define MEM_STATS 0
-#define SYS_STATS 0
 #define MEMP_STATS 0
+#endif
+#define LWIP_STATS_DISPLAY 0
+#define SYS_STATS 0
 #define LINK_STATS 0
 #define LWIP_DEBUG 0
 

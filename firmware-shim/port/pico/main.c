@@ -3,8 +3,8 @@
  *
  * Boot: USB serial at 115200 (the baud rate only matters to UART bridges;
  * CDC ignores it), banner, config region -> config store, watchdog, entropy,
- * TLS material, Wi-Fi join (in the background), core.wasm from its flash slot
- * under WAMR, init(), then the shared event loop forever. A fatal error blinks
+ * TLS material, Wi-Fi join, core.wasm from its flash slot under WAMR once
+ * the node has an address, init(), then the shared event loop forever. A fatal error blinks
  * the LED fast and restarts the board after PORT_PICO_FATAL_RESTART_MS.
  */
 #include <stdio.h>
@@ -67,6 +67,25 @@ static void pico_memory_report(void) {
            (unsigned long)pool_used, (unsigned long)pool_total, (unsigned long)heap_used);
 }
 
+/* The core reads node.ip once, in init (the Node's InternalIP, the serving
+ * certificate's address), and the device learns it from DHCP: the core
+ * starts once Wi-Fi is joined with an address (wifi.c restarts the board if
+ * a later lease brings another one). */
+static void pico_wait_network(void) {
+  uint32_t none = 0;
+  uint32_t ready = 0;
+  uint64_t started = port_now_ms();
+  uint64_t next_note = started + 10000u;
+  while (!port_pico_wifi_up()) {
+    (void)port_wait(&none, &ready, 0, 100u); /* Wi-Fi, lwIP, LED, watchdog */
+    if (port_now_ms() >= next_note) {
+      shim_log(SHIM_LOG_INFO, "boot: waiting for the network (%lu s)",
+               (unsigned long)((port_now_ms() - started) / 1000u));
+      next_note += 10000u;
+    }
+  }
+}
+
 /* Shows the error and restarts; never returns. cyw43_ready: the LED (on the
  * Wi-Fi chip) can be driven. */
 static void pico_fatal(int cyw43_ready) {
@@ -123,6 +142,7 @@ int main(void) {
   if (shim_devmem_boot() != SHIM_OK) {
     pico_fatal(0);
   }
+  pico_wait_network();
   module = port_pico_core_module(&module_len, &why);
   if (module == NULL) {
     shim_log(SHIM_LOG_ERROR, "core: %s (write one with tools/uf2/uf2.mjs core)", why);

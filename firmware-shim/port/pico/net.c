@@ -49,7 +49,7 @@
 #include "shim_tls.h"
 
 /* Mbed TLS has no error strings on the device (MBEDTLS_ERROR_C is off and
- * SHIM_TLS_VERIFY_TEXT is 0, firmware.cmake, to save flash): errors are
+ * SHIM_TLS_VERIFY_TEXT is 0, device.cmake, to save flash): errors are
  * logged as -0x hex codes, rejected certificates with their verify flags. */
 
 typedef enum {

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "hardware/watchdog.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "pico/cyw43_arch.h"
@@ -96,6 +97,10 @@ static void port_wifi_failed(const char *why) {
   port_pico_led_set(PORT_PICO_LED_CONNECTING);
 }
 
+/* The address of the first lease: the one the core registered the Node
+ * with (main.c starts the core after it). */
+static char port_wifi_first_ip[IP4ADDR_STRLEN_MAX];
+
 static void port_wifi_joined(void) {
   char ip[IP4ADDR_STRLEN_MAX];
   struct netif *nif = netif_default;
@@ -103,6 +108,15 @@ static void port_wifi_joined(void) {
   port_wifi_backoff_ms = PORT_WIFI_BACKOFF_MIN_MS;
   if (nif != NULL) {
     ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
+    if (port_wifi_first_ip[0] == '\0') {
+      memcpy(port_wifi_first_ip, ip, sizeof(ip));
+    } else if (strcmp(port_wifi_first_ip, ip) != 0) {
+      /* The Node, its serving certificate and the API server's way to the
+       * kubelet endpoint name the old address: start over with the new one. */
+      shim_log(SHIM_LOG_WARN, "wifi: the new lease is %s, not %s: restarting to re-register", ip,
+               port_wifi_first_ip);
+      watchdog_reboot(0, 0, 0);
+    }
     /* The core advertises this address (node.ip, assembly/host/config.ts). */
     (void)shim_config_set("node.ip", ip);
     shim_log(SHIM_LOG_INFO, "wifi: joined \"%s\", address %s, RSSI %ld dBm", port_wifi_ssid, ip,

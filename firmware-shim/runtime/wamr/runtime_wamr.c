@@ -30,7 +30,7 @@
  * passes at 5 KiB, so this default (64-bit simulators) keeps 6 KiB; built
  * 32-bit like the device (scripts/build-sim.sh) all 37 tests pass at 3 KiB
  * and at 4 KiB and every one fails at 1 KiB, so the device and the 32-bit
- * build/sim-wamr use 4 KiB (firmware.cmake K3S_DEVICE_LIMITS). */
+ * build/sim-wamr use 4 KiB (device.cmake K3S_DEVICE_LIMITS). */
 #ifndef SHIM_WAMR_STACK_BYTES
 #define SHIM_WAMR_STACK_BYTES (6u * 1024u)
 #endif
