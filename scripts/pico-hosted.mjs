@@ -173,12 +173,14 @@ async function main() {
   try {
     const flash = `${path.resolve(args.config)}.flash`;
     writeFlash(flash, args.config, args.wasm, { ntp: ntpAddr, logLevel: args.logLevel });
+    const lease = `${PREFIX}${10 + k}`;
+    writeFileSync(`${path.resolve(args.config)}.lease`, `${lease}\n`); // for the e2e harness
     const sntp = startSntp(ntpAddr, Number(process.env.PICO_SIM_CLOCK_OFFSET_S ?? 0));
     const boardId = createHash('sha256').update(path.resolve(args.config)).digest('hex').slice(0, 16);
     const child = spawn(BOARD, [], {
       stdio: 'inherit',
       env: {
-        ...process.env, PICO_HOSTED_FLASH: flash, PICO_HOSTED_TAP: tap, PICO_HOSTED_IP: `${PREFIX}${10 + k}`,
+        ...process.env, PICO_HOSTED_FLASH: flash, PICO_HOSTED_TAP: tap, PICO_HOSTED_IP: lease,
         PICO_HOSTED_GATEWAY: GATEWAY, PICO_HOSTED_BOARD_ID: boardId,
       },
     });

@@ -14,6 +14,12 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  *  (build/sim-wamr/pico-node-sim runs the core under WAMR, as the device). */
 export const SIM = process.env.PICO_SIM ? path.resolve(process.env.PICO_SIM) : path.join(ROOT, 'build/sim/pico-node-sim');
 const CLUSTER_SH = path.join(ROOT, 'tests/cluster/cluster.sh');
+/** The hosted board (scripts/test-hosted.sh: the firmware's code, PICO_SIM
+ *  scripts/pico-hosted.mjs) reaches the API server at the cluster's extra
+ *  address and takes its own address from its lease, not from node.ip. */
+export const HOSTED = path.basename(SIM) === 'pico-hosted.mjs' && Boolean(process.env.PICO_CLUSTER_EXTRA_ADDRESS);
+/** Where nodes reach the API server. */
+export const API_HOST = HOSTED ? process.env.PICO_CLUSTER_EXTRA_ADDRESS : '127.0.0.1';
 
 /** A control plane of its own for a test file: own data dir and port, so the
  *  demo's cluster (.cluster/) is never touched. */
@@ -135,13 +141,14 @@ export class SimNode {
    *  with `cert`/`key` it uses an identity made beforehand. */
   constructor({ name, cluster, dir, ca, cert, key, token, ip = '127.0.0.1', extra = {}, env = {} }) {
     this.name = name;
+    this.ip = ip;
     this.env = env;
     this.dir = dir;
     this.logText = '';
     mkdirSync(dir, { recursive: true });
     const lines = {
       'node.name': name,
-      'server.host': '127.0.0.1',
+      'server.host': API_HOST,
       'server.port': String(cluster.port),
       'node.ip': ip,
       'tls.ca_file': ca ?? cluster.serverCA,
@@ -150,6 +157,11 @@ export class SimNode {
     };
     this.config = path.join(dir, `${name}.conf`);
     writeFileSync(this.config, Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  }
+  /** The address the node advertises: node.ip, or on the hosted board its
+   *  lease (scripts/pico-hosted.mjs writes it next to the config). */
+  address() {
+    return HOSTED ? readFileSync(`${this.config}.lease`, 'utf8').trim() : this.ip;
   }
   start(args = []) {
     if (!existsSync(SIM)) throw new Error(`${SIM} missing: run npm run build:sim`);

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { Cluster, SimNode, ROOT, until, readyCondition } from './harness.mjs';
+import { Cluster, SimNode, ROOT, API_HOST, until, readyCondition } from './harness.mjs';
 
 const GRACE_S = 20;
 const cluster = new Cluster({ name: 'node', port: 17443, env: { PICO_CLUSTER_NODE_GRACE: `${GRACE_S}s` } });
@@ -51,9 +51,9 @@ test('registers a Ready node with honest fields over mutual TLS', async () => {
   assert.ok(info.bootID.length > 0);
   assert.equal(node.metadata.labels['kubernetes.io/hostname'], 'pico-e2e-a');
   assert.equal(node.metadata.labels['kubernetes.io/arch'], 'arm');
-  assert.equal(node.metadata.annotations['k3s.io/internal-ip'], '127.0.0.1');
+  assert.equal(node.metadata.annotations['k3s.io/internal-ip'], a.address());
   const addr = Object.fromEntries(node.status.addresses.map((x) => [x.type, x.address]));
-  assert.deepEqual(addr, { InternalIP: '127.0.0.1', Hostname: 'pico-e2e-a' });
+  assert.deepEqual(addr, { InternalIP: a.address(), Hostname: 'pico-e2e-a' });
   assert.equal(node.status.capacity.memory, '264Ki');
   assert.equal(node.status.capacity.cpu, '2');
   assert.ok(node.status.allocatable.memory);
@@ -119,7 +119,7 @@ test('API server restart mid-run: the node recovers by itself', async () => {
   }, 60000, 1000);
   await cluster.waitReady('pico-e2e-a', 30000);
   assert.ok(a.proc.exitCode === null, 'simulator kept running');
-  assert.match(a.logText.slice(mark), new RegExp(`cannot connect to 127\\.0\\.0\\.1:${cluster.port}`), 'the outage was logged');
+  assert.match(a.logText.slice(mark), new RegExp(`cannot connect to ${API_HOST.replaceAll('.', '\\.')}:${cluster.port}`), 'the outage was logged');
 });
 
 test('a deleted Node is registered again, with a new Lease owned by it', async () => {

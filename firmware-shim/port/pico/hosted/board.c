@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -68,6 +69,9 @@ __attribute__((constructor)) static void hosted_board_start(int argc, char **arg
   (void)envp;
   hosted_argv = argv;
   hosted_boot_us = hosted_mono_us();
+  /* The power goes with the process that started the board (a SIGKILLed
+   * wrapper cannot pass its signal on). */
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (path == NULL) {
     hosted_die("PICO_HOSTED_FLASH must name the flash image (scripts/pico-hosted.mjs writes one)");
   }

@@ -11,13 +11,18 @@
  * Joining is immediate and the lease is static: PICO_HOSTED_IP and
  * PICO_HOSTED_GATEWAY (a /24) stand in for the access point and DHCP. No
  * radio, so no RSSI (cyw43_wifi_get_rssi fails, the node reports none).
+ * On SIGUSR1 the board prints one JSON line to stderr: the heap's and each
+ * lwIP pool's high-water mark, and the frames dropped for want of a pbuf
+ * (bench/hosted.mjs reads it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <malloc.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +33,9 @@
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
+#include "lwip/stats.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 #include "pico/cyw43_arch.h"
@@ -42,6 +49,32 @@ static int hosted_tap = -1;
 static int hosted_joined;
 static bool hosted_led;
 static uint32_t hosted_rx_dropped;
+static volatile sig_atomic_t hosted_report_asked;
+
+static void hosted_on_usr1(int sig) {
+  (void)sig;
+  hosted_report_asked = 1;
+}
+
+/* {"hosted": {...}}: bytes for the heap and lwIP's heap, buffers for its
+ * pools (max = high-water mark, avail = the pool's size, err = failed
+ * allocations). */
+static void hosted_report(void) {
+  struct mallinfo mi = mallinfo();
+  int i;
+  fprintf(stderr, "{\"hosted\":{\"heap_peak_bytes\":%lu,\"heap_in_use_bytes\":%lu,"
+          "\"heap_bytes\":%lu,\"lwip_mem_max_bytes\":%lu,\"lwip_mem_bytes\":%lu,"
+          "\"lwip_mem_err\":%lu,\"rx_frames_dropped\":%lu",
+          (unsigned long)mi.arena, (unsigned long)mi.uordblks, (unsigned long)HOSTED_HEAP_BYTES,
+          (unsigned long)lwip_stats.mem.max, (unsigned long)lwip_stats.mem.avail,
+          (unsigned long)lwip_stats.mem.err, (unsigned long)hosted_rx_dropped);
+  for (i = 0; i < MEMP_MAX; i++) {
+    const struct stats_mem *m = lwip_stats.memp[i];
+    fprintf(stderr, ",\"%s\":{\"max\":%lu,\"avail\":%lu,\"err\":%lu}", m->name,
+            (unsigned long)m->max, (unsigned long)m->avail, (unsigned long)m->err);
+  }
+  fprintf(stderr, "}}\n");
+}
 
 int cyw43_arch_init_with_country(uint32_t country) {
   (void)country;
@@ -49,6 +82,7 @@ int cyw43_arch_init_with_country(uint32_t country) {
     return 0;
   }
   lwip_init();
+  signal(SIGUSR1, hosted_on_usr1);
   return 0;
 }
 
@@ -192,6 +226,10 @@ void cyw43_arch_poll(void) {
     }
   }
   sys_check_timeouts();
+  if (hosted_report_asked) {
+    hosted_report_asked = 0;
+    hosted_report();
+  }
 }
 
 void cyw43_arch_wait_for_work_until(absolute_time_t until) {
