@@ -16,3 +16,6 @@ node bench/firmware-size.mjs
 # TLS heap and handshake time with the device's Mbed TLS (build/sim-devtls,
 # built above when MBEDTLS_SOURCE_DIR or PICO_SDK_PATH is set; skips loudly).
 node bench/tls.mjs
+# The firmware's code at work on the hosted board (build/sim-pico, built above
+# with PICO_SDK_PATH, WAMR_ROOT and gcc -m32; needs root; skips loudly).
+node bench/hosted.mjs

@@ -251,6 +251,9 @@ export class Agent {
     // Frames already read wait for a client that polls after the one that
     // read them: come back at once (h2.ts, "no buffering per stream").
     if (this.conn.backlog) return 0;
+    // Watches that are not polled (joining) have nothing due: their start
+    // time, already past, would make every poll come back at once.
+    if (this.identity.blocking) return this.nextWait(nowMs);
     return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
   }
 
@@ -306,9 +309,16 @@ export class Agent {
 
   // ---- I/O ----
 
-  /** Reads whatever the in-flight request has produced. */
+  /** Reads whatever the in-flight request has produced. With none, the
+   *  idle client still services the connection (HTTP/2 control frames,
+   *  closed streams' data, the server closing it): otherwise, with no watch
+   *  either (joining, or stopped after a denied CSR), bytes nobody reads
+   *  keep the handle readable and the loop spinning at full CPU. */
   private pump(nowMs: i64): void {
-    if (this.inFlight == REQ_NONE) return;
+    if (this.inFlight == REQ_NONE) {
+      this.client.poll(nowMs);
+      return;
+    }
     for (;;) {
       const r = this.client.poll(nowMs);
       if (r == HTTP_BODY) {

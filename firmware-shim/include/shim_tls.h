@@ -80,6 +80,13 @@ int32_t shim_tls_flush(mbedtls_ssl_context *ssl);
 int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const char *host,
                       uint16_t port);
 
+/** Checks config server.ca_hash ("sha256:<64 hex>" of the CA bundle's
+ *  bytes, as `k3s-pico-node config write` and kubeadm's
+ *  discovery-token-ca-cert-hash pin it) against ca[0..len) (`what` names
+ *  where the bundle came from, for the log): SHIM_OK when unset or equal,
+ *  else SHIM_E_CERT with the reason logged. */
+int32_t shim_tls_ca_hash_check(const uint8_t *ca, size_t len, const char *what);
+
 /* ---- server side: the kubelet endpoint (issue 5) ---- */
 
 /** Whether a port may serve TLS on `port`: a TLS server in this build

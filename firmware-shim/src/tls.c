@@ -13,6 +13,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only */
 #include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 #if defined(MBEDTLS_PSA_CRYPTO_C)
 #include <psa/crypto.h>
@@ -534,4 +535,53 @@ int32_t shim_tls_peer_copy(const shim_tls_peer_t *peer, uint8_t *out, size_t cap
   }
   memcpy(out, peer->text, peer->len);
   return (int32_t)peer->len;
+}
+
+/* ---- server.ca_hash ---- */
+
+static int shim_tls_hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int32_t shim_tls_ca_hash_check(const uint8_t *ca, size_t len, const char *what) {
+  static const char prefix[] = "sha256:";
+  const char *want = shim_config_lookup("server.ca_hash");
+  unsigned char got[32];
+  size_t i;
+
+  if (want == NULL || want[0] == '\0') {
+    return SHIM_OK;
+  }
+  if (strncmp(want, prefix, sizeof(prefix) - 1) != 0 || strlen(want) != sizeof(prefix) - 1 + 64) {
+    shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
+    return SHIM_E_CERT;
+  }
+  if (ca == NULL) {
+    shim_log(SHIM_LOG_ERROR, "config: server.ca_hash is set but there is no CA bundle");
+    return SHIM_E_CERT;
+  }
+#if MBEDTLS_VERSION_MAJOR >= 3
+  (void)mbedtls_sha256(ca, len, got, 0);
+#else
+  (void)mbedtls_sha256_ret(ca, len, got, 0);
+#endif
+  want += sizeof(prefix) - 1;
+  for (i = 0; i < 32; i++) {
+    int hi = shim_tls_hex(want[2 * i]);
+    int lo = shim_tls_hex(want[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
+      return SHIM_E_CERT;
+    }
+    if (got[i] != (unsigned char)(hi * 16 + lo)) {
+      shim_log(SHIM_LOG_ERROR,
+               "config: the CA bundle %s does not match server.ca_hash: refusing to connect "
+               "(wrong CA file or a different server)", what);
+      return SHIM_E_CERT;
+    }
+  }
+  return SHIM_OK;
 }

@@ -8,12 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { crc32, readLayout } from '../../tools/uf2/uf2.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The simulator under test: wasm2c by default; PICO_SIM picks another build
  *  (build/sim-wamr/pico-node-sim runs the core under WAMR, as the device). */
 export const SIM = process.env.PICO_SIM ? path.resolve(process.env.PICO_SIM) : path.join(ROOT, 'build/sim/pico-node-sim');
 const CLUSTER_SH = path.join(ROOT, 'tests/cluster/cluster.sh');
+const LAYOUT = readLayout();
 /** The hosted board (scripts/test-hosted.sh: the firmware's code, PICO_SIM
  *  scripts/pico-hosted.mjs) reaches the API server at the cluster's extra
  *  address and takes its own address from its lease, not from node.ip. */
@@ -187,6 +189,18 @@ export class SimNode {
   stats() {
     return JSON.parse(this.logText.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
   }
+  /** CPU seconds (user + system) the running node has used: the simulator,
+   *  or the hosted board under its wrapper (proc(5): /proc/PID/stat fields
+   *  14 and 15 in clock ticks, 100 a second on Linux; .../children). */
+  cpuSeconds() {
+    const ticks = (pid) => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]);
+    };
+    const pid = this.proc.pid;
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return [pid, ...kids].reduce((t, p) => t + ticks(p), 0) / 100;
+  }
   /** Peak resident memory of the running simulator (VmHWM), in bytes. */
   peakRss() {
     return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'))[1]) * 1024;
@@ -194,6 +208,7 @@ export class SimNode {
   /** Established TCP connections of the simulator process to `port` on any
    *  address, from /proc (its socket fds matched against /proc/net/tcp{,6}). */
   tcpConnectionsTo(port) {
+    if (HOSTED) return this.hostedConnectionsTo(port);
     const inodes = new Set();
     const fdDir = `/proc/${this.proc.pid}/fd`;
     for (const fd of readdirSync(fdDir)) {
@@ -215,8 +230,20 @@ export class SimNode {
     }
     return n;
   }
-  /** The node's device memory as the host saved it (<dir>/<name>.devmem), or null. */
+  /** The hosted board's connections live in its lwIP: counted where they
+   *  arrive, this machine's ESTABLISHED sockets on `port` whose peer is the
+   *  board's address (/proc/net/tcp: hex little-endian IPv4, hex port). */
+  hostedConnectionsTo(port) {
+    const hex = Buffer.from(this.address().split('.').map(Number)).readUInt32LE(0).toString(16).toUpperCase().padStart(8, '0');
+    return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).filter((line) => {
+      const f = line.trim().split(/\s+/);
+      return f.length >= 10 && f[3] === '01' && parseInt(f[1].split(':')[1], 16) === port && f[2].split(':')[0] === hex;
+    }).length;
+  }
+  /** The device memory the node saved: the simulator's file, or on the
+   *  hosted board the newest valid slot in its flash (port/pico/devmem.c). */
   devmem() {
+    if (HOSTED) return hostedDevmem(`${this.config}.flash`);
     const f = path.join(this.dir, `${this.name}.devmem`);
     return existsSync(f) ? readFileSync(f) : null;
   }
@@ -229,6 +256,24 @@ export class SimNode {
     }
     throw new Error(`${this.name}: no log line matching ${re} within ${timeoutMs} ms; log:\n${this.logText.slice(-3000)}`);
   }
+}
+
+/** The image of the newest valid device-memory slot in a flash image
+ *  (flash_layout.h FLASH_DEVMEM_*), or null. */
+function hostedDevmem(flashPath) {
+  if (!existsSync(flashPath)) return null;
+  const flash = readFileSync(flashPath);
+  let best = null;
+  for (let slot = 0; slot < 2; slot++) {
+    const p = LAYOUT.DEVMEM_OFFSET + slot * LAYOUT.SECTOR_BYTES;
+    const h = (i) => flash.readUInt32LE(p + 4 * i);
+    const len = h(2);
+    if (h(0) !== LAYOUT.DEVMEM_MAGIC || len > LAYOUT.SECTOR_BYTES - LAYOUT.DEVMEM_HEADER_BYTES) continue;
+    const img = flash.subarray(p + LAYOUT.DEVMEM_HEADER_BYTES, p + LAYOUT.DEVMEM_HEADER_BYTES + len);
+    if (crc32(img) !== h(3)) continue;
+    if (best === null || ((h(1) - best.seq) | 0) > 0) best = { seq: h(1), img: Buffer.from(img) };
+  }
+  return best?.img ?? null;
 }
 
 export function readyCondition(node) {

@@ -24,11 +24,9 @@
 #include "port.h"
 #include "port_pico.h"
 
-#define PORT_DEVMEM_MAGIC 0x4D56444Bu /* "KDVM" */
-#define PORT_DEVMEM_HEADER_BYTES 16u
 /* Header + image, rounded up to whole program pages. */
 #define PORT_DEVMEM_WRITE_BYTES \
-  (((PORT_DEVMEM_HEADER_BYTES + SHIM_DEVMEM_BYTES) + FLASH_PAGE_BYTES - 1u) / FLASH_PAGE_BYTES * FLASH_PAGE_BYTES)
+  (((FLASH_DEVMEM_HEADER_BYTES + SHIM_DEVMEM_BYTES) + FLASH_PAGE_BYTES - 1u) / FLASH_PAGE_BYTES * FLASH_PAGE_BYTES)
 /* Timeout for flash_safe_execute to pause the other core. */
 #define PORT_DEVMEM_FLASH_TIMEOUT_MS 100u
 
@@ -42,15 +40,15 @@ typedef struct {
 /* The slot's image when valid (sequence in *seq), else NULL. */
 static const uint8_t *port_devmem_slot(uint32_t slot, uint32_t *seq) {
   const uint8_t *p = (const uint8_t *)(FLASH_XIP_BASE + FLASH_DEVMEM_OFFSET + slot * FLASH_SECTOR_BYTES);
-  if (port_flash_le32(p) != PORT_DEVMEM_MAGIC || port_flash_le32(p + 8) != SHIM_DEVMEM_BYTES) {
+  if (port_flash_le32(p) != FLASH_DEVMEM_MAGIC || port_flash_le32(p + 8) != SHIM_DEVMEM_BYTES) {
     return NULL;
   }
-  if (port_flash_crc32(0, p + PORT_DEVMEM_HEADER_BYTES, SHIM_DEVMEM_BYTES) !=
+  if (port_flash_crc32(0, p + FLASH_DEVMEM_HEADER_BYTES, SHIM_DEVMEM_BYTES) !=
       port_flash_le32(p + 12)) {
     return NULL;
   }
   *seq = port_flash_le32(p + 4);
-  return p + PORT_DEVMEM_HEADER_BYTES;
+  return p + FLASH_DEVMEM_HEADER_BYTES;
 }
 
 /* Index of the newest valid slot (-1: none); *seq its sequence. */
@@ -102,11 +100,11 @@ int32_t port_devmem_store(const uint8_t *buf, size_t len) {
   newest = port_devmem_newest(&seq);
   w.offset = FLASH_DEVMEM_OFFSET + (newest == 0 ? 1u : 0u) * FLASH_SECTOR_BYTES;
   memset(port_devmem_page, 0xFF, sizeof(port_devmem_page));
-  port_flash_put32(port_devmem_page, PORT_DEVMEM_MAGIC);
+  port_flash_put32(port_devmem_page, FLASH_DEVMEM_MAGIC);
   port_flash_put32(port_devmem_page + 4, newest < 0 ? 1u : seq + 1u);
   port_flash_put32(port_devmem_page + 8, SHIM_DEVMEM_BYTES);
   port_flash_put32(port_devmem_page + 12, port_flash_crc32(0, buf, SHIM_DEVMEM_BYTES));
-  memcpy(port_devmem_page + PORT_DEVMEM_HEADER_BYTES, buf, SHIM_DEVMEM_BYTES);
+  memcpy(port_devmem_page + FLASH_DEVMEM_HEADER_BYTES, buf, SHIM_DEVMEM_BYTES);
   if (flash_safe_execute(port_devmem_flash, &w, PORT_DEVMEM_FLASH_TIMEOUT_MS) != PICO_OK) {
     return SHIM_E_IO;
   }

@@ -83,6 +83,10 @@
  */
 #define FLASH_DEVMEM_OFFSET FLASH_STORAGE_OFFSET
 #define FLASH_DEVMEM_BYTES 0x2000u
+/* Each slot: u32 magic, u32 sequence, u32 length, u32 crc32, then the image
+ * (port/pico/devmem.c). */
+#define FLASH_DEVMEM_MAGIC 0x4D56444Bu /* "KDVM" */
+#define FLASH_DEVMEM_HEADER_BYTES 16u
 
 /*
  * Node state record store (port/pico/store.c): after the device memory, 36

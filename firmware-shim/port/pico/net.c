@@ -433,6 +433,11 @@ int32_t port_pico_tls_load(void) {
     shim_log(SHIM_LOG_ERROR, "tls: the client certificate and key must be set together");
     return SHIM_E_INVAL;
   }
+  /* The pin covers the bundle's text: the TLV without its NUL (uf2.mjs). */
+  if (shim_tls_ca_hash_check(ca, ca != NULL ? ca_len - 1u : 0u, "in the config region") !=
+      SHIM_OK) {
+    return SHIM_E_CERT;
+  }
   if (ca != NULL && (ret = mbedtls_x509_crt_parse(&port_ca, ca, ca_len)) != 0) {
     return port_tls_invalid("CA bundle", ret);
   }

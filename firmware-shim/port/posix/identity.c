@@ -27,7 +27,6 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
@@ -541,28 +540,14 @@ void port_posix_identity_free(void) {
 
 /* ---- CA hash ---- */
 
-static int port_id_hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 int32_t port_posix_ca_hash_check(void) {
   const char *want = shim_config_lookup("server.ca_hash");
   const char *ca = shim_config_lookup("tls.ca_file");
   char path[PORT_ID_PATH_MAX];
-  unsigned char got[32];
   int32_t n;
-  size_t i;
-  static const char prefix[] = "sha256:";
 
   if (want == NULL || want[0] == '\0') {
     return SHIM_OK;
-  }
-  if (strncmp(want, prefix, sizeof(prefix) - 1) != 0 || strlen(want) != sizeof(prefix) - 1 + 64) {
-    shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
-    return SHIM_E_CERT;
   }
   if (ca == NULL || port_posix_config_path(ca, path, sizeof(path)) != SHIM_OK) {
     shim_log(SHIM_LOG_ERROR, "config: server.ca_hash is set but tls.ca_file is not");
@@ -573,25 +558,5 @@ int32_t port_posix_ca_hash_check(void) {
     shim_log(SHIM_LOG_ERROR, "config: cannot read tls.ca_file %s to check server.ca_hash", path);
     return SHIM_E_CERT;
   }
-#if MBEDTLS_VERSION_MAJOR >= 3
-  (void)mbedtls_sha256(port_id_buf, (size_t)n, got, 0);
-#else
-  (void)mbedtls_sha256_ret(port_id_buf, (size_t)n, got, 0);
-#endif
-  want += sizeof(prefix) - 1;
-  for (i = 0; i < 32; i++) {
-    int hi = port_id_hex(want[2 * i]);
-    int lo = port_id_hex(want[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
-      return SHIM_E_CERT;
-    }
-    if (got[i] != (unsigned char)(hi * 16 + lo)) {
-      shim_log(SHIM_LOG_ERROR,
-               "config: the CA bundle %s does not match server.ca_hash: refusing to connect "
-               "(wrong CA file or a different server)", path);
-      return SHIM_E_CERT;
-    }
-  }
-  return SHIM_OK;
+  return shim_tls_ca_hash_check(port_id_buf, (size_t)n, path);
 }
