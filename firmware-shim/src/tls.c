@@ -217,8 +217,13 @@ static void shim_tls_verify_reason(uint32_t verify, char *out, size_t cap) {
 }
 #endif
 
-/* Says what time the device thinks it is, as a UTC date. */
-static void shim_tls_log_clock(void) {
+/* Says what time the device thinks it is, as a UTC date, and which way the
+ * dates fail (verify: MBEDTLS_X509_BADCERT_* flags; named here also where
+ * SHIM_TLS_VERIFY_TEXT is off). */
+static void shim_tls_log_clock(uint32_t verify) {
+  const char *how = (verify & MBEDTLS_X509_BADCERT_EXPIRED) != 0
+                        ? "the chain has expired at it"
+                        : "the chain is valid only in its future";
   uint64_t wall = port_wall_ms();
   time_t secs = (time_t)(wall / 1000u);
   struct tm utc;
@@ -228,8 +233,9 @@ static void shim_tls_log_clock(void) {
   }
   shim_log(SHIM_LOG_ERROR,
            "tls: the certificate dates do not hold at this device's clock "
-           "(%04d-%02d-%02dT%02d:%02d:%02dZ): is the clock right?",
-           utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+           "(%04d-%02d-%02dT%02d:%02d:%02dZ): is the clock right? (%s)",
+           utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+           how);
 }
 
 int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t port,
@@ -262,7 +268,7 @@ int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t 
     /* mbedtls/x509.h: BADCERT_EXPIRED 0x01, BADCERT_FUTURE 0x200. A chain
      * the device's clock finds out of date is most often a wrong clock. */
     if ((verify & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) != 0) {
-      shim_tls_log_clock();
+      shim_tls_log_clock(verify);
     }
     return SHIM_E_CERT;
   }

@@ -32,14 +32,16 @@ let approver;
 let admin; // { cert, key } of system:admin, from the admin kubeconfig
 // The API server's node proxy refuses loopback and link-local addresses, as
 // for a real node: the simulated node takes this machine's other address.
-const NODE_IP = hostAddress();
-if (!NODE_IP) throw new Error('kubelet e2e: this machine has no non-loopback IPv4 address for the node (the API server proxies to no other)');
+// (The hosted board has its own address, its lease: set once it runs.)
+const HOST_IP = hostAddress();
+if (!HOST_IP) throw new Error('kubelet e2e: this machine has no non-loopback IPv4 address for the node (the API server proxies to no other)');
+let NODE_IP = HOST_IP;
 
-/** A free TCP port on NODE_IP for the node's kubelet endpoint. */
+/** A free TCP port on this machine's address for the node's kubelet endpoint. */
 async function freePort() {
   return new Promise((res, rej) => {
     const s = net.createServer();
-    s.listen(0, NODE_IP, () => { const p = s.address().port; s.close(() => res(p)); });
+    s.listen(0, HOST_IP, () => { const p = s.address().port; s.close(() => res(p)); });
     s.on('error', rej);
   });
 }
@@ -104,6 +106,7 @@ before(async () => {
   } }).start();
   await cluster.waitReady(NODE, 30000);
   await node.waitForLog(/kubelet: serving HTTPS on port/, 30000);
+  NODE_IP = node.address();
 });
 
 after(async () => {

@@ -47,6 +47,11 @@ export function readLayout(path = DEFAULT_LAYOUT_HEADER) {
   while ((m = re.exec(text)) !== null) {
     layout[m[1]] = Number(m[2]);
   }
+  // Aliases: #define FLASH_A FLASH_B (e.g. FLASH_DEVMEM_OFFSET).
+  const alias = /^#define\s+FLASH_([A-Z0-9_]+)\s+FLASH_([A-Z0-9_]+)\s*$/gm;
+  while ((m = alias.exec(text)) !== null) {
+    if (m[2] in layout) layout[m[1]] = layout[m[2]];
+  }
   for (const k of ['XIP_BASE', 'TOTAL_BYTES', 'FIRMWARE_OFFSET', 'FIRMWARE_BYTES', 'CORE_OFFSET',
     'CORE_BYTES', 'CORE_B_OFFSET', 'CORE_MAGIC', 'CORE_HEADER_BYTES', 'CONFIG_OFFSET',
     'CONFIG_BYTES', 'CONFIG_MAGIC', 'CONFIG_VERSION', 'CONFIG_HEADER_BYTES', 'TLV_CA_PEM',

@@ -42,6 +42,7 @@
 #include "mbedtls/ssl_ticket.h"
 #include "mbedtls/x509_crt.h"
 #include "pico/cyw43_arch.h"
+#include "pico/time.h"
 
 #include "flash_layout.h"
 #include "port.h"
@@ -309,6 +310,13 @@ static void port_dns_found(const char *name, const ip_addr_t *addr, void *arg) {
   port_tcp_start(c);
 }
 
+/* CPU busy time is the time not spent waiting for work in port_wait (the
+ * core sleeps there: cyw43_arch_wait_for_work_until, WFE on the board);
+ * bytes are TCP payload, TLS records included (SHIM_STAT_* in shim_abi.h). */
+static uint64_t port_idle_us;
+static uint64_t port_bytes_sent;
+static uint64_t port_bytes_received;
+
 /* ---- BIO for Mbed TLS ---- */
 
 static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
@@ -333,6 +341,7 @@ static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
     return MBEDTLS_ERR_NET_SEND_FAILED;
   }
   (void)tcp_output(c->pcb);
+  port_bytes_sent += len;
   return (int)len;
 }
 
@@ -348,6 +357,7 @@ static size_t port_rx_take(port_conn_t *c, unsigned char *buf, size_t len) {
   if (c->pcb != NULL) {
     tcp_recved(c->pcb, (u16_t)n);
   }
+  port_bytes_received += n;
   return n;
 }
 
@@ -880,7 +890,9 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
     {
       uint64_t until = deadline - now > PORT_PICO_WAIT_SLICE_MS ? now + PORT_PICO_WAIT_SLICE_MS
                                                                  : deadline;
+      uint64_t idle_from = time_us_64();
       cyw43_arch_wait_for_work_until(from_us_since_boot(until * 1000u));
+      port_idle_us += time_us_64() - idle_from;
     }
   }
 }
@@ -1126,18 +1138,21 @@ int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
 
 void port_pico_net_stats(int64_t *out, uint32_t count) {
   const int64_t v[] = {
+      [SHIM_STAT_CPU_US] = (int64_t)(time_us_64() - port_idle_us),
       [SHIM_STAT_TLS_CLIENT_OK] = port_handshakes[0].ok,
       [SHIM_STAT_TLS_CLIENT_FAILED] = port_handshakes[0].failed,
       [SHIM_STAT_TLS_CLIENT_MS] = (int64_t)port_handshakes[0].ms,
       [SHIM_STAT_TLS_SERVER_OK] = port_handshakes[1].ok,
       [SHIM_STAT_TLS_SERVER_FAILED] = port_handshakes[1].failed,
       [SHIM_STAT_TLS_SERVER_MS] = (int64_t)port_handshakes[1].ms,
+      [SHIM_STAT_BYTES_SENT] = (int64_t)port_bytes_sent,
+      [SHIM_STAT_BYTES_RECEIVED] = (int64_t)port_bytes_received,
       [SHIM_STAT_CONNS_ACCEPTED] = port_accepted,
       [SHIM_STAT_CONNS_REFUSED] = port_refused,
   };
   uint32_t i;
-  for (i = SHIM_STAT_TLS_CLIENT_OK; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {
-    if (i != SHIM_STAT_BYTES_SENT && i != SHIM_STAT_BYTES_RECEIVED) {
+  for (i = SHIM_STAT_CPU_US; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {
+    if (i >= SHIM_STAT_TLS_CLIENT_OK || i == SHIM_STAT_CPU_US) {
       out[i] = v[i];
     }
   }

@@ -276,8 +276,8 @@ int32_t port_stats_read(int64_t *out, uint32_t count) {
   }
   port_pico_heap(&in_use, &arena);
   /* newlib never gives memory back to sbrk: the arena is the heap's
-   * high-water mark. CPU time and byte counters are not kept on the device
-   * yet (-1), nor the chip temperature (ADC channel 4). */
+   * high-water mark. CPU time and bytes come from net.c; the chip
+   * temperature (ADC channel 4) is not read yet (-1). */
   if (count > SHIM_STAT_HEAP_USED) {
     out[SHIM_STAT_HEAP_USED] = in_use;
   }

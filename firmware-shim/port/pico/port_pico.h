@@ -102,7 +102,8 @@ int port_pico_server_conf(struct mbedtls_ssl_config *conf, struct mbedtls_x509_c
  *  (MBEDTLS_SSL_SRV_C) and a client CA in the config region. */
 int port_pico_kubelet_ready(void);
 
-/** TLS handshake and accept counters into out[SHIM_STAT_*] (stats_read). */
+/** CPU busy time (what port_wait did not sleep), TCP payload bytes, TLS
+ *  handshake and accept counters into out[SHIM_STAT_*] (stats_read). */
 void port_pico_net_stats(int64_t *out, uint32_t count);
 
 /* ---- node identity (identity.c, records in store.c) ---- */

@@ -12,8 +12,8 @@
  * PICO_HOSTED_GATEWAY (a /24) stand in for the access point and DHCP. No
  * radio, so no RSSI (cyw43_wifi_get_rssi fails, the node reports none).
  * On SIGUSR1 the board prints one JSON line to stderr: the heap's and each
- * lwIP pool's high-water mark, and the frames dropped for want of a pbuf
- * (bench/hosted.mjs reads it).
+ * lwIP pool's high-water mark, the frames dropped for want of a pbuf and
+ * the LED (bench/hosted.mjs reads it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,10 +64,10 @@ static void hosted_report(void) {
   int i;
   fprintf(stderr, "{\"hosted\":{\"heap_peak_bytes\":%lu,\"heap_in_use_bytes\":%lu,"
           "\"heap_bytes\":%lu,\"lwip_mem_max_bytes\":%lu,\"lwip_mem_bytes\":%lu,"
-          "\"lwip_mem_err\":%lu,\"rx_frames_dropped\":%lu",
+          "\"lwip_mem_err\":%lu,\"rx_frames_dropped\":%lu,\"led\":%d",
           (unsigned long)mi.arena, (unsigned long)mi.uordblks, (unsigned long)HOSTED_HEAP_BYTES,
           (unsigned long)lwip_stats.mem.max, (unsigned long)lwip_stats.mem.avail,
-          (unsigned long)lwip_stats.mem.err, (unsigned long)hosted_rx_dropped);
+          (unsigned long)lwip_stats.mem.err, (unsigned long)hosted_rx_dropped, hosted_led ? 1 : 0);
   for (i = 0; i < MEMP_MAX; i++) {
     const struct stats_mem *m = lwip_stats.memp[i];
     fprintf(stderr, ",\"%s\":{\"max\":%lu,\"avail\":%lu,\"err\":%lu}", m->name,
@@ -210,20 +210,60 @@ void cyw43_arch_gpio_put(unsigned wl_gpio, bool value) {
   }
 }
 
+/* The link's delay: PICO_HOSTED_RX_DELAY_MS holds each received frame that
+ * long before the driver sees it, as a Wi-Fi hop's round trip would (the
+ * bridge has none); frames beyond the queue are lost, as on air. */
+#define HOSTED_DELAY_FRAMES 64
+static struct {
+  uint64_t due_us;
+  uint16_t len;
+  uint8_t bytes[HOSTED_FRAME_MAX];
+} hosted_delayed[HOSTED_DELAY_FRAMES];
+static unsigned hosted_delay_head;
+static unsigned hosted_delay_count;
+static int64_t hosted_delay_us = -1; /* -1: not read yet */
+
+/* Hands one frame to lwIP in a PBUF_POOL pbuf, as the driver does. */
+static void hosted_deliver(const uint8_t *frame, uint16_t n) {
+  struct netif *nif = &cyw43_state.netif[CYW43_ITF_STA];
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, n, PBUF_POOL);
+  if (p == NULL) {
+    hosted_rx_dropped++;
+    return;
+  }
+  pbuf_take(p, frame, n);
+  if (nif->input(p, nif) != ERR_OK) {
+    pbuf_free(p);
+  }
+}
+
 void cyw43_arch_poll(void) {
   static uint8_t frame[HOSTED_FRAME_MAX];
-  struct netif *nif = &cyw43_state.netif[CYW43_ITF_STA];
+  uint64_t now = time_us_64();
   ssize_t n;
+  if (hosted_delay_us < 0) {
+    const char *d = getenv("PICO_HOSTED_RX_DELAY_MS");
+    hosted_delay_us = d != NULL ? (int64_t)strtoul(d, NULL, 10) * 1000 : 0;
+  }
   while (hosted_tap >= 0 && (n = read(hosted_tap, frame, sizeof(frame))) > 0) {
-    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
-    if (p == NULL) {
+    unsigned slot;
+    if (hosted_delay_us == 0) {
+      hosted_deliver(frame, (uint16_t)n);
+      continue;
+    }
+    if (hosted_delay_count == HOSTED_DELAY_FRAMES) {
       hosted_rx_dropped++;
       continue;
     }
-    pbuf_take(p, frame, (u16_t)n);
-    if (nif->input(p, nif) != ERR_OK) {
-      pbuf_free(p);
-    }
+    slot = (hosted_delay_head + hosted_delay_count++) % HOSTED_DELAY_FRAMES;
+    hosted_delayed[slot].due_us = now + (uint64_t)hosted_delay_us;
+    hosted_delayed[slot].len = (uint16_t)n;
+    memcpy(hosted_delayed[slot].bytes, frame, (size_t)n);
+  }
+  while (hosted_delay_count > 0 && hosted_delayed[hosted_delay_head].due_us <= now) {
+    hosted_deliver(hosted_delayed[hosted_delay_head].bytes, hosted_delayed[hosted_delay_head].len);
+    hosted_delay_head = (hosted_delay_head + 1) % HOSTED_DELAY_FRAMES;
+    hosted_delay_count--;
   }
   sys_check_timeouts();
   if (hosted_report_asked) {
@@ -235,6 +275,9 @@ void cyw43_arch_poll(void) {
 void cyw43_arch_wait_for_work_until(absolute_time_t until) {
   struct pollfd pfd = {hosted_tap, POLLIN, 0};
   uint64_t now = time_us_64();
+  if (hosted_delay_count > 0 && hosted_delayed[hosted_delay_head].due_us < until) {
+    until = hosted_delayed[hosted_delay_head].due_us; /* a held frame falls due */
+  }
   int ms = until > now ? (int)((until - now + 999u) / 1000u) : 0;
   if (hosted_tap < 0) {
     sleep_ms((uint32_t)ms);
