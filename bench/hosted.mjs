@@ -15,12 +15,12 @@
 //   hosted_wamr_pool_peak        WAMR pool peak the board logs at start
 // Needs root and build/sim-pico (PICO_SDK_PATH=... WAMR_ROOT=...
 // scripts/build-sim.sh); without them it says so and prints nothing.
-import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { kubeletConnect, kubeletGet, out } from './lib.mjs';
+import { GATEWAY, setupNetwork } from '../scripts/pico-hosted.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BOARD = path.join(ROOT, 'build/sim-pico/k3s_pico_hosted');
@@ -31,14 +31,14 @@ if (!existsSync(BOARD) || process.getuid() !== 0) {
 }
 // Read by the harness when it is loaded.
 process.env.PICO_SIM = path.join(ROOT, 'scripts/pico-hosted.mjs');
-process.env.PICO_CLUSTER_EXTRA_ADDRESS = '10.77.0.1';
-execFileSync('node', [process.env.PICO_SIM, '--network']);
+process.env.PICO_CLUSTER_EXTRA_ADDRESS = GATEWAY;
+setupNetwork();
 const { Cluster, SimNode } = await import('../tests/e2e/harness.mjs');
 
 const HOLD_S = Number(process.env.BENCH_HOSTED_HOLD_S ?? 30);
 const cluster = new Cluster({ name: 'bench-hosted', port: Number(process.env.BENCH_HOSTED_PORT ?? 17470) });
 const work = path.join(ROOT, 'build/e2e/bench-hosted');
-const cm = (v) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pico-config', namespace: 'default' }, data: { memory_values: v } });
+const cm = (v) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pico-config', namespace: 'default' }, data: { memory_values: v } });
 
 cluster.reset();
 cluster.up();
@@ -46,8 +46,7 @@ const approver = cluster.startApprover(work);
 let n = null;
 try {
   cluster.kubectl('apply', '-f', path.join(ROOT, 'manifests/pico-configmap-rbac.yaml'));
-  execFileSync('bash', [path.join(ROOT, 'tests/cluster/cluster.sh'), 'kubectl', 'apply', '-f', '-'],
-    { env: cluster.env, input: cm('0=1') });
+  cluster.apply(cm('0=1'));
   rmSync(path.join(work, 'node'), { recursive: true, force: true }); // flash of a cluster that is gone
   n = new SimNode({ name: 'pico-hosted-bench', cluster, dir: path.join(work, 'node'), token: cluster.bootstrapToken(),
     extra: { 'configmap.names': 'pico-config', 'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt') } });
@@ -59,8 +58,7 @@ try {
   let proxied = 0;
   let direct = 0;
   while (Date.now() - t0 < HOLD_S * 1000) {
-    execFileSync('bash', [path.join(ROOT, 'tests/cluster/cluster.sh'), 'kubectl', 'apply', '-f', '-'],
-      { env: cluster.env, input: cm(`0=${(updates % 250) + 2}`), stdio: ['pipe', 'ignore', 'pipe'] });
+    cluster.apply(cm(`0=${(updates % 250) + 2}`));
     updates++;
     cluster.kubectl('get', '--raw', `/api/v1/nodes/${n.name}/proxy/metrics`);
     proxied++;
@@ -69,8 +67,7 @@ try {
     direct++;
     await sleep(500);
   }
-  const pid = Number(execFileSync('pgrep', ['-P', String(n.proc.pid), '-f', 'k3s_pico_hosted'], { encoding: 'utf8' }).trim().split('\n')[0]);
-  process.kill(pid, 'SIGUSR1');
+  n.proc.kill('SIGUSR1'); // the wrapper passes it to the board
   const report = JSON.parse((await n.waitForLog(/^\{"hosted":.*\}$/m, 10000))[0]).hosted;
   const scene = { held_s: HOLD_S, configmap_updates: updates, proxied_metrics: proxied, direct_requests: direct };
   out('hosted_heap_peak', report.heap_peak_bytes, 'bytes', { heap_bytes: report.heap_bytes, ...scene,

@@ -4,7 +4,8 @@
 // command line, so the end-to-end harness can run it as PICO_SIM:
 //
 //   pico-hosted.mjs --config FILE [--wasm PATH] [--log-level 0-3]
-//   pico-hosted.mjs --network      (only sets up the bridge, then exits)
+//   pico-hosted.mjs --network      (only sets up the bridge, prints the
+//                                   gateway address, then exits)
 //
 // What a user does with a board, done here: the config file becomes the
 // config region and build/core.wasm the core slot of a flash image
@@ -160,7 +161,10 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   setupNetwork();
-  if (args.network) return 0;
+  if (args.network) {
+    console.log(GATEWAY);
+    return 0;
+  }
   if (!existsSync(BOARD)) throw new Error(`${BOARD} missing: scripts/build-sim.sh builds it (PICO_SDK_PATH, WAMR_ROOT)`);
   const { k, tap, pidFile } = claimTap();
   const ntpAddr = `${PREFIX}${130 + k}`;
@@ -186,6 +190,7 @@ async function main() {
     });
     let asked = null;
     for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { asked = sig; child.kill(sig); });
+    process.on('SIGUSR1', () => child.kill('SIGUSR1')); // the board's memory report (cyw43.c)
     const [code, sig] = await new Promise((res) => child.on('exit', (c, s) => res([c, s])));
     sntp.close();
     // The board has no stop request: killed as asked is a clean stop.

@@ -10,9 +10,10 @@ if [ ! -x build/sim-pico/k3s_pico_hosted ]; then
   echo "test-hosted: build/sim-pico/k3s_pico_hosted missing: PICO_SDK_PATH=... WAMR_ROOT=... bash scripts/build-sim.sh" >&2
   exit 2
 fi
-node scripts/pico-hosted.mjs --network
+# The cluster serves the API at the boards' gateway too (tests/cluster/relay.go).
+PICO_CLUSTER_EXTRA_ADDRESS=$(node scripts/pico-hosted.mjs --network)
+export PICO_CLUSTER_EXTRA_ADDRESS
 export PICO_SIM=$ROOT/scripts/pico-hosted.mjs
-export PICO_CLUSTER_EXTRA_ADDRESS=10.77.0.1
 if [ $# -eq 0 ]; then
   set -- tests/e2e/
 fi

@@ -251,10 +251,10 @@ export class Agent {
     // Frames already read wait for a client that polls after the one that
     // read them: come back at once (h2.ts, "no buffering per stream").
     if (this.conn.backlog) return 0;
-    // Watches that are not polled (joining) have nothing due: their start
-    // time, already past, would make every poll come back at once.
-    if (this.identity.blocking) return this.nextWait(nowMs);
-    return this.configmaps.nextWait(nowMs, this.nextWait(nowMs));
+    // Unpolled watches (joining) have nothing due: their start time, already
+    // past, would make every poll come back at once.
+    const wait = this.nextWait(nowMs);
+    return this.identity.blocking ? wait : this.configmaps.nextWait(nowMs, wait);
   }
 
   /** A new certificate (or back to the token): the next request connects with

@@ -41,6 +41,9 @@ void shim_identity_log_installed(uint32_t slot, const mbedtls_x509_crt *crt);
  *  s is neither. */
 int shim_identity_parse_ip(const char *s, uint8_t out[16]);
 
+/** The value of one hex digit (either case), or -1. */
+int shim_identity_hex(char c);
+
 /** Non-zero when crt lists the address (ip_len 4 or 16) as an iPAddress
  *  subjectAltName (RFC 5280 section 4.2.1.6). */
 int shim_identity_crt_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip, size_t ip_len);

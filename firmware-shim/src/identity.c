@@ -154,7 +154,7 @@ static int shim_identity_parse_ip4(const char *s, size_t n, uint8_t *out) {
   return part == 4;
 }
 
-static int shim_identity_hex(char c) {
+int shim_identity_hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;

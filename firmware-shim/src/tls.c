@@ -545,13 +545,6 @@ int32_t shim_tls_peer_copy(const shim_tls_peer_t *peer, uint8_t *out, size_t cap
 
 /* ---- server.ca_hash ---- */
 
-static int shim_tls_hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 int32_t shim_tls_ca_hash_check(const uint8_t *ca, size_t len, const char *what) {
   static const char prefix[] = "sha256:";
   const char *want = shim_config_lookup("server.ca_hash");
@@ -576,8 +569,8 @@ int32_t shim_tls_ca_hash_check(const uint8_t *ca, size_t len, const char *what) 
 #endif
   want += sizeof(prefix) - 1;
   for (i = 0; i < 32; i++) {
-    int hi = shim_tls_hex(want[2 * i]);
-    int lo = shim_tls_hex(want[2 * i + 1]);
+    int hi = shim_identity_hex(want[2 * i]);
+    int lo = shim_identity_hex(want[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       shim_log(SHIM_LOG_ERROR, "config: server.ca_hash must be sha256:<64 hex digits>");
       return SHIM_E_CERT;

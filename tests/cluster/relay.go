@@ -9,7 +9,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strconv"
@@ -52,22 +51,10 @@ func startRelay(ip net.IP, port int) error {
 }
 
 func relay(c net.Conn, target string) {
-	defer c.Close()
 	s, err := net.Dial("tcp", target)
 	if err != nil {
+		c.Close()
 		return
 	}
-	defer s.Close()
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if t, ok := dst.(*net.TCPConn); ok {
-			_ = t.CloseWrite() // pass the half-close on
-		}
-		done <- struct{}{}
-	}
-	go pipe(s, c)
-	go pipe(c, s)
-	<-done
-	<-done
+	pipe(c, c, s)
 }

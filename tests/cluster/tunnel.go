@@ -18,7 +18,6 @@ package main
 // listener), with the API server's serving certificate.
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -259,8 +258,9 @@ func (t *agentTunnel) serveConnect(w http.ResponseWriter, req *http.Request) {
 	pipe(conn, rw.Reader, backend)
 }
 
-// pipe copies both ways until one side ends, then closes both.
-func pipe(client net.Conn, clientReader *bufio.Reader, backend net.Conn) {
+// pipe copies both ways until one side ends, then closes both; the
+// client's bytes come from clientReader (which may hold some already read).
+func pipe(client net.Conn, clientReader io.Reader, backend net.Conn) {
 	var once sync.Once
 	closeBoth := func() { client.Close(); backend.Close() }
 	done := make(chan struct{}, 2)

@@ -115,8 +115,12 @@ export class Cluster {
       metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
       stringData: { 'token-id': id, 'token-secret': secret, expiration, 'usage-bootstrap-authentication': 'true' },
     };
-    execFileSync('bash', [CLUSTER_SH, 'kubectl', 'apply', '-f', '-'], { env: this.env, input: JSON.stringify(manifest), stdio: ['pipe', 'ignore', 'pipe'] });
+    this.apply(manifest);
     return `${id}.${secret}`;
+  }
+  /** kubectl apply of one object (as JSON) as system:admin. */
+  apply(object) {
+    execFileSync('bash', [CLUSTER_SH, 'kubectl', 'apply', '-f', '-'], { env: this.env, input: JSON.stringify(object), stdio: ['pipe', 'ignore', 'pipe'] });
   }
   /** Issues a client certificate for system:node:<name> from the client CA
    *  (test tooling standing in for the join of issue 6). */
@@ -205,10 +209,15 @@ export class SimNode {
   peakRss() {
     return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'))[1]) * 1024;
   }
-  /** Established TCP connections of the simulator process to `port` on any
-   *  address, from /proc (its socket fds matched against /proc/net/tcp{,6}). */
+  /** Established TCP connections from the node to `port` on any address:
+   *  the simulator's sockets (its fds matched by inode), or, the hosted
+   *  board's living in its lwIP, this machine's sockets on `port` whose peer
+   *  is the board's address. */
   tcpConnectionsTo(port) {
-    if (HOSTED) return this.hostedConnectionsTo(port);
+    if (HOSTED) {
+      const board = Buffer.from(this.address().split('.').map(Number)).readUInt32LE(0).toString(16).toUpperCase().padStart(8, '0');
+      return establishedTcp().filter((c) => c.localPort === port && c.remoteAddr === board).length;
+    }
     const inodes = new Set();
     const fdDir = `/proc/${this.proc.pid}/fd`;
     for (const fd of readdirSync(fdDir)) {
@@ -217,28 +226,7 @@ export class SimNode {
         if (m) inodes.add(m[1]);
       } catch { /* closed meanwhile */ }
     }
-    let n = 0;
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-      if (!existsSync(table)) continue;
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        if (f.length < 10) continue;
-        // Fields: sl local_address rem_address st ... inode (Linux proc(5)); st 01 = ESTABLISHED.
-        const remPort = parseInt(f[2].split(':')[1], 16);
-        if (remPort === port && f[3] === '01' && inodes.has(f[9])) n++;
-      }
-    }
-    return n;
-  }
-  /** The hosted board's connections live in its lwIP: counted where they
-   *  arrive, this machine's ESTABLISHED sockets on `port` whose peer is the
-   *  board's address (/proc/net/tcp: hex little-endian IPv4, hex port). */
-  hostedConnectionsTo(port) {
-    const hex = Buffer.from(this.address().split('.').map(Number)).readUInt32LE(0).toString(16).toUpperCase().padStart(8, '0');
-    return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).filter((line) => {
-      const f = line.trim().split(/\s+/);
-      return f.length >= 10 && f[3] === '01' && parseInt(f[1].split(':')[1], 16) === port && f[2].split(':')[0] === hex;
-    }).length;
+    return establishedTcp().filter((c) => c.remotePort === port && inodes.has(c.inode)).length;
   }
   /** The device memory the node saved: the simulator's file, or on the
    *  hosted board the newest valid slot in its flash (port/pico/devmem.c). */
@@ -256,6 +244,23 @@ export class SimNode {
     }
     throw new Error(`${this.name}: no log line matching ${re} within ${timeoutMs} ms; log:\n${this.logText.slice(-3000)}`);
   }
+}
+
+/** This machine's ESTABLISHED TCP sockets from /proc/net/tcp{,6} (proc(5):
+ *  sl local_address rem_address st ... inode; addresses as hex, IPv4 in
+ *  little-endian order; st 01 = ESTABLISHED). */
+function establishedTcp() {
+  const rows = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '01') continue;
+      const [local, remote] = [f[1].split(':'), f[2].split(':')];
+      rows.push({ localPort: parseInt(local[1], 16), remoteAddr: remote[0], remotePort: parseInt(remote[1], 16), inode: f[9] });
+    }
+  }
+  return rows;
 }
 
 /** The image of the newest valid device-memory slot in a flash image

@@ -897,19 +897,20 @@ int32_t port_wait(const uint32_t *interest, uint32_t *ready, uint32_t count,
   }
 }
 
-/* A TLS query (ALPN, peer) on slot: SHIM_OK with *c a TLS connection that
- * is open, 1 for a plain TCP one (nothing negotiated), else what
- * port_conn_use says (SHIM_E_INVAL also for a connection the node opened,
- * with accepted_only). */
+/* A TLS query (ALPN, peer) on slot: SHIM_OK with *c the open connection,
+ * left NULL for a plain TCP one (nothing was negotiated: the query answers
+ * 0), else what port_conn_use says (SHIM_E_INVAL also for a connection the
+ * node opened, with accepted_only). */
 static int32_t port_tls_query(uint32_t slot, const uint8_t *out, int accepted_only,
                               port_conn_t **c) {
+  port_conn_t *open = NULL;
   int32_t rc;
   if (accepted_only && slot < SHIM_MAX_CONNECTIONS && port_conns[slot].role != PORT_ROLE_ACCEPTED) {
     return SHIM_E_INVAL;
   }
-  rc = port_conn_use(slot, out, c);
-  if (rc == SHIM_OK && ((*c)->flags & SHIM_NET_TLS) == 0) {
-    return 1;
+  rc = port_conn_use(slot, out, &open);
+  if (rc == SHIM_OK && (open->flags & SHIM_NET_TLS) != 0) {
+    *c = open;
   }
   return rc;
 }
@@ -917,11 +918,8 @@ static int32_t port_tls_query(uint32_t slot, const uint8_t *out, int accepted_on
 int32_t port_net_alpn(uint32_t slot, uint8_t *out, size_t cap) {
   port_conn_t *c = NULL;
   int32_t rc = port_tls_query(slot, out, 0, &c);
-  if (rc == SHIM_OK) {
-    /* An accepted connection: 0, the server side offers no ALPN. */
-    return shim_tls_alpn_copy(&c->ssl, out, cap);
-  }
-  return rc == 1 ? 0 : rc; /* plain TCP: nothing was negotiated */
+  /* An accepted connection answers 0: the server side offers no ALPN. */
+  return c == NULL ? rc : shim_tls_alpn_copy(&c->ssl, out, cap);
 }
 
 /* ---- the kubelet endpoint (issue 5): listening and accepting ---- */
@@ -1130,15 +1128,11 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
 int32_t port_net_peer(uint32_t slot, uint8_t *out, size_t cap) {
   port_conn_t *c = NULL;
   int32_t rc = port_tls_query(slot, out, 1, &c);
-  if (rc == SHIM_OK) {
-    return shim_tls_peer_copy(&c->peer, out, cap);
-  }
-  return rc == 1 ? 0 : rc;
+  return c == NULL ? rc : shim_tls_peer_copy(&c->peer, out, cap);
 }
 
 void port_pico_net_stats(int64_t *out, uint32_t count) {
   const int64_t v[] = {
-      [SHIM_STAT_CPU_US] = (int64_t)(time_us_64() - port_idle_us),
       [SHIM_STAT_TLS_CLIENT_OK] = port_handshakes[0].ok,
       [SHIM_STAT_TLS_CLIENT_FAILED] = port_handshakes[0].failed,
       [SHIM_STAT_TLS_CLIENT_MS] = (int64_t)port_handshakes[0].ms,
@@ -1151,9 +1145,10 @@ void port_pico_net_stats(int64_t *out, uint32_t count) {
       [SHIM_STAT_CONNS_REFUSED] = port_refused,
   };
   uint32_t i;
-  for (i = SHIM_STAT_CPU_US; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {
-    if (i >= SHIM_STAT_TLS_CLIENT_OK || i == SHIM_STAT_CPU_US) {
-      out[i] = v[i];
-    }
+  if (count > SHIM_STAT_CPU_US) {
+    out[SHIM_STAT_CPU_US] = (int64_t)(time_us_64() - port_idle_us);
+  }
+  for (i = SHIM_STAT_TLS_CLIENT_OK; i <= SHIM_STAT_CONNS_REFUSED && i < count; i++) {
+    out[i] = v[i];
   }
 }

@@ -40,12 +40,13 @@
 
 #include "flash_layout.h"
 
-/* Set in the environment of a restarted program: the watchdog reset it. */
-#define HOSTED_WATCHDOG_MARK "PICO_HOSTED_WATCHDOG_RESET"
+/* The one argument a restart by the watchdog passes (main takes none). */
+#define HOSTED_WATCHDOG_ARG "watchdog-reset"
 
 static uint64_t hosted_boot_us;
 static int hosted_flash_fd = -1;
-static char **hosted_argv;
+static char *hosted_argv[3]; /* the program, HOSTED_WATCHDOG_ARG or NULL, NULL */
+static bool hosted_watchdog_reset;
 static uint32_t hosted_gpio_out;
 
 static uint64_t hosted_mono_us(void) {
@@ -65,9 +66,9 @@ __attribute__((constructor)) static void hosted_board_start(int argc, char **arg
   const char *path = getenv("PICO_HOSTED_FLASH");
   struct stat st;
   void *at;
-  (void)argc;
   (void)envp;
-  hosted_argv = argv;
+  hosted_argv[0] = argv[0];
+  hosted_watchdog_reset = argc > 1 && strcmp(argv[1], HOSTED_WATCHDOG_ARG) == 0;
   hosted_boot_us = hosted_mono_us();
   /* The power goes with the process that started the board (a SIGKILLed
    * wrapper cannot pass its signal on). */
@@ -169,14 +170,14 @@ int flash_safe_execute(void (*func)(void *), void *param, uint32_t enter_exit_ti
 
 /* ---- watchdog ---- */
 
+/* Executes the program again (from the signal handler too: write and execv
+ * are async-signal-safe). */
 static void hosted_restart(int by_watchdog) {
   static const char msg[] = "hosted board: watchdog reset\n";
   if (by_watchdog) {
     (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    setenv(HOSTED_WATCHDOG_MARK, "1", 1);
-  } else {
-    unsetenv(HOSTED_WATCHDOG_MARK);
   }
+  hosted_argv[1] = by_watchdog ? HOSTED_WATCHDOG_ARG : NULL;
   fflush(stdout);
   execv("/proc/self/exe", hosted_argv);
   _exit(3);
@@ -208,7 +209,7 @@ void watchdog_update(void) {
 }
 
 bool watchdog_caused_reboot(void) {
-  return getenv(HOSTED_WATCHDOG_MARK) != NULL;
+  return hosted_watchdog_reset;
 }
 
 void watchdog_reboot(uint32_t pc, uint32_t sp, uint32_t delay_ms) {

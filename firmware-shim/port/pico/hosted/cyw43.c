@@ -51,6 +51,19 @@ static bool hosted_led;
 static uint32_t hosted_rx_dropped;
 static volatile sig_atomic_t hosted_report_asked;
 
+/* The link's delay: PICO_HOSTED_RX_DELAY_MS holds each received frame that
+ * long before the driver sees it, as a Wi-Fi hop's round trip would (the
+ * bridge has none); frames beyond the queue are lost, as on air. */
+#define HOSTED_DELAY_FRAMES 64
+static struct {
+  uint64_t due_us;
+  uint16_t len;
+  uint8_t bytes[HOSTED_FRAME_MAX];
+} hosted_delayed[HOSTED_DELAY_FRAMES];
+static unsigned hosted_delay_head;
+static unsigned hosted_delay_count;
+static uint64_t hosted_delay_us;
+
 static void hosted_on_usr1(int sig) {
   (void)sig;
   hosted_report_asked = 1;
@@ -77,12 +90,16 @@ static void hosted_report(void) {
 }
 
 int cyw43_arch_init_with_country(uint32_t country) {
+  static int ready;
+  const char *delay = getenv("PICO_HOSTED_RX_DELAY_MS");
   (void)country;
-  if (hosted_tap >= 0) {
-    return 0;
+  if (ready) {
+    return 0; /* main.c's fatal path may ask again */
   }
+  ready = 1;
   lwip_init();
   signal(SIGUSR1, hosted_on_usr1);
+  hosted_delay_us = delay != NULL ? (uint64_t)strtoul(delay, NULL, 10) * 1000u : 0u;
   return 0;
 }
 
@@ -210,18 +227,6 @@ void cyw43_arch_gpio_put(unsigned wl_gpio, bool value) {
   }
 }
 
-/* The link's delay: PICO_HOSTED_RX_DELAY_MS holds each received frame that
- * long before the driver sees it, as a Wi-Fi hop's round trip would (the
- * bridge has none); frames beyond the queue are lost, as on air. */
-#define HOSTED_DELAY_FRAMES 64
-static struct {
-  uint64_t due_us;
-  uint16_t len;
-  uint8_t bytes[HOSTED_FRAME_MAX];
-} hosted_delayed[HOSTED_DELAY_FRAMES];
-static unsigned hosted_delay_head;
-static unsigned hosted_delay_count;
-static int64_t hosted_delay_us = -1; /* -1: not read yet */
 
 /* Hands one frame to lwIP in a PBUF_POOL pbuf, as the driver does. */
 static void hosted_deliver(const uint8_t *frame, uint16_t n) {
@@ -241,10 +246,6 @@ void cyw43_arch_poll(void) {
   static uint8_t frame[HOSTED_FRAME_MAX];
   uint64_t now = time_us_64();
   ssize_t n;
-  if (hosted_delay_us < 0) {
-    const char *d = getenv("PICO_HOSTED_RX_DELAY_MS");
-    hosted_delay_us = d != NULL ? (int64_t)strtoul(d, NULL, 10) * 1000 : 0;
-  }
   while (hosted_tap >= 0 && (n = read(hosted_tap, frame, sizeof(frame))) > 0) {
     unsigned slot;
     if (hosted_delay_us == 0) {
@@ -256,7 +257,7 @@ void cyw43_arch_poll(void) {
       continue;
     }
     slot = (hosted_delay_head + hosted_delay_count++) % HOSTED_DELAY_FRAMES;
-    hosted_delayed[slot].due_us = now + (uint64_t)hosted_delay_us;
+    hosted_delayed[slot].due_us = now + hosted_delay_us;
     hosted_delayed[slot].len = (uint16_t)n;
     memcpy(hosted_delayed[slot].bytes, frame, (size_t)n);
   }
