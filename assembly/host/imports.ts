@@ -43,7 +43,9 @@ export declare function random_fill(ptr: usize, len: i32): i32;
 export declare function net_connect(hptr: usize, hlen: i32, port: i32, flags: i32): i32;
 
 /** Sends up to `len` bytes; returns the count accepted (> 0), E_AGAIN, or an
- *  error (the handle is then dead: close it). */
+ *  error (the handle is then dead: close it). `len` 0 sends nothing: 0 once
+ *  all accepted before has left the host (a TLS record partly sent is
+ *  flushed), E_AGAIN while some waits there; ask before a close. */
 @external("host", "net_send")
 export declare function net_send(h: i32, ptr: usize, len: i32): i32;
 

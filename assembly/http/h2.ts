@@ -23,7 +23,10 @@ import { net_alpn, net_close, net_connect, net_recv, net_send } from "../host/im
 import { E_AGAIN, E_CLOSED, E_INVAL, E_MALFORMED, E_TIMEOUT, E_TOOLARGE, OK } from "../util/errors";
 import { bytesEqualLitNoCase, indexOfByte, lowerAscii, memEqual } from "../util/bytes";
 import { bytesEqualLit, Lit, litLen, litPtr, utf8 } from "../util/lit";
-import { H2_BLOCK_CAP, H2_CTL_CAP, H2_DRAIN_MS, H2_STREAMS_MAX, H2_WINDOW_UPDATE_AT } from "../util/limits";
+import {
+  H2_BLOCK_CAP, H2_CONN_WINDOW_UPDATE_AT, H2_CTL_CAP, H2_DRAIN_MS, H2_STREAM_WINDOW, H2_STREAM_WINDOW_UPDATE_AT,
+  H2_STREAMS_MAX,
+} from "../util/limits";
 import { HpackFields, hpackIntLen, hpackIntWrite } from "./hpack";
 import { ResponseParser } from "./response";
 
@@ -76,14 +79,16 @@ export const H2_DATA: i32 = 1; // dataPtr/dataLen hold body bytes of the stream
 export const H2_END: i32 = 2; // the stream's response is complete
 
 /** The client preface (§3.4) and the first SETTINGS: header table 0 (no
- *  dynamic HPACK table, hpack.ts) and no server push (§8.4). */
+ *  dynamic HPACK table, hpack.ts), no server push (§8.4) and each stream's
+ *  window H2_STREAM_WINDOW (limits.ts: what bounds the server's records). */
 const PREFACE: Lit = utf8("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const SETTINGS = memory.data<u8>([
-  0, 0, 12, 4, 0, 0, 0, 0, 0, // SETTINGS, 12 bytes, stream 0
+  0, 0, 18, 4, 0, 0, 0, 0, 0, // SETTINGS, 18 bytes, stream 0
   0, 1, 0, 0, 0, 0, // SETTINGS_HEADER_TABLE_SIZE = 0
   0, 2, 0, 0, 0, 0, // SETTINGS_ENABLE_PUSH = 0
+  0, 4, 0, 0, <u8>(H2_STREAM_WINDOW >> 8), <u8>H2_STREAM_WINDOW, // SETTINGS_INITIAL_WINDOW_SIZE
 ]);
-const SETTINGS_LEN: i32 = 21;
+const SETTINGS_LEN: i32 = 27;
 
 /** One stream slot, owned by one HTTP client for its lifetime. */
 // @ts-ignore: decorator
@@ -375,6 +380,7 @@ export class H2Conn {
       this.drain(nowMs);
       if (this.state != CS_OPEN) return H2_WAIT;
     }
+    this.windowUpdates();
     const f = this.flush();
     if (f < 0) return this.result(slot);
     for (;;) {
@@ -483,7 +489,7 @@ export class H2Conn {
       this.padPending = false;
       if (pad > this.fLeft - this.fSkip) return E_MALFORMED; // §6.1, §6.2
       this.fPad = pad;
-      if (isData) this.recvUnacked++;
+      if (isData) this.countData(1);
       return OK;
     }
     if (isData) {
@@ -495,9 +501,8 @@ export class H2Conn {
         const p = this.rbuf + <usize>this.rpos;
         this.rpos += n;
         this.fLeft -= n;
-        this.recvUnacked += n;
+        this.countData(n);
         if (own < 0) return OK; // a closed stream's: dropped
-        this.stream(own).recvUnacked += n;
         this.dataPtr = p;
         this.dataLen = n;
         if (this.fLeft == 0) this.endFrame();
@@ -507,7 +512,7 @@ export class H2Conn {
       const n = min(this.fLeft, avail);
       this.rpos += n;
       this.fLeft -= n;
-      this.recvUnacked += n;
+      this.countData(n);
       return OK;
     }
     // Header block or control payload: collected (the excess counted, not kept).
@@ -543,7 +548,7 @@ export class H2Conn {
       const own = this.owner(sid);
       if (own >= 0 && (this.fFlags & F_END_STREAM) != 0) this.stream(own).ended = true;
       this.inFrame = false;
-      return this.windowUpdates(own);
+      return this.windowUpdates();
     }
     if (t == T_HEADERS || t == T_CONTINUATION) {
       if ((this.fFlags & F_END_HEADERS) == 0) {
@@ -667,15 +672,25 @@ export class H2Conn {
     return OK;
   }
 
-  /** Window updates due after `own`'s DATA (or -1's). */
-  private windowUpdates(own: i32): i32 {
-    if (this.recvUnacked >= H2_WINDOW_UPDATE_AT && this.room(H2_FRAME_HEAD + 4)) {
+  /** n bytes of the current DATA frame consumed (padding too: it counts
+   *  against both windows, §6.9.1), for the connection and its stream. */
+  private countData(n: i32): void {
+    this.recvUnacked += n;
+    const own = this.owner(this.fStream);
+    if (own >= 0) this.stream(own).recvUnacked += n;
+  }
+
+  /** Gives consumed DATA bytes back where due (after a DATA frame, and on
+   *  every pump: an update that found the control queue full is sent later,
+   *  or a stream whose window ran out would wait forever). */
+  private windowUpdates(): i32 {
+    if (this.recvUnacked >= H2_CONN_WINDOW_UPDATE_AT && this.room(H2_FRAME_HEAD + 4)) {
       this.windowUpdate(0, this.recvUnacked);
       this.recvUnacked = 0;
     }
-    if (own >= 0) {
-      const st = this.stream(own);
-      if (!st.ended && st.recvUnacked >= H2_WINDOW_UPDATE_AT && this.room(H2_FRAME_HEAD + 4)) {
+    for (let i = 0; i < this.streamCount; i++) {
+      const st = this.stream(i);
+      if (st.id != 0 && !st.ended && st.recvUnacked >= H2_STREAM_WINDOW_UPDATE_AT && this.room(H2_FRAME_HEAD + 4)) {
         this.windowUpdate(st.id, st.recvUnacked);
         st.recvUnacked = 0;
       }

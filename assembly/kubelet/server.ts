@@ -695,7 +695,7 @@ export class KubeletServer {
 
   private send(h: i32, nowMs: i64): void {
     for (;;) {
-      if (this.sent >= this.len && !this.nextChunk(nowMs)) { this.done(nowMs); return; }
+      if (this.sent >= this.len && !this.nextChunk(nowMs)) { this.done(h, nowMs); return; }
       const r = net_send(h, this.buf + <usize>this.sent, this.len - this.sent);
       if (r == E_AGAIN) {
         if (nowMs >= this.deadlineMs) this.finish();
@@ -707,9 +707,13 @@ export class KubeletServer {
   }
 
   /** The response is sent: the connection is kept (to the back of the
-   *  queue, waiting for its next request) or closed. */
-  private done(nowMs: i64): void {
-    this.finish(this.keepAlive && this.queued < this.cfg.kubeletConns ? nowMs + KUBELET_IDLE_MS : 0);
+   *  queue, waiting for its next request) or closed, once the host holds
+   *  none of it (a TLS record partly sent would be cut by the close; the
+   *  state stays ST_SEND and this is asked again when the host is writable). */
+  private done(h: i32, nowMs: i64): void {
+    const keep = this.keepAlive && this.queued < this.cfg.kubeletConns;
+    if (!keep && net_send(h, this.buf, 0) == E_AGAIN && nowMs < this.deadlineMs) return;
+    this.finish(keep ? nowMs + KUBELET_IDLE_MS : 0);
   }
 
   /** Moves the queue on: the served connection goes to its back, kept until

@@ -39,17 +39,29 @@ export const H2_STREAMS_MAX: i32 = 4;
  *  ~7 response fields take ~250 bytes with Huffman coding; a larger block
  *  fails its stream only (E_TOOLARGE). */
 export const H2_BLOCK_CAP: i32 = 512;
-/** Control frames queued by the connection: the preface and SETTINGS (45
+/** Control frames queued by the connection: the preface and SETTINGS (51
  *  bytes) at start, later ACKs, window updates and resets (<= 17 bytes each). */
 export const H2_CTL_CAP: i32 = 96;
 /** After a GOAWAY, how long new requests wait for the streams the server
  *  still serves before the connection is renewed anyway (a watch stream
  *  would keep it forever; a Lease renewal must not wait that long). */
 export const H2_DRAIN_MS: i64 = 2000;
-/** DATA bytes consumed before a WINDOW_UPDATE gives them back, per stream
- *  and for the connection: a quarter of the default 65,535-byte window
- *  (RFC 9113 §6.9.2), so the server never stalls on a watch. */
-export const H2_WINDOW_UPDATE_AT: i32 = 16384;
+/** The flow-control window each stream announces (SETTINGS_INITIAL_WINDOW_SIZE,
+ *  RFC 9113 §6.9.2): it bounds what a server may send on a stream before we
+ *  give bytes back, and so the size of its DATA frames. Go's HTTP/2 server
+ *  writes a frame larger than its 4 KiB write buffer in one write, and one
+ *  write becomes one TLS record at most that long (x/net/http2
+ *  bufWriterPoolBufferSize = 4 << 10; crypto/tls splits a write, it never
+ *  joins two): with frames of <= 9 + 4087 bytes no record the API server sends
+ *  exceeds 4096 bytes, which lets the device keep a 4 KiB TLS input buffer
+ *  instead of 16 KiB per session (port/pico/mbedtls_config.h). */
+export const H2_STREAM_WINDOW: i32 = 4087;
+/** A stream's consumed DATA bytes are given back (WINDOW_UPDATE) from half
+ *  its window, so the server always has room to send. */
+export const H2_STREAM_WINDOW_UPDATE_AT: i32 = 2048;
+/** The connection's window stays the protocol's 65,535 bytes (it cannot be
+ *  set by SETTINGS, §6.9.2); consumed bytes go back from a quarter of it. */
+export const H2_CONN_WINDOW_UPDATE_AT: i32 = 16384;
 /** Longest server host name kept by the client (a DNS name is <= 253 bytes, RFC 1035 §2.3.4). */
 export const HTTP_HOST_MAX: i32 = 256;
 

@@ -42,7 +42,10 @@ int32_t port_platform_get(const char *key, char *out, size_t cap);
 int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_t flags);
 
 /** Sends up to len bytes: count accepted (> 0), SHIM_E_AGAIN, or a sticky
- *  error (the connect/TLS error while setting up). */
+ *  error (the connect/TLS error while setting up). len 0 sends nothing and
+ *  answers 0 once everything accepted before has left this layer (a TLS
+ *  record partly sent is flushed), SHIM_E_AGAIN while some still waits: a
+ *  caller about to close asks first, or the peer gets a cut record. */
 int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len);
 
 /** Receives up to cap bytes: count (> 0), SHIM_E_AGAIN, SHIM_E_CLOSED when

@@ -27,8 +27,7 @@
 /* With a kubelet endpoint, k3s' agent tunnel adds its own connection and one
  * loopback connection per kubelet connection it pipes (kubelet/tunnel.ts,
  * TUNNEL_CONNS_MAX = SHIM_KUBELET_MAX_CONNS): 11 handles in the simulator;
- * the device (one endpoint connection, no tunnel: SHIM_TUNNEL_CONNS 0,
- * device.cmake) keeps 5. */
+ * the device (one endpoint connection, device.cmake) keeps 7. */
 #ifndef SHIM_TUNNEL_CONNS
 #define SHIM_TUNNEL_CONNS (SHIM_KUBELET_MAX_CONNS > 0 ? 1 + SHIM_KUBELET_MAX_CONNS : 0)
 #endif

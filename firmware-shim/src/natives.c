@@ -216,9 +216,7 @@ int32_t shim_native_net_send(int32_t h, uint32_t ptr, uint32_t len) {
   if (!shim_handle_valid(h) || len > INT32_MAX) {
     return SHIM_E_INVAL;
   }
-  if (len == 0) {
-    return 0;
-  }
+  /* len 0 asks whether all accepted before has left (port.h). */
   return port_net_send((uint32_t)h, buf, len);
 }
 

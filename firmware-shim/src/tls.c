@@ -45,6 +45,22 @@ static void shim_tls_log_failure(int level, const char *what, const char *host, 
 #endif
 }
 
+/* The same for a failure while reading the peer's records (handshake,
+ * receive). MBEDTLS_ERR_SSL_BAD_INPUT_DATA there is what Mbed TLS returns for
+ * a record longer than its input buffer (ssl_msg.c mbedtls_ssl_fetch_input:
+ * "requesting more data than fits"): named, because the cause is this
+ * build's limit, not a fault of the peer. */
+static void shim_tls_log_read_failure(int level, const char *what, const char *host,
+                                      uint16_t port, int ret) {
+  if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA) {
+    shim_log(level, "tls: %s %s:%u failed: a record longer than this build's %u-byte input buffer "
+             "(MBEDTLS_SSL_IN_CONTENT_LEN)", what, host, (unsigned)port,
+             (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN);
+    return;
+  }
+  shim_tls_log_failure(level, what, host, port, ret);
+}
+
 int shim_tls_random(void *ctx, unsigned char *out, size_t len) {
   (void)ctx;
   return port_random(out, len) == (int32_t)len ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
@@ -272,7 +288,7 @@ int32_t shim_tls_handshake(mbedtls_ssl_context *ssl, const char *host, uint16_t 
     }
     return SHIM_E_CERT;
   }
-  shim_tls_log_failure(SHIM_LOG_ERROR, "handshake with", host, port, ret);
+  shim_tls_log_read_failure(SHIM_LOG_ERROR, "handshake with", host, port, ret);
   return SHIM_E_TLS;
 }
 
@@ -357,7 +373,7 @@ int32_t shim_tls_read(mbedtls_ssl_context *ssl, uint8_t *buf, size_t cap, const 
   if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
     return SHIM_E_CLOSED;
   }
-  shim_tls_log_failure(SHIM_LOG_WARN, "receive from", host, port, ret);
+  shim_tls_log_read_failure(SHIM_LOG_WARN, "receive from", host, port, ret);
   return ret == MBEDTLS_ERR_NET_CONN_RESET ? SHIM_E_IO : SHIM_E_TLS;
 }
 

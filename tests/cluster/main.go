@@ -336,8 +336,13 @@ func serve(l layout, port, tunnelPort int, rbac []byte) int {
 	}
 
 	if extra := extraAddress(); extra != nil {
-		if err := startRelay(extra, port); err != nil {
-			return fail("%v", err)
+		for _, p := range []int{port, tunnelPort} {
+			if p == 0 {
+				continue
+			}
+			if err := startRelay(extra, p); err != nil {
+				return fail("%v", err)
+			}
 		}
 	}
 

@@ -5,7 +5,8 @@ package main
 // whose lwIP sits behind a TAP device and reaches the host at its gateway
 // address. PICO_CLUSTER_EXTRA_ADDRESS names it; the API server's serving
 // certificate names it too (layout.go), and connections to it on the API
-// server's port are relayed byte for byte to 127.0.0.1 (TLS end to end).
+// server's port (and the agent tunnel's) are relayed byte for byte to
+// 127.0.0.1 (TLS end to end).
 
 import (
 	"fmt"
@@ -37,7 +38,7 @@ func startRelay(ip net.IP, port int) error {
 		return fmt.Errorf("relay on %s: %w", ip, err)
 	}
 	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	klog.Infof("pico-cluster: API server also at %s (relayed to %s)", ln.Addr(), target)
+	klog.Infof("pico-cluster: also at %s (relayed to %s)", ln.Addr(), target)
 	go func() {
 		for {
 			c, err := ln.Accept()

@@ -47,7 +47,7 @@ export declare function fake_auto_connect(on: i32): void;
 @external("fake", "fake_alpn_set")
 export declare function fake_alpn_set(ptr: usize, len: i32): void;
 
-/** Caps the bytes one net_send accepts (partial sends); 0 = accept all. */
+/** Caps the bytes one net_send accepts (partial sends); 0 = accept all, < 0 = none (E_AGAIN). */
 @external("fake", "fake_send_limit")
 export declare function fake_send_limit(n: i32): void;
 
@@ -111,6 +111,11 @@ export declare function fake_open_handles(): i32;
 /** 1 if `h` is open, else 0. */
 @external("fake", "fake_is_open")
 export declare function fake_is_open(h: i32): i32;
+
+/** The host holds what was sent on h for n more flush probes (net_send of 0
+ *  bytes answers E_AGAIN), as a TLS record partly sent. */
+@external("fake", "fake_hold_sent")
+export declare function fake_hold_sent(h: i32, n: i32): void;
 
 // ---- string conveniences ----
 

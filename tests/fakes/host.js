@@ -98,7 +98,7 @@ export function createFakeHost() {
       lastHandle: 0,
       connectCount: 0,
       autoConnect: false,
-      sendLimit: 0, // max bytes one net_send accepts; 0 = all
+      sendLimit: 0, // max bytes one net_send accepts; 0 = all, < 0 = none (E_AGAIN)
       failNextConnect: 0,
       alpn: "", // what net_alpn reports on TLS connections made from now on ("" = none)
       devmem: new Uint8Array(256), // the device memory region (platform.devmem_bytes)
@@ -247,7 +247,14 @@ export function createFakeHost() {
           c.dead = E_CLOSED;
           return E_CLOSED;
         }
-        if (len === 0) return 0;
+        if (len === 0) {
+          if (c.held > 0) {
+            c.held--;
+            return E_AGAIN;
+          }
+          return 0;
+        }
+        if (state.sendLimit < 0) return E_AGAIN;
         const n = state.sendLimit > 0 ? Math.min(len, state.sendLimit) : len;
         const m = bytes();
         for (let i = 0; i < n; i++) c.outbound.push(m[(ptr >>> 0) + i]);
@@ -578,6 +585,12 @@ export function createFakeHost() {
       fake_is_open(h) {
         const c = state.handles.get(h);
         return c && c.open ? 1 : 0;
+      },
+      /** The host holds sent bytes of h for `n` more flush probes (net_send
+       *  of 0 bytes answers E_AGAIN), as a TLS record partly sent. */
+      fake_hold_sent(h, n) {
+        const c = state.handles.get(h);
+        if (c) c.held = n;
       },
     };
   }

@@ -27,11 +27,12 @@
 #  - SHIM_WAMR_STACK_BYTES: the exec env stack (runtime_wamr.c): the
 #    end-to-end suite passes at 3 KiB and 4 KiB under WAMR built 32-bit, and
 #    fails at 1 KiB; 4 KiB instead of the 64-bit simulators' 6 KiB.
-#  - SHIM_KUBELET_MAX_CONNS=1, SHIM_TUNNEL_CONNS=0: the kubelet endpoint
-#    serves one connection at a time (each open TLS session is ~21 KB of
-#    heap next to the API server's; the core then closes every connection
-#    after its answer, no keep-alive) and there is no agent tunnel (NET_HTTP1
-#    is E_UNSUPPORTED here): 5 connection slots instead of 11.
+#  - SHIM_KUBELET_MAX_CONNS=1: the kubelet endpoint serves one connection
+#    at a time (the core then closes every connection after its answer, no
+#    keep-alive); with k3s' agent tunnel (its own TLS session, and a loopback
+#    pair for the connection it pipes, net.c) that is three TLS sessions of
+#    ~9 KB of heap each with 4 KiB input buffers (mbedtls_config.h):
+#    7 connection slots instead of 11.
 #  - SHIM_CERT_STAGE_MAX: the staged certificate (identity.c, static RAM):
 #    base64 of a PEM leaf + two P-256 CAs is ~3.6 KB; 4 KiB instead of the
 #    8 KiB default leaves the heap to the TLS session.
@@ -43,7 +44,6 @@
 #    32 x (48 + 255)-byte entries before).
 set(K3S_DEVICE_LIMITS SHIM_WAMR_MODULE_MAX=131056u SHIM_WAMR_POOL_BYTES=130048u SHIM_WAMR_STACK_BYTES=4096u
     SHIM_KUBELET_MAX_CONNS=1
-    SHIM_TUNNEL_CONNS=0
     SHIM_CERT_STAGE_MAX=4096u SHIM_TLS_VERIFY_TEXT=0 SHIM_CONFIG_ARENA_BYTES=2048u)
 
 set(K3S_SHIM_SOURCES

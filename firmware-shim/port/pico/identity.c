@@ -43,6 +43,7 @@
 typedef struct {
   mbedtls_x509_crt crt;
   mbedtls_ssl_config conf;
+  mbedtls_ssl_config *conf_http1; /* client slot: its HTTP/1.1-only twin (the agent tunnel) */
   int live;
 } port_id_cert_t;
 
@@ -53,6 +54,7 @@ static const uint32_t port_id_cert_kind[SHIM_KEY_SLOTS] = {PORT_STORE_CERT_CLIEN
 static mbedtls_pk_context port_id_keys[SHIM_KEY_SLOTS];
 static int port_id_key_live[SHIM_KEY_SLOTS];
 static port_id_cert_t port_id_certs[SHIM_KEY_SLOTS][2]; /* per slot, double-buffered */
+static mbedtls_ssl_config port_id_conf_http1[2];         /* the client slot's twins */
 static int port_id_current[SHIM_KEY_SLOTS] = {-1, -1};  /* index into its pair, -1 = none */
 /* Staged certificate text; decoded in place (base64 shrinks) and given its
  * NUL, so one buffer serves staging, parsing and the flash write. */
@@ -267,6 +269,10 @@ static void port_id_cert_free(port_id_cert_t *e) {
   if (e->live) {
     mbedtls_ssl_config_free(&e->conf);
   }
+  if (e->conf_http1 != NULL) {
+    mbedtls_ssl_config_free(e->conf_http1);
+    e->conf_http1 = NULL;
+  }
   mbedtls_x509_crt_free(&e->crt);
   e->live = 0;
 }
@@ -278,12 +284,22 @@ static int32_t port_id_activate(uint32_t slot, int index) {
   port_id_cert_t *e = &port_id_certs[slot][index];
   int ret;
   mbedtls_ssl_config_init(&e->conf);
-  ret = slot == SHIM_KEY_SLOT_SERVING ? port_pico_server_conf(&e->conf, &e->crt, &port_id_keys[slot])
-                                      : port_pico_client_conf(&e->conf, &e->crt, &port_id_keys[slot]);
+  ret = slot == SHIM_KEY_SLOT_SERVING
+            ? port_pico_server_conf(&e->conf, &e->crt, &port_id_keys[slot])
+            : port_pico_client_conf(&e->conf, &e->crt, &port_id_keys[slot], 0u);
+  if (ret == 0 && slot == SHIM_KEY_SLOT_CLIENT) {
+    e->conf_http1 = &port_id_conf_http1[index];
+    mbedtls_ssl_config_init(e->conf_http1);
+    ret = port_pico_client_conf(e->conf_http1, &e->crt, &port_id_keys[slot], SHIM_NET_HTTP1);
+  }
   if (ret != 0) {
     shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the certificate failed (slot %lu)",
              (unsigned long)slot);
     mbedtls_ssl_config_free(&e->conf);
+    if (e->conf_http1 != NULL) {
+      mbedtls_ssl_config_free(e->conf_http1);
+      e->conf_http1 = NULL;
+    }
     return SHIM_E_TLS;
   }
   e->live = 1;
@@ -356,9 +372,13 @@ int32_t port_cert_info(uint32_t slot, int64_t *not_before_ms, int64_t *not_after
   return source;
 }
 
-mbedtls_ssl_config *port_pico_identity_conf(void) {
+mbedtls_ssl_config *port_pico_identity_conf(int http1) {
   int i = port_id_current[SHIM_KEY_SLOT_CLIENT];
-  return i >= 0 ? &port_id_certs[SHIM_KEY_SLOT_CLIENT][i].conf : NULL;
+  if (i < 0) {
+    return NULL;
+  }
+  return http1 ? port_id_certs[SHIM_KEY_SLOT_CLIENT][i].conf_http1
+               : &port_id_certs[SHIM_KEY_SLOT_CLIENT][i].conf;
 }
 
 mbedtls_ssl_config *port_pico_serving_conf(void) {

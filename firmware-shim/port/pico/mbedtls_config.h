@@ -162,9 +162,23 @@
       MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, \
       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,   \
       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-/* Input: a full 16 KiB record (RFC 5246 section 6.2.1), Go ignores
- * max_fragment_length; a 4 KiB buffer fails on the first full record. */
-#define MBEDTLS_SSL_IN_CONTENT_LEN 16384
+/* Input: 4 KiB, not a full 16 KiB record (RFC 8446 section 5.1). Go ignores
+ * max_fragment_length, so a peer's record is as long as its write, and every
+ * peer of the device writes at most 4 KiB at a time:
+ *  - the API server over HTTP/2: Go's 4 KiB write buffer, and no frame longer
+ *    because the core announces a 4,087-byte stream window
+ *    (assembly/util/limits.ts H2_STREAM_WINDOW);
+ *  - k3s' tunnel server: gorilla/websocket writes frames from the HTTP
+ *    server's 4 KiB buffer, and what it carries is the API server's requests
+ *    to the kubelet endpoint;
+ *  - clients of the kubelet endpoint: GET requests (the endpoint takes no
+ *    body) and a Certificate message of a P-256 chain.
+ * A longer record fails that connection with a log line naming this limit
+ * (src/tls.c). HTTP/1.1 to the API server has no such bound: the device
+ * needs HTTP/2, which every kube-apiserver speaks. Saves 12 KiB of heap per
+ * TLS session (DESIGN.md's "cannot shrink" was measured without flow
+ * control). */
+#define MBEDTLS_SSL_IN_CONTENT_LEN 4096
 /* Output: longer writes (the core's requests reach 3.5 KiB) are split into
  * records of this size; a handshake message is not, so the largest one the
  * node sends must fit: its Certificate message (a P-256 leaf from the

@@ -28,6 +28,12 @@
  * connection presents the serving certificate (key slot 1, identity.c) and
  * verifies a client certificate against the config region's client CA
  * (FLASH_TLV_CLIENT_CA_PEM) within SHIM_SERVER_HANDSHAKE_TIMEOUT_MS.
+ *
+ * k3s' agent tunnel (kubelet/tunnel.ts) dials the endpoint on 127.0.0.1 for
+ * each connection the API server pipes through it. lwIP here has no
+ * loopback interface; such a connection is a loop pair instead (port_loop_*):
+ * two slots joined by two small byte rings, accepted from the listener's
+ * backlog like any other, so the endpoint's TLS runs unchanged over it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +71,8 @@ typedef enum {
 
 typedef enum { PORT_ROLE_CLIENT = 0, PORT_ROLE_LISTENER, PORT_ROLE_ACCEPTED } port_role_t;
 
+struct port_loop;
+
 typedef struct {
   port_conn_state_t state;
   uint32_t flags;
@@ -88,6 +96,8 @@ typedef struct {
   char host[SHIM_NET_MAX_HOST + 1]; /* accepted: the peer's address */
   mbedtls_ssl_context ssl;
   shim_tls_peer_t peer;   /* accepted TLS: the client's identity */
+  struct port_loop *loop; /* a loopback connection: its pair (no pcb) */
+  uint8_t loop_side;      /* which end of it: 0 the dialer, 1 the accepted one */
 } port_conn_t;
 
 static port_conn_t port_conns[SHIM_MAX_CONNECTIONS];
@@ -124,11 +134,42 @@ static uint32_t port_session_next; /* round-robin replacement */
 #define PORT_PICO_PENDING_MAX 2u
 
 typedef struct {
-  struct tcp_pcb *pcb; /* NULL: free (or reset by the peer meanwhile) */
-  int eof;             /* the peer closed before it was accepted */
+  struct tcp_pcb *pcb;     /* NULL: free (or reset by the peer meanwhile) */
+  struct port_loop *loop;  /* or a loopback connection (then pcb is NULL) */
+  int eof;                 /* the peer closed before it was accepted */
 } port_pending_t;
 
 static port_pending_t port_pending[PORT_PICO_PENDING_MAX];
+
+/* Loopback connections at once: one per connection the tunnel pipes, each
+ * of which takes one of the endpoint's SHIM_KUBELET_MAX_CONNS slots. */
+#define PORT_PICO_LOOPS (SHIM_TUNNEL_CONNS > 1 ? SHIM_TUNNEL_CONNS - 1 : 1)
+/* Bytes each direction of a loop pair holds. A writer that finds its ring
+ * full waits as on a full TCP send buffer (Mbed TLS keeps the rest of its
+ * record); 1 KiB carries the API server's requests in one piece and the
+ * endpoint's 2 KiB records in two, for 2 KiB of static RAM per pair. */
+#ifndef PORT_PICO_LOOP_BYTES
+#define PORT_PICO_LOOP_BYTES 1024u
+#endif
+
+typedef struct {
+  uint8_t buf[PORT_PICO_LOOP_BYTES];
+  uint16_t head; /* index of the oldest byte */
+  uint16_t len;
+} port_ring_t;
+
+/* A loopback connection: end 0 dialed, end 1 was accepted. End s writes
+ * ring[s] and reads ring[1 - s]; an end that is gone (closed, failed or
+ * never accepted) is NULL, which the other reads as EOF once its ring is
+ * empty. The pair is free when both are gone and no backlog entry holds it. */
+typedef struct port_loop {
+  port_conn_t *end[2];
+  int pending; /* in the listener's backlog, not accepted yet */
+  int used;
+  port_ring_t ring[2];
+} port_loop_t;
+
+static port_loop_t port_loops[PORT_PICO_LOOPS];
 
 /* Handshake counters for stats_read (SHIM_STAT_TLS_*), [0] the node's
  * connections (client), [1] accepted ones (server); connections accepted
@@ -150,6 +191,7 @@ static mbedtls_x509_crt port_cert;
 static mbedtls_pk_context port_key;
 static mbedtls_ssl_config port_conf_server_only;
 static mbedtls_ssl_config port_conf_client_cert;
+static mbedtls_ssl_config port_conf_client_cert_http1; /* SHIM_NET_HTTP1: k3s' agent tunnel */
 static int port_have_ca;
 static int port_have_cert;
 
@@ -230,7 +272,10 @@ static void port_conn_reset(port_conn_t *c) {
   c->generation = generation;
 }
 
+static void port_loop_detach(port_conn_t *c);
+
 static void port_conn_release_pcb(port_conn_t *c) {
+  port_loop_detach(c);
   if (c->pcb != NULL && c->role == PORT_ROLE_LISTENER) {
     /* A listening pcb takes no recv/sent/err callbacks; closing it frees it. */
     tcp_arg(c->pcb, NULL);
@@ -317,12 +362,157 @@ static uint64_t port_idle_us;
 static uint64_t port_bytes_sent;
 static uint64_t port_bytes_received;
 
+/* ---- loopback pairs ---- */
+
+static size_t port_ring_put(port_ring_t *r, const uint8_t *p, size_t n) {
+  size_t done = 0;
+  while (done < n && r->len < PORT_PICO_LOOP_BYTES) {
+    size_t tail = ((size_t)r->head + r->len) % PORT_PICO_LOOP_BYTES;
+    size_t run = tail >= r->head ? PORT_PICO_LOOP_BYTES - tail : r->head - tail;
+    if (run > n - done) {
+      run = n - done;
+    }
+    memcpy(r->buf + tail, p + done, run);
+    r->len = (uint16_t)(r->len + run);
+    done += run;
+  }
+  return done;
+}
+
+static size_t port_ring_get(port_ring_t *r, uint8_t *p, size_t n) {
+  size_t done = 0;
+  while (done < n && r->len > 0) {
+    size_t run = PORT_PICO_LOOP_BYTES - r->head;
+    if (run > r->len) {
+      run = r->len;
+    }
+    if (run > n - done) {
+      run = n - done;
+    }
+    memcpy(p + done, r->buf + r->head, run);
+    r->head = (uint16_t)((r->head + run) % PORT_PICO_LOOP_BYTES);
+    r->len = (uint16_t)(r->len - run);
+    done += run;
+  }
+  return done;
+}
+
+/* The other end of c's loop pair is gone: closed, failed, refused, or
+ * (for the dialer) never to be accepted. */
+static int port_loop_peer_gone(const port_conn_t *c) {
+  const port_loop_t *l = c->loop;
+  return l->end[1 - c->loop_side] == NULL && !(c->loop_side == 0 && l->pending);
+}
+
+/* The peer will send nothing more and everything it sent is read. */
+static int port_conn_eof(const port_conn_t *c) {
+  if (c->loop != NULL) {
+    return c->loop->ring[1 - c->loop_side].len == 0 && port_loop_peer_gone(c);
+  }
+  return c->rx_eof;
+}
+
+/* Whether c has received bytes not read yet. */
+static int port_conn_has_rx(const port_conn_t *c) {
+  return c->loop != NULL ? c->loop->ring[1 - c->loop_side].len > 0 : c->rx != NULL;
+}
+
+/* Whether a send on c would take a byte now (or report the peer gone). */
+static int port_conn_room(const port_conn_t *c) {
+  if (c->loop != NULL) {
+    return c->loop->ring[c->loop_side].len < PORT_PICO_LOOP_BYTES || port_loop_peer_gone(c);
+  }
+  return c->pcb != NULL && tcp_sndbuf(c->pcb) > 0;
+}
+
+/* Takes the pair out of the listener's backlog (the dialer gave up, or the
+ * listener closed). */
+static void port_loop_unqueue(port_loop_t *l) {
+  uint32_t i;
+  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    if (port_pending[i].loop == l) {
+      port_pending[i].loop = NULL;
+    }
+  }
+  l->pending = 0;
+}
+
+static void port_loop_release(port_loop_t *l) {
+  if (l->end[0] == NULL && l->end[1] == NULL && !l->pending) {
+    l->used = 0;
+  }
+}
+
+/* c lets go of its pair (closed or failed). */
+static void port_loop_detach(port_conn_t *c) {
+  port_loop_t *l = c->loop;
+  if (l == NULL) {
+    return;
+  }
+  l->end[c->loop_side] = NULL;
+  if (c->loop_side == 0 && l->pending) {
+    port_loop_unqueue(l);
+  }
+  c->loop = NULL;
+  port_loop_release(l);
+}
+
+/* A plain TCP connect to this device's own listener (host 127.0.0.1 or
+ * localhost, c->port): open at once, as a TCP connect is once the listener's
+ * backlog holds it; refused (SHIM_E_CONNECT, as a reset) when nothing
+ * listens there or the backlog is full. */
+static void port_loop_connect(port_conn_t *c) {
+  port_loop_t *l = NULL;
+  port_pending_t *e = NULL;
+  uint32_t i;
+  int listening = 0;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    if (port_conns[i].state == PORT_CONN_LISTENING && port_conns[i].port == c->port) {
+      listening = 1;
+    }
+  }
+  for (i = 0; i < PORT_PICO_LOOPS && l == NULL; i++) {
+    if (!port_loops[i].used) {
+      l = &port_loops[i];
+    }
+  }
+  for (i = 0; i < PORT_PICO_PENDING_MAX && e == NULL; i++) {
+    if (port_pending[i].pcb == NULL && port_pending[i].loop == NULL) {
+      e = &port_pending[i];
+    }
+  }
+  if (!listening || l == NULL || e == NULL) {
+    shim_log(SHIM_LOG_WARN, "net: %s:%u: %s", c->host, (unsigned)c->port,
+             !listening ? "nothing listens there" : "the listener's backlog is full");
+    port_conn_fail(c, SHIM_E_CONNECT);
+    return;
+  }
+  memset(l, 0, sizeof(*l));
+  l->used = 1;
+  l->pending = 1;
+  l->end[0] = c;
+  c->loop = l;
+  c->loop_side = 0;
+  e->loop = l;
+  e->eof = 0;
+  c->state = PORT_CONN_OPEN;
+  c->just_opened = 1;
+}
+
 /* ---- BIO for Mbed TLS ---- */
 
 static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
   port_conn_t *c = ctx;
   u16_t room;
   err_t err;
+  if (c->loop != NULL) {
+    size_t n;
+    if (port_loop_peer_gone(c)) {
+      return MBEDTLS_ERR_NET_CONN_RESET;
+    }
+    n = port_ring_put(&c->loop->ring[c->loop_side], buf, len);
+    return n > 0 ? (int)n : MBEDTLS_ERR_SSL_WANT_WRITE;
+  }
   if (c->pcb == NULL) {
     return MBEDTLS_ERR_NET_CONN_RESET;
   }
@@ -348,6 +538,9 @@ static int port_bio_send(void *ctx, const unsigned char *buf, size_t len) {
 /* Copies up to len bytes out of the receive chain and reopens the window. */
 static size_t port_rx_take(port_conn_t *c, unsigned char *buf, size_t len) {
   size_t n;
+  if (c->loop != NULL) {
+    return port_ring_get(&c->loop->ring[1 - c->loop_side], buf, len); /* not network bytes */
+  }
   if (c->rx == NULL) {
     return 0;
   }
@@ -371,10 +564,11 @@ static int port_bio_recv(void *ctx, unsigned char *buf, size_t len) {
   if (n > 0) {
     return (int)n;
   }
-  if (c->rx_eof) {
+  if (port_conn_eof(c)) {
     return 0; /* Mbed TLS reports MBEDTLS_ERR_SSL_CONN_EOF */
   }
-  return c->pcb == NULL ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_SSL_WANT_READ;
+  return c->pcb == NULL && c->loop == NULL ? MBEDTLS_ERR_NET_CONN_RESET
+                                           : MBEDTLS_ERR_SSL_WANT_READ;
 }
 
 /* ---- TLS material ---- */
@@ -391,8 +585,8 @@ static const unsigned char *port_pem_tlv(uint32_t type, size_t *len) {
 /* A client configuration verifying the server against the CA bundle; with
  * crt/key (both or neither) it also presents that client certificate. */
 int port_pico_client_conf(mbedtls_ssl_config *conf, mbedtls_x509_crt *crt,
-                          mbedtls_pk_context *key) {
-  return shim_tls_conf_client(conf, &port_ca, crt, key, 0u);
+                          mbedtls_pk_context *key, uint32_t flags) {
+  return shim_tls_conf_client(conf, &port_ca, crt, key, flags);
 }
 
 const mbedtls_x509_crt *port_pico_static_cert(void) {
@@ -439,6 +633,7 @@ int32_t port_pico_tls_load(void) {
   mbedtls_pk_init(&port_key);
   mbedtls_ssl_config_init(&port_conf_server_only);
   mbedtls_ssl_config_init(&port_conf_client_cert);
+  mbedtls_ssl_config_init(&port_conf_client_cert_http1);
   if ((cert == NULL) != (key == NULL)) {
     shim_log(SHIM_LOG_ERROR, "tls: the client certificate and key must be set together");
     return SHIM_E_INVAL;
@@ -463,9 +658,13 @@ int32_t port_pico_tls_load(void) {
                                   NULL)) != 0) {
     return port_tls_invalid("client key", ret);
   }
-  ret = port_pico_client_conf(&port_conf_server_only, NULL, NULL);
+  ret = port_pico_client_conf(&port_conf_server_only, NULL, NULL, 0u);
   if (ret == 0 && cert != NULL) {
-    ret = port_pico_client_conf(&port_conf_client_cert, &port_cert, &port_key);
+    ret = port_pico_client_conf(&port_conf_client_cert, &port_cert, &port_key, 0u);
+  }
+  if (ret == 0 && cert != NULL) {
+    ret = port_pico_client_conf(&port_conf_client_cert_http1, &port_cert, &port_key,
+                                SHIM_NET_HTTP1);
   }
   if (ret != 0) {
     shim_log(SHIM_LOG_ERROR, "tls: configuration failed (-0x%04x)", (unsigned)-ret);
@@ -534,8 +733,11 @@ static int32_t port_tls_begin(port_conn_t *c) {
   mbedtls_ssl_config *conf = &port_conf_server_only;
   int32_t rc;
   if ((c->flags & SHIM_NET_CLIENT_CERT) != 0) {
-    /* The operator's static identity wins over the node's own. */
-    conf = port_have_cert ? &port_conf_client_cert : port_pico_identity_conf();
+    /* The operator's static identity wins over the node's own; HTTP/1.1
+     * only (the tunnel) has its own twin of each. */
+    int http1 = (c->flags & SHIM_NET_HTTP1) != 0;
+    conf = port_have_cert ? (http1 ? &port_conf_client_cert_http1 : &port_conf_client_cert)
+                          : port_pico_identity_conf(http1);
   }
   c->ssl_live = 1;
   /* lwIP here is IPv4 only (lwipopts.h): a literal is 4 bytes. */
@@ -665,17 +867,17 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
   if (c->state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
-  /* No agent tunnel here (the only NET_HTTP1 user): it would be a third TLS
-   * session next to the API connection and the kubelet endpoint's, and
-   * need twin client configurations. */
-  if ((flags & SHIM_NET_HTTP1) != 0) {
+  /* The one user of SHIM_NET_HTTP1, k3s' agent tunnel, always presents the
+   * node's certificate: only those configurations have an HTTP/1.1 twin. */
+  if ((flags & SHIM_NET_HTTP1) != 0 &&
+      (flags & (SHIM_NET_TLS | SHIM_NET_CLIENT_CERT)) != (SHIM_NET_TLS | SHIM_NET_CLIENT_CERT)) {
     return SHIM_E_UNSUPPORTED;
   }
   if ((flags & SHIM_NET_TLS) != 0 && !port_have_ca) {
     shim_log(SHIM_LOG_ERROR, "tls: no CA bundle in the config region: cannot verify %s", host);
     return SHIM_E_UNSUPPORTED;
   }
-  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert && port_pico_identity_conf() == NULL) {
+  if ((flags & SHIM_NET_CLIENT_CERT) != 0 && !port_have_cert && port_pico_identity_conf(0) == NULL) {
     shim_log(SHIM_LOG_ERROR, "tls: no client certificate (config region or node identity)");
     return SHIM_E_UNSUPPORTED;
   }
@@ -687,6 +889,10 @@ int32_t port_net_connect(uint32_t slot, const char *host, uint16_t port, uint32_
   c->deadline_ms = port_now_ms() + SHIM_TLS_HANDSHAKE_TIMEOUT_MS;
   c->started_ms = port_now_ms();
   c->state = PORT_CONN_RESOLVING;
+  if ((flags & SHIM_NET_TLS) == 0 && (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0)) {
+    port_loop_connect(c);
+    return SHIM_OK;
+  }
   if (!port_pico_wifi_up()) {
     shim_log(SHIM_LOG_WARN, "net: %s:%u: Wi-Fi is not up", host, (unsigned)port);
     port_conn_fail(c, SHIM_E_CONNECT);
@@ -718,6 +924,15 @@ int32_t port_net_send(uint32_t slot, const uint8_t *buf, size_t len) {
   }
   if (c->flush_pending) {
     return SHIM_E_AGAIN;
+  }
+  if (len == 0) {
+    return 0; /* nothing waits here: lwIP sends what it took, also after tcp_close */
+  }
+  if (c->loop != NULL && port_loop_peer_gone(c)) {
+    /* The endpoint closed its end (after an answer): as EPIPE after a FIN,
+     * expected, so not logged. */
+    port_conn_fail(c, SHIM_E_CLOSED);
+    return SHIM_E_CLOSED;
   }
   if ((c->flags & SHIM_NET_TLS) == 0) {
     int n = port_bio_send(c, buf, len);
@@ -757,7 +972,7 @@ int32_t port_net_recv(uint32_t slot, uint8_t *buf, size_t cap) {
     if (n > 0) {
       return (int32_t)n;
     }
-    if (c->rx_eof) {
+    if (port_conn_eof(c)) {
       return SHIM_E_CLOSED;
     }
     return SHIM_E_AGAIN;
@@ -778,7 +993,8 @@ int32_t port_net_close(uint32_t slot) {
   if (c->role == PORT_ROLE_LISTENER) {
     port_pending_drop_all();
   }
-  if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0 && c->pcb != NULL) {
+  if (c->state == PORT_CONN_OPEN && (c->flags & SHIM_NET_TLS) != 0 &&
+      (c->pcb != NULL || c->loop != NULL)) {
     (void)mbedtls_ssl_close_notify(&c->ssl); /* one non-blocking try */
   }
   if (c->ssl_live) {
@@ -842,12 +1058,11 @@ static uint32_t port_slot_ready(uint32_t i, uint32_t interest) {
     flags |= SHIM_EV_WRITABLE; /* just opened: the core may send now */
   }
   if ((interest & SHIM_EV_READABLE) != 0 &&
-      (c->rx != NULL || c->rx_eof ||
+      (port_conn_has_rx(c) || port_conn_eof(c) ||
        ((c->flags & SHIM_NET_TLS) != 0 && mbedtls_ssl_get_bytes_avail(&c->ssl) > 0))) {
     flags |= SHIM_EV_READABLE;
   }
-  if ((interest & SHIM_EV_WRITABLE) != 0 && !c->flush_pending && c->pcb != NULL &&
-      tcp_sndbuf(c->pcb) > 0) {
+  if ((interest & SHIM_EV_WRITABLE) != 0 && !c->flush_pending && port_conn_room(c)) {
     flags |= SHIM_EV_WRITABLE;
     c->want_write = 0;
   }
@@ -954,7 +1169,7 @@ static err_t port_tcp_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
     return ERR_VAL;
   }
   for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
-    if (port_pending[i].pcb == NULL) {
+    if (port_pending[i].pcb == NULL && port_pending[i].loop == NULL) {
       port_pending[i].pcb = pcb;
       port_pending[i].eof = 0;
       tcp_arg(pcb, &port_pending[i]);
@@ -983,7 +1198,7 @@ static int port_listening(void) {
 static int32_t port_pending_next(void) {
   uint32_t i;
   for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
-    if (port_pending[i].pcb != NULL) {
+    if (port_pending[i].pcb != NULL || port_pending[i].loop != NULL) {
       return (int32_t)i;
     }
   }
@@ -1003,9 +1218,14 @@ static void port_pcb_discard(struct tcp_pcb *pcb) {
 static void port_pending_drop_all(void) {
   uint32_t i;
   for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    port_loop_t *l = port_pending[i].loop;
     if (port_pending[i].pcb != NULL) {
       port_pcb_discard(port_pending[i].pcb);
       port_pending[i].pcb = NULL;
+    }
+    if (l != NULL) {
+      port_loop_unqueue(l); /* the dialer reads EOF */
+      port_loop_release(l);
     }
   }
 }
@@ -1064,6 +1284,7 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   port_conn_t *c;
   port_pending_t *e;
   struct tcp_pcb *pcb;
+  port_loop_t *loop;
   const mbedtls_ssl_config *conf;
   int32_t next;
   int32_t rc;
@@ -1079,13 +1300,21 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   }
   e = &port_pending[next];
   pcb = e->pcb;
+  loop = e->loop;
   e->pcb = NULL;
+  e->loop = NULL;
   if (slot < 0) {
     char host[IP4ADDR_STRLEN_MAX];
     shim_log(SHIM_LOG_WARN, "net: refused %s:%u on port %u: all %d kubelet connections are busy",
-             ipaddr_ntoa_r(&pcb->remote_ip, host, (int)sizeof(host)), (unsigned)pcb->remote_port,
-             (unsigned)l->port, SHIM_KUBELET_MAX_CONNS);
-    port_pcb_discard(pcb);
+             loop != NULL ? "127.0.0.1" : ipaddr_ntoa_r(&pcb->remote_ip, host, (int)sizeof(host)),
+             loop != NULL ? 0u : (unsigned)pcb->remote_port, (unsigned)l->port,
+             SHIM_KUBELET_MAX_CONNS);
+    if (loop != NULL) {
+      port_loop_unqueue(loop); /* the dialer reads EOF */
+      port_loop_release(loop);
+    } else {
+      port_pcb_discard(pcb);
+    }
     port_refused++;
     return SHIM_E_NOMEM;
   }
@@ -1094,15 +1323,23 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
   c->role = PORT_ROLE_ACCEPTED;
   c->flags = l->flags;
   c->pcb = pcb;
-  c->port = pcb->remote_port;
-  c->rx_eof = e->eof;
-  (void)ipaddr_ntoa_r(&pcb->remote_ip, c->host, (int)sizeof(c->host));
   c->started_ms = port_now_ms();
   c->deadline_ms = c->started_ms + SHIM_SERVER_HANDSHAKE_TIMEOUT_MS;
-  tcp_arg(pcb, c);
-  tcp_recv(pcb, port_tcp_recv);
-  tcp_err(pcb, port_tcp_err);
-  tcp_nagle_disable(pcb);
+  if (loop != NULL) {
+    loop->pending = 0;
+    loop->end[1] = c;
+    c->loop = loop;
+    c->loop_side = 1;
+    snprintf(c->host, sizeof(c->host), "127.0.0.1");
+  } else {
+    c->port = pcb->remote_port;
+    c->rx_eof = e->eof;
+    (void)ipaddr_ntoa_r(&pcb->remote_ip, c->host, (int)sizeof(c->host));
+    tcp_arg(pcb, c);
+    tcp_recv(pcb, port_tcp_recv);
+    tcp_err(pcb, port_tcp_err);
+    tcp_nagle_disable(pcb);
+  }
   port_accepted++;
   if ((c->flags & SHIM_NET_TLS) == 0) {
     c->state = PORT_CONN_OPEN;

@@ -82,12 +82,13 @@ int32_t port_pico_wifi_rssi(void);
 int32_t port_pico_tls_load(void);
 
 /** Sets up a client TLS configuration (server verified against the CA
- *  bundle, tickets on); with crt and key it presents them. Mbed TLS result. */
+ *  bundle, tickets on); with crt and key it presents them; flags
+ *  SHIM_NET_HTTP1 offers HTTP/1.1 alone (src/tls.c). Mbed TLS result. */
 struct mbedtls_ssl_config;
 struct mbedtls_x509_crt;
 struct mbedtls_pk_context;
 int port_pico_client_conf(struct mbedtls_ssl_config *conf, struct mbedtls_x509_crt *crt,
-                          struct mbedtls_pk_context *key);
+                          struct mbedtls_pk_context *key, uint32_t flags);
 
 /** The config region's client certificate (static identity), or NULL. */
 const struct mbedtls_x509_crt *port_pico_static_cert(void);
@@ -113,8 +114,9 @@ void port_pico_net_stats(int64_t *out, uint32_t count);
  *  SHIM_NET_CLIENT_CERT connections. Returns SHIM_OK or SHIM_E_IO / _TLS. */
 int32_t port_pico_identity_load(void);
 
-/** The TLS configuration with the node's own certificate, or NULL. */
-struct mbedtls_ssl_config *port_pico_identity_conf(void);
+/** The TLS configuration with the node's own certificate (http1: its
+ *  HTTP/1.1-only twin, for the agent tunnel), or NULL. */
+struct mbedtls_ssl_config *port_pico_identity_conf(int http1);
 
 /** The kubelet endpoint's server configuration with the node's serving
  *  certificate (key slot 1), or NULL while there is none. */

@@ -2,7 +2,7 @@ import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_IDLE, HTTP_PENDING, newSharedCon
 import { H2Conn } from "../../../assembly/http/h2";
 import { NET_CLIENT_CERT, NET_TLS } from "../../../assembly/host/imports";
 import { E_CLOSED, E_MALFORMED, E_TIMEOUT, E_TOOLARGE, OK } from "../../../assembly/util/errors";
-import { HTTP_RESPONSE_DEADLINE_MS } from "../../../assembly/util/limits";
+import { H2_STREAM_WINDOW, HTTP_RESPONSE_DEADLINE_MS } from "../../../assembly/util/limits";
 import {
   fake_reset, fake_last_handle, fake_connect_complete, fake_push_inbound, fake_outbound_len, fake_outbound_take,
   fake_connect_count, fake_is_open, fake_auto_connect, fake_send_limit, fakeAlpn, fakePush, fakeTakeOutbound,
@@ -89,6 +89,16 @@ function sentFrames(h: i32): Frame[] {
   return out;
 }
 
+/** The increments of every WINDOW_UPDATE for `id` in fs. */
+function windowBack(fs: Frame[], id: i32): i32 {
+  let n = 0;
+  for (let i = 0; i < fs.length; i++) {
+    const p = fs[i].payload;
+    if (fs[i].type == WINDOW_UPDATE && fs[i].id == id) n += (<i32>p[1] << 16) | (<i32>p[2] << 8) | <i32>p[3];
+  }
+  return n;
+}
+
 function findFrame(fs: Frame[], type: i32, id: i32): Frame | null {
   for (let i = 0; i < fs.length; i++) if (fs[i].type == type && fs[i].id == id) return fs[i];
   return null;
@@ -172,10 +182,12 @@ describe("HTTP/2 client (RFC 9113)", () => {
     expect(fs.length).toBe(2);
     expect(fs[0].type).toBe(SETTINGS);
     expect(fs[0].id).toBe(0);
-    // SETTINGS_HEADER_TABLE_SIZE 0, SETTINGS_ENABLE_PUSH 0.
-    expect(fs[0].payload.length).toBe(12);
+    // SETTINGS_HEADER_TABLE_SIZE 0, SETTINGS_ENABLE_PUSH 0, SETTINGS_INITIAL_WINDOW_SIZE.
+    expect(fs[0].payload.length).toBe(18);
     expect(fs[0].payload[1]).toBe(1);
     expect(fs[0].payload[7]).toBe(2);
+    expect(fs[0].payload[13]).toBe(4);
+    expect(<i32>fs[0].payload[16] * 256 + fs[0].payload[17]).toBe(H2_STREAM_WINDOW);
     expect(fs[1].type).toBe(HEADERS);
     expect(fs[1].id).toBe(1);
     expect(fs[1].flags).toBe(END_HEADERS | END_STREAM);
@@ -277,27 +289,62 @@ describe("HTTP/2 client (RFC 9113)", () => {
     sentFrames(h);
     push(h, frame(PING, 0, 0, text("12345678")));
     push(h, frame(HEADERS, END_HEADERS, 1, responseBlock(200)));
-    const big = new Uint8Array(16000);
+    // Frames as Go sends them: none larger than the window left.
+    const big = new Uint8Array(H2_STREAM_WINDOW);
     big.fill(0x61);
-    push(h, frame(DATA, 0, 1, big));
+    let got = 0;
+    let streamBack = 0;
+    let connBack = 0;
+    for (let f = 0; f < 5; f++) {
+      push(h, frame(DATA, 0, 1, big));
+      for (let i = 0; i < 200; i++) {
+        const r = w.poll(1);
+        if (r == HTTP_BODY) got += w.bodyLen;
+        else break;
+      }
+      const fs = sentFrames(h);
+      if (f == 0) {
+        const pong = findFrame(fs, PING, 0)!;
+        expect(pong.flags).toBe(ACK);
+        expect(String.UTF8.decodeUnsafe(pong.payload.dataStart, 8)).toBe("12345678");
+      }
+      // The stream's window comes back as each frame is read (from half of it).
+      expect(windowBack(fs, 1)).toBeGreaterThanOrEqual(H2_STREAM_WINDOW / 2);
+      streamBack += windowBack(fs, 1);
+      connBack += windowBack(fs, 0);
+    }
+    expect(got).toBe(5 * H2_STREAM_WINDOW);
+    // All but less than half a window is back; the connection's from a
+    // quarter of its 65,535 bytes, so not before the fifth frame.
+    expect(streamBack).toBeGreaterThan(5 * H2_STREAM_WINDOW - H2_STREAM_WINDOW / 2);
+    expect(connBack).toBeGreaterThanOrEqual(16384);
+  });
+
+  it("sends a window update that found the control queue full on a later poll", () => {
+    const conn = newSharedConn();
+    const w = client(conn);
+    fake_auto_connect(1);
+    expect(get(w, "/watch", 0, true)).toBe(OK);
+    expect(w.poll(0)).toBe(HTTP_PENDING);
+    const h = fake_last_handle();
+    push(h, frame(HEADERS, END_HEADERS, 1, responseBlock(200)));
+    expect(w.poll(1)).toBe(HTTP_PENDING);
+    sentFrames(h);
+    // Nothing leaves while the host takes no bytes: the queue fills with PING
+    // answers (17 bytes each), and the update does not fit after the DATA.
+    fake_send_limit(-1);
+    for (let i = 0; i < 5; i++) push(h, frame(PING, 0, 0, text("12345678")));
+    const big = new Uint8Array(H2_STREAM_WINDOW);
     push(h, frame(DATA, 0, 1, big));
     let got = 0;
-    for (let i = 0; i < 200; i++) {
-      const r = w.poll(1);
+    for (let i = 0; i < 50; i++) {
+      const r = w.poll(2);
       if (r == HTTP_BODY) got += w.bodyLen;
-      else break;
     }
-    expect(got).toBe(32000);
-    const fs = sentFrames(h);
-    const pong = findFrame(fs, PING, 0)!;
-    expect(pong.flags).toBe(ACK);
-    expect(String.UTF8.decodeUnsafe(pong.payload.dataStart, 8)).toBe("12345678");
-    const cw = findFrame(fs, WINDOW_UPDATE, 0);
-    const sw = findFrame(fs, WINDOW_UPDATE, 1);
-    expect(cw).not.toBeNull();
-    expect(sw).not.toBeNull();
-    expect(cw!.payload[2] * 256 + cw!.payload[3]).toBe(32000);
-    expect(sw!.payload[2] * 256 + sw!.payload[3]).toBe(32000);
+    expect(got).toBe(H2_STREAM_WINDOW);
+    fake_send_limit(0);
+    for (let i = 0; i < 5; i++) w.poll(3);
+    expect(windowBack(sentFrames(h), 1)).toBe(H2_STREAM_WINDOW);
   });
 
   it("retries an idempotent request after RST_STREAM or GOAWAY, not a POST", () => {

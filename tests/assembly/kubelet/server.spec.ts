@@ -5,7 +5,7 @@
 import { Agent } from "../../../assembly/k8s/agent";
 import {
   fake_reset, fake_auto_connect, fake_last_handle, fakeTakeOutbound, fakeIncoming, fake_listen_port, fakePush,
-  fake_is_open, fake_listen_enable, fakeConfig,
+  fake_is_open, fake_listen_enable, fakeConfig, fake_hold_sent,
 } from "../../fakes/fake";
 import { bodyOf, expectHas, expectLacks, firstLine, sent } from "../../fakes/requests";
 import { configure, reply, T0, upAndRunning, WALL0 } from "../../fakes/agent";
@@ -162,6 +162,24 @@ describe("kubelet endpoint", () => {
     const h2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 8);
     expect(fake_is_open(h2)).toBe(0);
     expect(fake_is_open(h1)).toBe(1);
+  });
+
+  it("closes a connection only once the host has sent all of the answer", () => {
+    fakeConfig("platform.kubelet_connections", "1");
+    const a = upAndRunning();
+    a.poll(T0 + 4, WALL0 + 4);
+    const h = fakeIncoming(APISERVER);
+    fake_hold_sent(h, 2); // the last TLS record leaves on the third try
+    fakePush(h, "GET /healthz HTTP/1.1\r\n\r\n");
+    a.poll(T0 + 5, WALL0 + 5);
+    reply(201, "Created", allowed(true));
+    a.poll(T0 + 6, WALL0 + 6);
+    expectHas(answer(h), "\r\n\r\nok");
+    expect(fake_is_open(h)).toBe(1); // held: not cut by the close
+    a.poll(T0 + 7, WALL0 + 7);
+    expect(fake_is_open(h)).toBe(1); // asked again: still held
+    a.poll(T0 + 8, WALL0 + 8);
+    expect(fake_is_open(h)).toBe(0);
   });
 
   it("denied: 403 with kubelet's message; nothing else answered", () => {
