@@ -12,14 +12,9 @@
 //   ram_static_bytes             .data + .bss + vector table + uninitialised data
 //   ram_<component>_bytes        static RAM by the same components
 //   heap_available_bytes         RAM between the end of .bss and the stack (C heap)
-//   heap_left_estimate_bytes     heap_available minus the one API TLS session at
-//                                peak (the node's requests and watches share one
-//                                HTTP/2 connection): 29,456 B, bench/tls.mjs's
-//                                tls_heap_peak_one_connection with the device's
-//                                Mbed TLS, 32-bit (TLS 1.3, Go API server)
-//   heap_left_with_endpoint_estimate_bytes
-//                                the same with one kubelet endpoint session as
-//                                well: 56,412 B, tls_heap_peak_api_and_endpoint
+//                                (what it holds at work: bench/hosted.mjs's
+//                                hosted_heap_peak, the firmware's code on the
+//                                hosted board with a heap of exactly this size)
 // Tools: arm-none-eabi-size -A (sections), arm-none-eabi-nm (heap bounds) and
 // the GNU ld map (-Wl,-Map) for the grouping.
 //   node bench/firmware-size.mjs [build/pico/k3s_pico_node.elf]
@@ -32,11 +27,6 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const elf = resolve(process.argv[2] || join(ROOT, 'build/pico/k3s_pico_node.elf'));
 const map = `${elf}.map`;
-// BENCH_TLS_RUNS=5 node bench/tls.mjs (build/sim-devtls, 32-bit): tls_heap_peak_one_connection
-// (TLS 1.3 client) and tls_heap_peak_api_and_endpoint (+ one TLS 1.2 endpoint session).
-const TLS_ONE_SESSION_PEAK = 29456;
-const TLS_API_AND_ENDPOINT_PEAK = 56412;
-
 if (!existsSync(elf)) {
   console.error('########################################################################');
   console.error(`firmware-size: NO FIGURES: ${elf} does not exist.`);
@@ -140,6 +130,4 @@ emit('ram_static_bytes', ramStatic);
 if (sym.end !== undefined && sym.__HeapLimit !== undefined) {
   const heap = sym.__HeapLimit - sym.end;
   emit('heap_available_bytes', heap);
-  emit('heap_left_estimate_bytes', heap - TLS_ONE_SESSION_PEAK);
-  emit('heap_left_with_endpoint_estimate_bytes', heap - TLS_API_AND_ENDPOINT_PEAK);
 }

@@ -5,8 +5,9 @@
 // a bootstrap token (key made on the board, CSR, certificate kept in its
 // flash), gets its serving certificate from the shipped approver, then for
 // BENCH_HOSTED_HOLD_S seconds takes ConfigMap updates and serves /metrics
-// through the API server's node proxy and to a direct client while its API
-// connection stays up: the device's worst case of two TLS sessions. Then the
+// through the API server's node proxy (k3s' agent tunnel, as on k3s) and to
+// a direct client while its API connection stays up: the device's worst case
+// of three TLS sessions (API, tunnel, the one it serves). Then the
 // board prints its high-water marks (SIGUSR1, cyw43.c):
 //   hosted_heap_peak             C heap high-water mark (of heap_bytes)
 //   hosted_lwip_mem_peak         lwIP's heap (MEM_SIZE) high-water mark
@@ -36,7 +37,7 @@ setupNetwork();
 const { Cluster, SimNode } = await import('../tests/e2e/harness.mjs');
 
 const HOLD_S = Number(process.env.BENCH_HOSTED_HOLD_S ?? 30);
-const cluster = new Cluster({ name: 'bench-hosted', port: Number(process.env.BENCH_HOSTED_PORT ?? 17470) });
+const cluster = new Cluster({ name: 'bench-hosted', port: Number(process.env.BENCH_HOSTED_PORT ?? 17470), agentTunnel: true });
 const work = path.join(ROOT, 'build/e2e/bench-hosted');
 const cm = (v) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pico-config', namespace: 'default' }, data: { memory_values: v } });
 
@@ -49,9 +50,11 @@ try {
   cluster.apply(cm('0=1'));
   rmSync(path.join(work, 'node'), { recursive: true, force: true }); // flash of a cluster that is gone
   n = new SimNode({ name: 'pico-hosted-bench', cluster, dir: path.join(work, 'node'), token: cluster.bootstrapToken(),
-    extra: { 'configmap.names': 'pico-config', 'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt') } });
+    extra: { 'configmap.names': 'pico-config', 'tls.client_ca_file': path.join(cluster.dir, 'data/tls/client-ca.crt'),
+      'tunnel.port': String(cluster.tunnelPort) } });
   n.start(['--log-level', '2']);
   await n.waitForLog(/kubelet: serving HTTPS on port/, 90000);
+  await n.waitForLog(/tunnel: open to /, 30000);
   const admin = cluster.adminTls();
   const t0 = Date.now();
   let updates = 0;
@@ -71,7 +74,7 @@ try {
   const report = JSON.parse((await n.waitForLog(/^\{"hosted":.*\}$/m, 10000))[0]).hosted;
   const scene = { held_s: HOLD_S, configmap_updates: updates, proxied_metrics: proxied, direct_requests: direct };
   out('hosted_heap_peak', report.heap_peak_bytes, 'bytes', { heap_bytes: report.heap_bytes, ...scene,
-    note: 'C heap of the firmware\'s size: Mbed TLS (API session + endpoint session), the shim, stdio' });
+    note: 'C heap of the firmware\'s size: Mbed TLS (API session + tunnel session + endpoint session), the shim, stdio' });
   out('hosted_lwip_mem_peak', report.lwip_mem_max_bytes, 'bytes', { mem_size: report.lwip_mem_bytes, err: report.lwip_mem_err });
   for (const [pool, s] of Object.entries(report)) {
     if (typeof s === 'object') out(`hosted_pool_peak_${pool}`, s.max, 'buffers', { avail: s.avail, err: s.err });
