@@ -17,7 +17,7 @@
 // The kubelet endpoint (kubelet/) listens once the serving certificate is
 // there and is driven from poll and event like the watches.
 
-import { KEY_SLOT_CLIENT, KEY_SLOT_SERVING, LOG_DEBUG, LOG_INFO, LOG_WARN, random_fill } from "../host/imports";
+import { EV_READABLE, KEY_SLOT_CLIENT, KEY_SLOT_SERVING, LOG_DEBUG, LOG_INFO, LOG_WARN, random_fill } from "../host/imports";
 import { HttpClient, HTTP_BODY, HTTP_DONE, HTTP_PENDING, newSharedConn } from "../http/client";
 import { H2Conn } from "../http/h2";
 import { Tunnel } from "../kubelet/tunnel";
@@ -293,6 +293,7 @@ export class Agent {
   /** A host readiness event: drive the connection with the last known time. */
   event(handle: i32, flags: i32): void {
     if (!this.configured) return;
+    if (handle == this.kubelet.listenHandle && (flags & EV_READABLE) != 0) this.kubelet.pendingSeen = true;
     this.pump(this.lastNowMs);
     this.configmaps.event();
     this.serveKubelet(this.lastNowMs);

@@ -176,6 +176,22 @@ export class KubeletServer {
       lineInt(this.cfg.kubeletPort);
       lineEmit(LOG_INFO);
     }
+    // All slots taken and one holds a kept connection with no new request:
+    // it gives its slot to a client the host says is waiting (the listener
+    // readable, pendingSeen), as servers close idle HTTP/1.1 connections
+    // (RFC 9112 section 9.6). Until that news nothing is accepted: the host
+    // would refuse the client for want of a slot.
+    if (this.queued >= this.cfg.kubeletConns) {
+      const i = this.oldestIdle();
+      if (i >= 0 && !this.pendingSeen) {
+        this.closeIdle(nowMs);
+        this.serve(nowMs);
+        return;
+      }
+      if (i == 0) this.finish();
+      else if (i > 0) net_close(this.take(i));
+    }
+    this.pendingSeen = false;
     for (;;) {
       const h = net_accept(this.listenH);
       if (h == E_NOMEM) continue; // no host slot: the host closed it (and counted it)
@@ -185,6 +201,27 @@ export class KubeletServer {
     }
     this.closeIdle(nowMs);
     this.serve(nowMs);
+  }
+
+  /** The host reported a client waiting at the listener (agent.event). */
+  pendingSeen: bool = false;
+
+  /** The listening handle, -1 before listening. */
+  get listenHandle(): i32 { return this.listenH; }
+
+  /** The queue entry of the kept connection idle longest (no new request
+   *  yet, and its last answer gone from the host), or -1. */
+  private oldestIdle(): i32 {
+    let best = -1;
+    let bestUntil = i64.MAX_VALUE;
+    for (let i = 0; i < this.queued; i++) {
+      const u = load<i64>(this.idleUntil + <usize>i * 8);
+      if (u > 0 && u < bestUntil && net_send(load<i32>(this.queue + <usize>i * 4), this.buf, 0) != E_AGAIN) {
+        best = i;
+        bestUntil = u;
+      }
+    }
+    return best;
   }
 
   /** The next deadline: the served connection's, or when a kept one waiting
@@ -614,9 +651,7 @@ export class KubeletServer {
     o.lit(utf8("\r\nContent-Type: "));
     o.lit(ctype);
     o.lit(utf8("\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"));
-    // Kept only while a slot stays free for a new client (KUBELET_IDLE_MS):
-    // a host with one slot (the device) closes every connection.
-    if (this.keepAlive && this.queued >= this.cfg.kubeletConns) this.keepAlive = false;
+    // Kept, and given up when a new client waits (step, KUBELET_IDLE_MS).
     if (!this.keepAlive) o.lit(utf8("Connection: close\r\n"));
     if (this.head) o.lit(utf8("\r\n"));
     else o.lit(utf8("Transfer-Encoding: chunked\r\n\r\n"));
@@ -711,9 +746,8 @@ export class KubeletServer {
    *  none of it (a TLS record partly sent would be cut by the close; the
    *  state stays ST_SEND and this is asked again when the host is writable). */
   private done(h: i32, nowMs: i64): void {
-    const keep = this.keepAlive && this.queued < this.cfg.kubeletConns;
-    if (!keep && net_send(h, this.buf, 0) == E_AGAIN && nowMs < this.deadlineMs) return;
-    this.finish(keep ? nowMs + KUBELET_IDLE_MS : 0);
+    if (!this.keepAlive && net_send(h, this.buf, 0) == E_AGAIN && nowMs < this.deadlineMs) return;
+    this.finish(this.keepAlive ? nowMs + KUBELET_IDLE_MS : 0);
   }
 
   /** Moves the queue on: the served connection goes to its back, kept until

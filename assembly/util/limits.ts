@@ -215,8 +215,9 @@ export const KUBELET_SEND_TIMEOUT_MS: i64 = 10000;
  *  metrics-server's 15 s scrape interval, shorter than client-go's 90 s
  *  IdleConnTimeout: a scraper reuses its connection (no new TLS handshake,
  *  ~0.9 s of CPU on the device), and an idle one gives its TLS session back
- *  within a minute. At most KUBELET_CONNS_MAX - 1 connections are kept, so
- *  one slot stays free for a new client. */
+ *  within a minute. Every slot may hold a kept connection: the oldest idle
+ *  one is closed at once when a new client waits (kubelet/server.ts), so a
+ *  host with one slot (the device) keeps its one connection too. */
 export const KUBELET_IDLE_MS: i64 = 60000;
 /** A TokenReview or SubjectAccessReview must be answered within this time
  *  (else 401 / 500, as kubelet answers an authn / authz error). */

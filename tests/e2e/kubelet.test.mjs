@@ -225,14 +225,6 @@ test('keep-alive: requests in turn on one TLS connection, as scrapers and the AP
     data = '';
     return r;
   };
-  if (HOSTED) {
-    // The board holds one endpoint connection and keeps none (device.cmake
-    // SHIM_KUBELET_MAX_CONNS 1): it answers, says so and closes.
-    s.write(`GET /healthz HTTP/1.1\r\nHost: ${NODE_IP}\r\n\r\n`);
-    await closed;
-    assert.match(data, /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*\r\n0\r\n\r\n$/);
-    return;
-  }
   for (const p of ['/healthz', '/metrics/resource', '/healthz']) {
     s.write(`GET ${p} HTTP/1.1\r\nHost: ${NODE_IP}\r\n\r\n`);
     const r = await response(p);

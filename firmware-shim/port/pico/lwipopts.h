@@ -3,9 +3,9 @@
  * raw API, polled from the main loop via pico_cyw43_arch_lwip_poll). Option
  * meanings: lwIP src/include/lwip/opt.h. Sized for the TLS connection to the
  * API server (the node's requests and watches are HTTP/2 streams of it;
- * Go sends full 16 KB records, DESIGN.md "Device facts", which Mbed TLS
- * gathers in its own buffer), the kubelet endpoint's one connection, and
- * DNS, DHCP and SNTP. Peaks at work: bench/hosted.mjs.
+ * its TLS records, at most 4 KiB (mbedtls_config.h), are gathered by Mbed
+ * TLS in its own buffer), k3s' agent tunnel, the kubelet endpoint's one
+ * connection, and DNS, DHCP and SNTP. Peaks at work: bench/hosted.mjs.
  */
 #ifndef K3S_PICO_LWIPOPTS_H
 #define K3S_PICO_LWIPOPTS_H
@@ -24,16 +24,17 @@
 /* Receive window: 4 segments. A TLS record need not fit it: the shim hands
  * Mbed TLS what has arrived and reopens the window as it reads (net.c
  * port_rx_take -> tcp_recved), and Mbed TLS keeps a partial record in its
- * own 16 KiB input buffer (ssl_msg.c mbedtls_ssl_fetch_input). Run on the
+ * own input buffer (ssl_msg.c mbedtls_ssl_fetch_input). Run on the
  * hosted board (port/pico/hosted): the end-to-end suite, a 1 MB ConfigMap
  * included, passes with it. What the window costs is PBUF_POOL below. */
 #define TCP_WND (4 * TCP_MSS)
 /* Send buffer: the core's requests are small; 3 segments (4380 bytes) keep
  * two full 2 KiB TLS records (MBEDTLS_SSL_OUT_CONTENT_LEN) plus their 29
  * bytes of header/IV/tag in flight; a fuller buffer makes the shim's send
- * answer "would block", never fail. (2 segments broke the kubelet
- * endpoint's longer answers through the API server's proxy on the hosted
- * board with a 5 ms link delay: not understood yet, so not taken.) */
+ * answer "would block", never fail. (2 segments once cut the kubelet
+ * endpoint's longer answers through the API server's proxy: the close
+ * dropped a partly sent record; closes now wait for it, port.h net_send of
+ * 0 bytes. 2 segments were not tried again.) */
 #define TCP_SND_BUF (3 * TCP_MSS)
 #define TCP_SND_QUEUELEN ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
 /* Segments queued (unsent + unacked + out of order) over all connections:
@@ -46,9 +47,11 @@
 
 /* Receive buffers: the cyw43 driver allocates every received frame from
  * PBUF_POOL and a frame stays there until the shim reads it. Two
- * connections (the API server's, the kubelet endpoint's) each with a full
- * TCP_WND, plus ARP/DHCP/DNS/SNTP frames: 4 + 4 + 2 (~1.5 KB each). Frames
- * beyond them are dropped and retransmitted: slower, not stuck. */
+ * connections each with a full TCP_WND, plus ARP/DHCP/DNS/SNTP frames:
+ * 4 + 4 + 2 (~1.5 KB each); the third (API, tunnel, a direct endpoint
+ * client) seldom has its window full at the same time (bench/hosted.mjs with
+ * all three: peak 4, none dropped). Frames beyond them are dropped and
+ * retransmitted: slower, not stuck. */
 #define PBUF_POOL_SIZE 10
 /* Heap for outgoing segments (tcp_write with copy) and small packets:
  * TCP_SND_BUF of the busy connection (4380) plus segment headers, the

@@ -89,6 +89,14 @@ function sentFrames(h: i32): Frame[] {
   return out;
 }
 
+/** Starts a watch on w over a connection that opens at once; its handle. */
+function watchStarted(w: HttpClient): i32 {
+  fake_auto_connect(1);
+  expect(get(w, "/watch", 0, true)).toBe(OK);
+  expect(w.poll(0)).toBe(HTTP_PENDING);
+  return fake_last_handle();
+}
+
 /** The increments of every WINDOW_UPDATE for `id` in fs. */
 function windowBack(fs: Frame[], id: i32): i32 {
   let n = 0;
@@ -280,12 +288,8 @@ describe("HTTP/2 client (RFC 9113)", () => {
   });
 
   it("answers PING, and gives back flow-control window as DATA is read", () => {
-    const conn = newSharedConn();
-    const w = client(conn);
-    fake_auto_connect(1);
-    expect(get(w, "/watch", 0, true)).toBe(OK);
-    expect(w.poll(0)).toBe(HTTP_PENDING);
-    const h = fake_last_handle();
+    const w = client(newSharedConn());
+    const h = watchStarted(w);
     sentFrames(h);
     push(h, frame(PING, 0, 0, text("12345678")));
     push(h, frame(HEADERS, END_HEADERS, 1, responseBlock(200)));
@@ -321,12 +325,8 @@ describe("HTTP/2 client (RFC 9113)", () => {
   });
 
   it("sends a window update that found the control queue full on a later poll", () => {
-    const conn = newSharedConn();
-    const w = client(conn);
-    fake_auto_connect(1);
-    expect(get(w, "/watch", 0, true)).toBe(OK);
-    expect(w.poll(0)).toBe(HTTP_PENDING);
-    const h = fake_last_handle();
+    const w = client(newSharedConn());
+    const h = watchStarted(w);
     push(h, frame(HEADERS, END_HEADERS, 1, responseBlock(200)));
     expect(w.poll(1)).toBe(HTTP_PENDING);
     sentFrames(h);

@@ -3,6 +3,7 @@
 // authentication, SubjectAccessReview authorization and its cache, routes,
 // and the limits (431, 408, 413, 400, connections).
 import { Agent } from "../../../assembly/k8s/agent";
+import { EV_READABLE } from "../../../assembly/host/imports";
 import {
   fake_reset, fake_auto_connect, fake_last_handle, fakeTakeOutbound, fakeIncoming, fake_listen_port, fakePush,
   fake_is_open, fake_listen_enable, fakeConfig, fake_hold_sent,
@@ -24,6 +25,16 @@ function ask(a: Agent, peer: string, request: string, now: i64): i32 {
   a.poll(now, WALL0 + now - T0);
   return h;
 }
+/** As ask(), for a client the host announces (the listener readable, as
+ *  port_wait reports it) before the agent polls. */
+function announce(a: Agent, peer: string, request: string, now: i64): i32 {
+  const h = fakeIncoming(peer);
+  fakePush(h, request);
+  a.event(a.kubelet.listenHandle, EV_READABLE);
+  a.poll(now, WALL0 + now - T0);
+  return h;
+}
+
 /** The response on `h` so far, with the chunked body decoded. */
 function answer(h: i32): string {
   const raw = fakeTakeOutbound(h);
@@ -115,7 +126,7 @@ describe("kubelet endpoint", () => {
     expect(fake_is_open(h)).toBe(0);
   });
 
-  it("closed after the answer: Connection: close, HTTP/1.0, bytes past the head, a bad request, no slot left free", () => {
+  it("closed after the answer: Connection: close, HTTP/1.0, bytes past the head, a bad request; kept ones yield", () => {
     const a = upAndRunning();
     a.poll(T0 + 4, WALL0 + 4);
     let h = ask(a, APISERVER, "GET /healthz HTTP/1.0\r\n\r\n", T0 + 5);
@@ -132,21 +143,26 @@ describe("kubelet endpoint", () => {
     h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\nX-Big: " + "a".repeat(3000) + "\r\n\r\n", T0 + 9);
     expectHas(answer(h), "HTTP/1.1 431 ");
     expect(fake_is_open(h)).toBe(0);
-    // Two kept connections; a third client gets its answer and "Connection: close".
+    // Three kept connections fill the slots.
     const k1 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 10);
     const k2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 11);
+    const k3 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 12);
     expectLacks(answer(k1), "Connection: close");
     expectLacks(answer(k2), "Connection: close");
-    h = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 12);
+    expectLacks(answer(k3), "Connection: close");
+    // A fourth client, once the host says it waits, takes the slot of the
+    // one idle longest; the others stay.
+    h = announce(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 13);
     const r = answer(h);
-    expectHas(r, "Connection: close\r\n");
+    expectLacks(r, "Connection: close");
     expectHas(r, "\r\n\r\nok");
-    expect(fake_is_open(h)).toBe(0);
-    expect(fake_is_open(k1)).toBe(1);
+    expect(fake_is_open(k1)).toBe(0);
     expect(fake_is_open(k2)).toBe(1);
+    expect(fake_is_open(k3)).toBe(1);
+    expect(fake_is_open(h)).toBe(1);
   });
 
-  it("a host with one endpoint connection (the device): every answer closes its connection", () => {
+  it("a host with one endpoint connection (the device): kept, and given up for a waiting client", () => {
     fakeConfig("platform.kubelet_connections", "1");
     const a = upAndRunning();
     a.poll(T0 + 4, WALL0 + 4);
@@ -154,12 +170,22 @@ describe("kubelet endpoint", () => {
     reply(201, "Created", allowed(true));
     a.poll(T0 + 6, WALL0 + 6);
     const r = answer(h);
-    expectHas(r, "Connection: close\r\n");
+    expectLacks(r, "Connection: close");
     expectHas(r, "\r\n\r\nok");
+    expect(fake_is_open(h)).toBe(1);
+    // Its next request is answered on it: no new handshake.
+    fakePush(h, "GET /healthz HTTP/1.1\r\n\r\n");
+    a.poll(T0 + 7, WALL0 + 7);
+    expectHas(answer(h), "\r\n\r\nok");
+    // Polls without news of a client leave it alone.
+    a.poll(T0 + 8, WALL0 + 8);
+    expect(fake_is_open(h)).toBe(1);
+    // A client waits: the idle connection gives it the slot.
+    const h1 = announce(a, APISERVER, "GET /healthz HTTP/1.1\r\n", T0 + 9);
     expect(fake_is_open(h)).toBe(0);
-    // A second client while the first is served waits for nothing: it is refused.
-    const h1 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n", T0 + 7);
-    const h2 = ask(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 8);
+    expect(fake_is_open(h1)).toBe(1);
+    // Another one while h1's request is under way waits for nothing: refused.
+    const h2 = announce(a, APISERVER, "GET /healthz HTTP/1.1\r\n\r\n", T0 + 10);
     expect(fake_is_open(h2)).toBe(0);
     expect(fake_is_open(h1)).toBe(1);
   });
@@ -170,7 +196,7 @@ describe("kubelet endpoint", () => {
     a.poll(T0 + 4, WALL0 + 4);
     const h = fakeIncoming(APISERVER);
     fake_hold_sent(h, 2); // the last TLS record leaves on the third try
-    fakePush(h, "GET /healthz HTTP/1.1\r\n\r\n");
+    fakePush(h, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
     a.poll(T0 + 5, WALL0 + 5);
     reply(201, "Created", allowed(true));
     a.poll(T0 + 6, WALL0 + 6);
