@@ -14,6 +14,9 @@
 //   hosted_pool_peak_<pool>      each lwIP pool's high-water mark (of avail)
 //   hosted_rx_frames_dropped     received frames dropped for want of a PBUF_POOL pbuf
 //   hosted_wamr_pool_peak        WAMR pool peak the board logs at start
+//   hosted_endpoint_handshakes_* the endpoint's TLS handshakes: requests
+//                                alternating with a direct client, and 10
+//                                through the node proxy in a row
 // Needs root and build/sim-pico (PICO_SDK_PATH=... WAMR_ROOT=...
 // scripts/build-sim.sh); without them it says so and prints nothing.
 import { existsSync, rmSync } from 'node:fs';
@@ -70,6 +73,13 @@ try {
     direct++;
     await sleep(500);
   }
+  // Handshakes the endpoint made: above, each direct request takes the one
+  // slot from the proxy's kept connection; then the proxy alone, in a row.
+  const handshakes = () => Number(/^pico_tls_handshakes_total\{side="server",result="ok"\} (\d+)/m
+    .exec(cluster.kubectl('get', '--raw', `/api/v1/nodes/${n.name}/proxy/metrics`))[1]);
+  const served = handshakes();
+  for (let i = 0; i < 9; i++) cluster.kubectl('get', '--raw', `/api/v1/nodes/${n.name}/proxy/healthz`);
+  const inRow = handshakes() - served;
   n.proc.kill('SIGUSR1'); // the wrapper passes it to the board
   const report = JSON.parse((await n.waitForLog(/^\{"hosted":.*\}$/m, 10000))[0]).hosted;
   const scene = { held_s: HOLD_S, configmap_updates: updates, proxied_metrics: proxied, direct_requests: direct };
@@ -80,6 +90,10 @@ try {
     if (typeof s === 'object') out(`hosted_pool_peak_${pool}`, s.max, 'buffers', { avail: s.avail, err: s.err });
   }
   out('hosted_rx_frames_dropped', report.rx_frames_dropped, 'frames');
+  out('hosted_endpoint_handshakes_alternating', served, 'handshakes', { requests: proxied + direct + 1,
+    note: 'proxied and direct requests in turn: the direct client connects anew each time and takes the one slot' });
+  out('hosted_endpoint_handshakes_proxied_in_row', inRow, 'handshakes', { requests: 10,
+    note: 'node proxy (through the tunnel) alone: its connection is kept' });
   const wamr = / mem: WAMR pool peak (\d+) of (\d+) bytes/.exec(n.logText);
   if (wamr) out('hosted_wamr_pool_peak', Number(wamr[1]), 'bytes', { pool_bytes: Number(wamr[2]) });
 } finally {
