@@ -484,6 +484,9 @@ static void port_loop_connect(port_conn_t *c) {
   if (!listening || l == NULL || e == NULL) {
     shim_log(SHIM_LOG_WARN, "net: %s:%u: %s", c->host, (unsigned)c->port,
              !listening ? "nothing listens there" : "the listener's backlog is full");
+    if (listening) {
+      port_refused++; /* as a connection the listener turned away */
+    }
     port_conn_fail(c, SHIM_E_CONNECT);
     return;
   }
