@@ -13,12 +13,12 @@
 #    structures, the core's linear memory (served by os_mmap in
 #    wamr_platform/) and the exec env stack (4 KiB, below). Measured
 #    by bench/wamr-pool.mjs (these WAMR options and platform layer, 32-bit
-#    build, structure sizes equal to the Thumb build's) for a 65,755-byte
-#    core (HTTP/2, the k3s agent tunnel, the kubelet endpoint; 12,225 bytes
-#    of data segments) with 36,448 bytes of linear memory: peak 121,104
-#    (module copy 53,504, structures 16,744, instance + memory 45,104, exec
-#    env 5,704), smallest working pool 125,200; the hosted board logs a peak
-#    of 120,752 at work (bench/hosted.mjs); + 4 KiB margin: 127 KiB.
+#    build, structure sizes equal to the Thumb build's) for a 66,045-byte
+#    core (HTTP/2, the k3s agent tunnel, the kubelet endpoint) with 36,464
+#    bytes of linear memory: peak 121,608 (module copy 53,784, structures
+#    16,896, instance + memory 45,176, exec env 5,704), smallest working
+#    pool 125,704; the hosted board logs a peak of 121,256 at work
+#    (bench/hosted.mjs); + 4 KiB margin: 127 KiB.
 #    Re-run it when the core changes. (The budgets, 32 KB core and 24 KB
 #    memory, would need about 86 KB, estimated.) The board logs the real peak at boot
 #    ("mem: WAMR pool peak ...").
