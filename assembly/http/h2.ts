@@ -489,7 +489,7 @@ export class H2Conn {
       this.padPending = false;
       if (pad > this.fLeft - this.fSkip) return E_MALFORMED; // §6.1, §6.2
       this.fPad = pad;
-      if (isData) this.countData(1);
+      if (isData) this.countData(this.owner(this.fStream), 1);
       return OK;
     }
     if (isData) {
@@ -501,7 +501,7 @@ export class H2Conn {
         const p = this.rbuf + <usize>this.rpos;
         this.rpos += n;
         this.fLeft -= n;
-        this.countData(n);
+        this.countData(own, n);
         if (own < 0) return OK; // a closed stream's: dropped
         this.dataPtr = p;
         this.dataLen = n;
@@ -512,7 +512,7 @@ export class H2Conn {
       const n = min(this.fLeft, avail);
       this.rpos += n;
       this.fLeft -= n;
-      this.countData(n);
+      this.countData(own, n);
       return OK;
     }
     // Header block or control payload: collected (the excess counted, not kept).
@@ -548,7 +548,8 @@ export class H2Conn {
       const own = this.owner(sid);
       if (own >= 0 && (this.fFlags & F_END_STREAM) != 0) this.stream(own).ended = true;
       this.inFrame = false;
-      return this.windowUpdates();
+      this.windowUpdates();
+      return OK;
     }
     if (t == T_HEADERS || t == T_CONTINUATION) {
       if ((this.fFlags & F_END_HEADERS) == 0) {
@@ -673,17 +674,17 @@ export class H2Conn {
   }
 
   /** n bytes of the current DATA frame consumed (padding too: it counts
-   *  against both windows, §6.9.1), for the connection and its stream. */
-  private countData(n: i32): void {
+   *  against both windows, §6.9.1), for the connection and its stream's
+   *  slot `own` (-1: a closed stream). */
+  private countData(own: i32, n: i32): void {
     this.recvUnacked += n;
-    const own = this.owner(this.fStream);
     if (own >= 0) this.stream(own).recvUnacked += n;
   }
 
   /** Gives consumed DATA bytes back where due (after a DATA frame, and on
    *  every pump: an update that found the control queue full is sent later,
    *  or a stream whose window ran out would wait forever). */
-  private windowUpdates(): i32 {
+  private windowUpdates(): void {
     if (this.recvUnacked >= H2_CONN_WINDOW_UPDATE_AT && this.room(H2_FRAME_HEAD + 4)) {
       this.windowUpdate(0, this.recvUnacked);
       this.recvUnacked = 0;
@@ -695,7 +696,6 @@ export class H2Conn {
         st.recvUnacked = 0;
       }
     }
-    return OK;
   }
 
   private windowUpdate(id: i32, inc: i32): void {

@@ -176,28 +176,15 @@ export class KubeletServer {
       lineInt(this.cfg.kubeletPort);
       lineEmit(LOG_INFO);
     }
-    // All slots taken and one holds a kept connection with no new request:
-    // it gives its slot to a client the host says is waiting (the listener
-    // readable, pendingSeen), as servers close idle HTTP/1.1 connections
-    // (RFC 9112 section 9.6). Until that news nothing is accepted: the host
-    // would refuse the client for want of a slot.
-    if (this.queued >= this.cfg.kubeletConns) {
-      const i = this.oldestIdle();
-      if (i >= 0 && !this.pendingSeen) {
-        this.closeIdle(nowMs);
-        this.serve(nowMs);
-        return;
+    if (this.makeRoom()) {
+      this.pendingSeen = false;
+      for (;;) {
+        const h = net_accept(this.listenH);
+        if (h == E_NOMEM) continue; // no host slot: the host closed it (and counted it)
+        if (h < 0) break; // E_AGAIN: none waiting
+        if (this.queued >= this.cfg.kubeletConns) { net_close(h); COUNTERS.kubeletDropped++; continue; }
+        this.push(h, 0);
       }
-      if (i == 0) this.finish();
-      else if (i > 0) net_close(this.take(i));
-    }
-    this.pendingSeen = false;
-    for (;;) {
-      const h = net_accept(this.listenH);
-      if (h == E_NOMEM) continue; // no host slot: the host closed it (and counted it)
-      if (h < 0) break; // E_AGAIN: none waiting
-      if (this.queued >= this.cfg.kubeletConns) { net_close(h); COUNTERS.kubeletDropped++; continue; }
-      this.push(h, 0);
     }
     this.closeIdle(nowMs);
     this.serve(nowMs);
@@ -209,14 +196,30 @@ export class KubeletServer {
   /** The listening handle, -1 before listening. */
   get listenHandle(): i32 { return this.listenH; }
 
+  /** Whether to accept now. With all slots taken and one holding a kept
+   *  connection with no new request, that one gives its slot to a client
+   *  the host says is waiting (the listener readable, pendingSeen), as
+   *  servers close idle HTTP/1.1 connections (RFC 9112 section 9.6); until
+   *  that news nothing is accepted, as the host would refuse the client for
+   *  want of a slot. With none to give, the accept refuses as before. */
+  private makeRoom(): bool {
+    if (this.queued < this.cfg.kubeletConns) return true;
+    if (!this.pendingSeen) return this.oldestIdle(false) < 0;
+    const i = this.oldestIdle(true);
+    if (i == 0) this.finish();
+    else if (i > 0) net_close(this.take(i));
+    return true;
+  }
+
   /** The queue entry of the kept connection idle longest (no new request
-   *  yet, and its last answer gone from the host), or -1. */
-  private oldestIdle(): i32 {
+   *  yet; with `sent`, also its last answer gone from the host, asked only
+   *  when it is to be closed), or -1. */
+  private oldestIdle(sent: bool): i32 {
     let best = -1;
     let bestUntil = i64.MAX_VALUE;
     for (let i = 0; i < this.queued; i++) {
       const u = load<i64>(this.idleUntil + <usize>i * 8);
-      if (u > 0 && u < bestUntil && net_send(load<i32>(this.queue + <usize>i * 4), this.buf, 0) != E_AGAIN) {
+      if (u > 0 && u < bestUntil && (!sent || net_send(load<i32>(this.queue + <usize>i * 4), this.buf, 0) != E_AGAIN)) {
         best = i;
         bestUntil = u;
       }

@@ -58,7 +58,7 @@ export const H2_DRAIN_MS: i64 = 2000;
 export const H2_STREAM_WINDOW: i32 = 4087;
 /** A stream's consumed DATA bytes are given back (WINDOW_UPDATE) from half
  *  its window, so the server always has room to send. */
-export const H2_STREAM_WINDOW_UPDATE_AT: i32 = 2048;
+export const H2_STREAM_WINDOW_UPDATE_AT: i32 = H2_STREAM_WINDOW / 2;
 /** The connection's window stays the protocol's 65,535 bytes (it cannot be
  *  set by SETTINGS, §6.9.2); consumed bytes go back from a quarter of it. */
 export const H2_CONN_WINDOW_UPDATE_AT: i32 = 16384;

@@ -265,14 +265,18 @@ static int32_t port_id_staged_pem(void) {
   return n + 1;
 }
 
-static void port_id_cert_free(port_id_cert_t *e) {
-  if (e->live) {
-    mbedtls_ssl_config_free(&e->conf);
-  }
+static void port_id_twin_free(port_id_cert_t *e) {
   if (e->conf_http1 != NULL) {
     mbedtls_ssl_config_free(e->conf_http1);
     e->conf_http1 = NULL;
   }
+}
+
+static void port_id_cert_free(port_id_cert_t *e) {
+  if (e->live) {
+    mbedtls_ssl_config_free(&e->conf);
+  }
+  port_id_twin_free(e);
   mbedtls_x509_crt_free(&e->crt);
   e->live = 0;
 }
@@ -296,10 +300,7 @@ static int32_t port_id_activate(uint32_t slot, int index) {
     shim_log(SHIM_LOG_ERROR, "identity: TLS configuration with the certificate failed (slot %lu)",
              (unsigned long)slot);
     mbedtls_ssl_config_free(&e->conf);
-    if (e->conf_http1 != NULL) {
-      mbedtls_ssl_config_free(e->conf_http1);
-      e->conf_http1 = NULL;
-    }
+    port_id_twin_free(e);
     return SHIM_E_TLS;
   }
   e->live = 1;

@@ -171,6 +171,28 @@ typedef struct port_loop {
 
 static port_loop_t port_loops[PORT_PICO_LOOPS];
 
+/* The listening slot (this port has one listener), or NULL. */
+static const port_conn_t *port_listener(void) {
+  uint32_t i;
+  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
+    if (port_conns[i].state == PORT_CONN_LISTENING) {
+      return &port_conns[i];
+    }
+  }
+  return NULL;
+}
+
+/* A free backlog entry, or NULL. */
+static port_pending_t *port_pending_free(void) {
+  uint32_t i;
+  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
+    if (port_pending[i].pcb == NULL && port_pending[i].loop == NULL) {
+      return &port_pending[i];
+    }
+  }
+  return NULL;
+}
+
 /* Handshake counters for stats_read (SHIM_STAT_TLS_*), [0] the node's
  * connections (client), [1] accepted ones (server); connections accepted
  * into a slot and refused. */
@@ -443,6 +465,12 @@ static void port_loop_release(port_loop_t *l) {
   }
 }
 
+/* A pair in the backlog that will not be accepted: the dialer reads EOF. */
+static void port_loop_refuse(port_loop_t *l) {
+  port_loop_unqueue(l);
+  port_loop_release(l);
+}
+
 /* c lets go of its pair (closed or failed). */
 static void port_loop_detach(port_conn_t *c) {
   port_loop_t *l = c->loop;
@@ -462,23 +490,14 @@ static void port_loop_detach(port_conn_t *c) {
  * backlog holds it; refused (SHIM_E_CONNECT, as a reset) when nothing
  * listens there or the backlog is full. */
 static void port_loop_connect(port_conn_t *c) {
+  const port_conn_t *listener = port_listener();
+  int listening = listener != NULL && listener->port == c->port;
+  port_pending_t *e = port_pending_free();
   port_loop_t *l = NULL;
-  port_pending_t *e = NULL;
   uint32_t i;
-  int listening = 0;
-  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
-    if (port_conns[i].state == PORT_CONN_LISTENING && port_conns[i].port == c->port) {
-      listening = 1;
-    }
-  }
   for (i = 0; i < PORT_PICO_LOOPS && l == NULL; i++) {
     if (!port_loops[i].used) {
       l = &port_loops[i];
-    }
-  }
-  for (i = 0; i < PORT_PICO_PENDING_MAX && e == NULL; i++) {
-    if (port_pending[i].pcb == NULL && port_pending[i].loop == NULL) {
-      e = &port_pending[i];
     }
   }
   if (!listening || l == NULL || e == NULL) {
@@ -1166,36 +1185,25 @@ static void port_tcp_err_pending(void *arg, err_t err) {
 }
 
 static err_t port_tcp_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
-  uint32_t i;
+  port_pending_t *e;
   (void)arg;
   if (err != ERR_OK || pcb == NULL) {
     return ERR_VAL;
   }
-  for (i = 0; i < PORT_PICO_PENDING_MAX; i++) {
-    if (port_pending[i].pcb == NULL && port_pending[i].loop == NULL) {
-      port_pending[i].pcb = pcb;
-      port_pending[i].eof = 0;
-      tcp_arg(pcb, &port_pending[i]);
-      tcp_recv(pcb, port_tcp_recv_pending);
-      tcp_err(pcb, port_tcp_err_pending);
-      return ERR_OK;
-    }
+  e = port_pending_free();
+  if (e == NULL) {
+    port_refused++;
+    tcp_abort(pcb);
+    return ERR_ABRT;
   }
-  port_refused++;
-  tcp_abort(pcb);
-  return ERR_ABRT;
+  e->pcb = pcb;
+  e->eof = 0;
+  tcp_arg(pcb, e);
+  tcp_recv(pcb, port_tcp_recv_pending);
+  tcp_err(pcb, port_tcp_err_pending);
+  return ERR_OK;
 }
 
-/* Whether a slot listens already (this port has one listener). */
-static int port_listening(void) {
-  uint32_t i;
-  for (i = 0; i < SHIM_MAX_CONNECTIONS; i++) {
-    if (port_conns[i].state == PORT_CONN_LISTENING) {
-      return 1;
-    }
-  }
-  return 0;
-}
 
 /* The index of a connection waiting to be accepted, or -1. */
 static int32_t port_pending_next(void) {
@@ -1227,8 +1235,7 @@ static void port_pending_drop_all(void) {
       port_pending[i].pcb = NULL;
     }
     if (l != NULL) {
-      port_loop_unqueue(l); /* the dialer reads EOF */
-      port_loop_release(l);
+      port_loop_refuse(l);
     }
   }
 }
@@ -1242,7 +1249,7 @@ int32_t port_net_listen(uint32_t slot, uint16_t port, uint32_t flags) {
       port_conns[slot].state != PORT_CONN_FREE) {
     return SHIM_E_INVAL;
   }
-  if (port_listening()) {
+  if (port_listener() != NULL) {
     shim_log(SHIM_LOG_ERROR, "net: cannot listen on port %u: this port has one listener",
              (unsigned)port);
     return SHIM_E_INVAL;
@@ -1313,8 +1320,7 @@ int32_t port_net_accept(uint32_t listener, int32_t slot) {
              loop != NULL ? 0u : (unsigned)pcb->remote_port, (unsigned)l->port,
              SHIM_KUBELET_MAX_CONNS);
     if (loop != NULL) {
-      port_loop_unqueue(loop); /* the dialer reads EOF */
-      port_loop_release(loop);
+      port_loop_refuse(loop);
     } else {
       port_pcb_discard(pcb);
     }

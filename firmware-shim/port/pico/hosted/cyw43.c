@@ -227,7 +227,6 @@ void cyw43_arch_gpio_put(unsigned wl_gpio, bool value) {
   }
 }
 
-
 /* Hands one frame to lwIP in a PBUF_POOL pbuf, as the driver does. */
 static void hosted_deliver(const uint8_t *frame, uint16_t n) {
   struct netif *nif = &cyw43_state.netif[CYW43_ITF_STA];
